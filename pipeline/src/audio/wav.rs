@@ -1,0 +1,300 @@
+//! WAV reading with hound: 8/16/24/32-bit integer and 32-bit float PCM,
+//! any channel count, mixed down to mono as librosa does (mean of the
+//! channels; integers scaled by 1/2^(bits-1), as soundfile does).
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek};
+use std::path::Path;
+
+/// Why a WAV file could not be used. The caller adds the file name.
+#[derive(Debug, thiserror::Error)]
+pub enum AudioError {
+    /// The file could not be opened or read.
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    /// Not a WAV file, or a malformed one.
+    #[error("not a valid WAV file: {0}")]
+    Malformed(String),
+    /// A WAV encoding we do not decode (e.g. A-law, mu-law, ADPCM).
+    #[error("unsupported WAV encoding: {0}")]
+    Unsupported(String),
+    /// The file ends before the audio its header announces.
+    #[error("truncated: header announces {expected} bytes of audio, the file holds {actual}")]
+    Truncated {
+        /// Bytes of audio the header announces.
+        expected: u64,
+        /// Bytes present.
+        actual: u64,
+    },
+    /// The header announces no audio at all.
+    #[error("empty: the file holds no audio samples")]
+    Empty,
+}
+
+impl From<hound::Error> for AudioError {
+    fn from(e: hound::Error) -> Self {
+        match e {
+            hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                AudioError::Malformed("file ends in the middle of the audio data".into())
+            }
+            hound::Error::IoError(io) => AudioError::Io(io),
+            hound::Error::Unsupported => AudioError::Unsupported(
+                "only PCM integer (8/16/24/32-bit) and 32-bit float are read; A-law, mu-law and compressed WAVs are not".into(),
+            ),
+            other => AudioError::Malformed(other.to_string()),
+        }
+    }
+}
+
+/// Integer or floating-point samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleFormat {
+    /// Signed (or 8-bit unsigned) integer PCM.
+    Int,
+    /// IEEE float.
+    Float,
+}
+
+impl SampleFormat {
+    /// `int` or `float`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SampleFormat::Int => "int",
+            SampleFormat::Float => "float",
+        }
+    }
+}
+
+/// What a WAV header says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WavInfo {
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+    /// Channels.
+    pub channels: u16,
+    /// Bits per sample.
+    pub bits_per_sample: u16,
+    /// Integer or float.
+    pub format: SampleFormat,
+    /// Samples per channel.
+    pub n_samples: u64,
+}
+
+impl WavInfo {
+    /// Duration, seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.n_samples as f64 / self.sample_rate as f64
+    }
+}
+
+/// Decoded audio, mixed down to mono.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audio {
+    /// What the header said.
+    pub info: WavInfo,
+    /// Mono samples in [-1, 1].
+    pub samples: Vec<f32>,
+}
+
+fn info_of(spec: hound::WavSpec, len: u32) -> Result<WavInfo, AudioError> {
+    let format = match spec.sample_format {
+        hound::SampleFormat::Int => SampleFormat::Int,
+        hound::SampleFormat::Float => SampleFormat::Float,
+    };
+    if format == SampleFormat::Float && spec.bits_per_sample != 32 {
+        return Err(AudioError::Unsupported(format!(
+            "{}-bit float",
+            spec.bits_per_sample
+        )));
+    }
+    if spec.channels == 0 || spec.sample_rate == 0 {
+        return Err(AudioError::Malformed(
+            "zero channels or zero sample rate".into(),
+        ));
+    }
+    Ok(WavInfo {
+        sample_rate: spec.sample_rate,
+        channels: spec.channels,
+        bits_per_sample: spec.bits_per_sample,
+        format,
+        n_samples: len as u64 / spec.channels as u64,
+    })
+}
+
+/// Opens a hound reader; any failure while parsing the header means the
+/// file is not a (complete) WAV file, not that it could not be read.
+fn open_reader<R: Read>(reader: R) -> Result<hound::WavReader<R>, AudioError> {
+    hound::WavReader::new(reader).map_err(|e| match e {
+        hound::Error::IoError(io) => {
+            AudioError::Malformed(format!("header ends early or is damaged ({io})"))
+        }
+        other => AudioError::from(other),
+    })
+}
+
+/// Reads a WAV header and checks that the file holds the audio it announces.
+pub fn read_wav_info(path: &Path) -> Result<WavInfo, AudioError> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let reader = open_reader(BufReader::new(file))?;
+    let info = info_of(reader.spec(), reader.len())?;
+    let bytes_per_sample = (info.bits_per_sample as u64).div_ceil(8);
+    let expected = info.n_samples * info.channels as u64 * bytes_per_sample;
+    let mut inner = reader.into_inner();
+    let data_start = inner.stream_position()?;
+    let actual = size.saturating_sub(data_start);
+    if actual < expected {
+        return Err(AudioError::Truncated { expected, actual });
+    }
+    if info.n_samples == 0 {
+        return Err(AudioError::Empty);
+    }
+    Ok(info)
+}
+
+/// Decodes a whole WAV stream to mono `f32`.
+pub fn decode_wav<R: Read>(reader: R) -> Result<Audio, AudioError> {
+    let mut reader = open_reader(reader)?;
+    let info = info_of(reader.spec(), reader.len())?;
+    if info.n_samples == 0 {
+        return Err(AudioError::Empty);
+    }
+    let ch = info.channels as usize;
+    let mut interleaved: Vec<f32> = Vec::with_capacity(info.n_samples as usize * ch);
+    match info.format {
+        SampleFormat::Float => {
+            for s in reader.samples::<f32>() {
+                interleaved.push(s?);
+            }
+        }
+        SampleFormat::Int => {
+            let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f32;
+            if info.bits_per_sample <= 16 {
+                for s in reader.samples::<i16>() {
+                    interleaved.push(s? as f32 * scale);
+                }
+            } else {
+                for s in reader.samples::<i32>() {
+                    interleaved.push(s? as f32 * scale);
+                }
+            }
+        }
+    }
+    let samples = if ch == 1 {
+        interleaved
+    } else {
+        interleaved
+            .chunks_exact(ch)
+            .map(|frame| frame.iter().sum::<f32>() / ch as f32)
+            .collect()
+    };
+    Ok(Audio { info, samples })
+}
+
+/// Reads a WAV file to mono `f32` (a thin wrapper over [`decode_wav`]).
+pub fn read_wav(path: &Path) -> Result<Audio, AudioError> {
+    let file = File::open(path)?;
+    decode_wav(BufReader::with_capacity(1 << 16, file))
+}
+
+/// Writes mono or interleaved 16-bit PCM (used by `ser synth` and tests).
+pub fn write_wav_i16(
+    path: &Path,
+    samples: &[i16],
+    sample_rate: u32,
+    channels: u16,
+) -> Result<(), AudioError> {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec)?;
+    for &s in samples {
+        w.write_sample(s)?;
+    }
+    w.finalize()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn wav_bytes(
+        spec: hound::WavSpec,
+        write: impl Fn(&mut hound::WavWriter<&mut Cursor<Vec<u8>>>),
+    ) -> Vec<u8> {
+        let mut cur = Cursor::new(Vec::new());
+        {
+            let mut w = hound::WavWriter::new(&mut cur, spec).unwrap();
+            write(&mut w);
+            w.finalize().unwrap();
+        }
+        cur.into_inner()
+    }
+
+    fn spec(bits: u16, channels: u16, fmt: hound::SampleFormat) -> hound::WavSpec {
+        hound::WavSpec {
+            channels,
+            sample_rate: 8000,
+            bits_per_sample: bits,
+            sample_format: fmt,
+        }
+    }
+
+    #[test]
+    fn every_supported_depth_scales_to_unit_range() {
+        use hound::SampleFormat::*;
+        let cases: Vec<(
+            u16,
+            Box<dyn Fn(&mut hound::WavWriter<&mut Cursor<Vec<u8>>>)>,
+            f32,
+        )> = vec![
+            (8, Box::new(|w| w.write_sample(-64i8).unwrap()), -0.5),
+            (16, Box::new(|w| w.write_sample(16384i16).unwrap()), 0.5),
+            (
+                24,
+                Box::new(|w| w.write_sample(-4_194_304i32).unwrap()),
+                -0.5,
+            ),
+            (
+                32,
+                Box::new(|w| w.write_sample(1_073_741_824i32).unwrap()),
+                0.5,
+            ),
+        ];
+        for (bits, write, want) in cases {
+            let a = decode_wav(Cursor::new(wav_bytes(spec(bits, 1, Int), write))).unwrap();
+            assert_eq!(a.samples, vec![want], "{bits}-bit");
+        }
+        let f = wav_bytes(spec(32, 1, Float), |w| w.write_sample(0.25f32).unwrap());
+        assert_eq!(decode_wav(Cursor::new(f)).unwrap().samples, vec![0.25]);
+    }
+
+    #[test]
+    fn stereo_is_mixed_to_the_mean_of_channels() {
+        let b = wav_bytes(spec(16, 2, hound::SampleFormat::Int), |w| {
+            for s in [16384i16, 0, -16384, -16384] {
+                w.write_sample(s).unwrap();
+            }
+        });
+        let a = decode_wav(Cursor::new(b)).unwrap();
+        assert_eq!(a.samples, vec![0.25, -0.5]);
+        assert_eq!(a.info.channels, 2);
+        assert_eq!(a.info.n_samples, 2);
+    }
+
+    #[test]
+    fn garbage_and_empty_are_clear_errors() {
+        let err = decode_wav(Cursor::new(b"RIFF0000junkjunk".to_vec())).unwrap_err();
+        assert!(matches!(err, AudioError::Malformed(_)), "{err}");
+        let empty = wav_bytes(spec(16, 1, hound::SampleFormat::Int), |_| {});
+        assert!(matches!(
+            decode_wav(Cursor::new(empty)).unwrap_err(),
+            AudioError::Empty
+        ));
+    }
+}

@@ -1,0 +1,265 @@
+//! `ser`: speech emotion recognition from RAVDESS-style corpora.
+//!
+//! A thin layer: parse flags, build a validated config, call the
+//! `pipeline` library, print what it reports, map errors to exit codes
+//! (0 ok, 1 error, 2 usage, 3 finished but skipped inputs, 4 store locked).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use pipeline::audio::ResamplerConfig;
+use pipeline::dsp::noise::NoiseConfig;
+use pipeline::features::{run_features, FeatureConfig, RunOptions, ShardSpec};
+use pipeline::metadata::run_metadata;
+use pipeline::synth::{run_synth, SynthConfig};
+use pipeline::{PipelineError, EXIT_LOCKED, EXIT_SKIPPED};
+use store::{Store, StoreError};
+
+#[derive(Parser)]
+#[command(
+    name = "ser",
+    version,
+    about = "Speech emotion recognition: features, training, reports"
+)]
+struct Cli {
+    /// The store folder.
+    #[arg(long, global = true, default_value = "store")]
+    store: PathBuf,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a small deterministic RAVDESS-named demo corpus.
+    Synth {
+        /// Output folder (Actor_NN/ folders are created in it).
+        #[arg(long)]
+        out: PathBuf,
+        /// Actors (odd male, even female), 60 clips each.
+        #[arg(long, default_value_t = 4)]
+        actors: u32,
+        /// Sample rate of the files, Hz.
+        #[arg(long, default_value_t = 48000)]
+        sample_rate: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Scan a folder of RAVDESS WAVs into `metadata.parquet`.
+    Metadata {
+        /// Folder holding the WAV files (searched recursively).
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Compute MFCC (and optionally log-mel) shards for clean and noisy copies.
+    Features(FeatureArgs),
+}
+
+#[derive(clap::Args)]
+struct FeatureArgs {
+    /// JSON feature config (its fields are the flags below); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Target rate in Hz, or `native` to keep each file's rate [default: 22050].
+    #[arg(long)]
+    sample_rate: Option<String>,
+    /// Cepstral coefficients [default: 40].
+    #[arg(long)]
+    n_mfcc: Option<usize>,
+    /// Mel bands [default: 128].
+    #[arg(long)]
+    n_mels: Option<usize>,
+    /// FFT size [default: 2048].
+    #[arg(long)]
+    n_fft: Option<usize>,
+    /// Hop length [default: 512].
+    #[arg(long)]
+    hop_length: Option<usize>,
+    /// Also store the log-mel spectrogram (`mel_db` column).
+    #[arg(long)]
+    mel: bool,
+    /// Noise of the noisy copy: `gaussian[:AMP]` or `snr:DB` [default: gaussian:0.035].
+    #[arg(long)]
+    noise: Option<String>,
+    /// Noise seed [default: 42].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Resampler: `fft[:BLOCK]`, BLOCK = FFT block in output frames [default: fft:320].
+    #[arg(long)]
+    resampler: Option<String>,
+    /// Compute only slice K of N (1-based), e.g. for a job array.
+    #[arg(long)]
+    shard: Option<String>,
+    /// Commit finished shards at most every this many ms (0: after each shard).
+    #[arg(long, default_value_t = 1000)]
+    commit_every_ms: u64,
+}
+
+impl FeatureArgs {
+    fn to_config(&self) -> Result<FeatureConfig> {
+        let mut cfg = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => FeatureConfig::default(),
+        };
+        if let Some(sr) = &self.sample_rate {
+            cfg.sample_rate = match sr.as_str() {
+                "native" => None,
+                hz => Some(
+                    hz.parse()
+                        .with_context(|| format!("--sample-rate {hz}: expected Hz or `native`"))?,
+                ),
+            };
+        }
+        if let Some(v) = self.n_mfcc {
+            cfg.mfcc.n_mfcc = v;
+        }
+        if let Some(v) = self.n_mels {
+            cfg.mfcc.n_mels = v;
+        }
+        if let Some(v) = self.n_fft {
+            cfg.mfcc.n_fft = v;
+        }
+        if let Some(v) = self.hop_length {
+            cfg.mfcc.hop_length = v;
+        }
+        cfg.mel_db |= self.mel;
+        if let Some(n) = &self.noise {
+            cfg.noise = NoiseConfig::parse(n).map_err(|e| anyhow::anyhow!("--noise: {e}"))?;
+        }
+        if let Some(s) = self.seed {
+            cfg.seed = s;
+        }
+        if let Some(r) = &self.resampler {
+            cfg.resampler =
+                ResamplerConfig::parse(r).map_err(|e| anyhow::anyhow!("--resampler: {e}"))?;
+        }
+        cfg.validate()
+            .map_err(|e| anyhow::anyhow!("invalid feature config: {e}"))?;
+        Ok(cfg)
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    let progress = !cli.quiet;
+    match cli.command {
+        Command::Synth {
+            out,
+            actors,
+            sample_rate,
+            seed,
+        } => {
+            let cfg = SynthConfig {
+                actors,
+                sample_rate,
+                seed,
+            };
+            let files = run_synth(&out, &cfg)?;
+            println!(
+                "synth: wrote {} clips ({} actors) to {}",
+                files.len(),
+                actors,
+                out.display()
+            );
+            Ok(0)
+        }
+        Command::Metadata { data } => {
+            let store = Store::open(&cli.store)?;
+            let r = run_metadata(&store, &data, progress)?;
+            for rej in &r.rejects {
+                eprintln!("skipped {}: {}", rej.path, rej.reason);
+            }
+            println!(
+                "metadata: {} clips ({} hashed, {} unchanged), {} skipped, in {:.2}s -> {}",
+                r.rows.len(),
+                r.hashed,
+                r.rows.len() - r.hashed.min(r.rows.len()),
+                r.rejects.len(),
+                r.seconds,
+                store.metadata_path().display()
+            );
+            Ok(if r.rejects.is_empty() {
+                0
+            } else {
+                EXIT_SKIPPED
+            })
+        }
+        Command::Features(args) => {
+            let cfg = args.to_config()?;
+            let shard = args
+                .shard
+                .as_deref()
+                .map(ShardSpec::parse)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--shard {e}"))?;
+            let store = Store::open(&cli.store)?;
+            let opts = RunOptions {
+                shard,
+                show_progress: progress,
+                commit_every: std::time::Duration::from_millis(args.commit_every_ms),
+            };
+            let r = run_features(&store, &cfg, &opts)?;
+            for rej in &r.rejects {
+                eprintln!("skipped {}: {}", rej.path, rej.reason);
+            }
+            let rows: Vec<String> = r.rows.iter().map(|(v, n)| format!("{n} {v}")).collect();
+            let rows = if rows.is_empty() {
+                "no rows".to_string()
+            } else {
+                rows.join(" + ")
+            };
+            if r.is_noop() {
+                println!(
+                    "features: set {}: nothing to do, {} shards up to date ({rows} rows) in {:.3}s",
+                    r.set_id, r.shards_total, r.seconds
+                );
+            } else {
+                println!(
+                    "features: set {}: computed {} of {} shards ({} clips, {} stale shards removed) in {:.2}s; {rows} rows; manifest v{}",
+                    r.set_id, r.shards_computed, r.shards_total, r.clips_computed, r.shards_removed, r.seconds, r.manifest_version
+                );
+            }
+            if r.leftovers_removed > 0 {
+                eprintln!(
+                    "features: removed {} files left by an interrupted run",
+                    r.leftovers_removed
+                );
+            }
+            Ok(if r.rejects.is_empty() {
+                0
+            } else {
+                EXIT_SKIPPED
+            })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            let locked = err.chain().any(|e| {
+                matches!(
+                    e.downcast_ref::<StoreError>(),
+                    Some(StoreError::Locked { .. })
+                ) || matches!(
+                    e.downcast_ref::<PipelineError>(),
+                    Some(PipelineError::Store(StoreError::Locked { .. }))
+                )
+            });
+            ExitCode::from(if locked { EXIT_LOCKED as u8 } else { 1 })
+        }
+    }
+}

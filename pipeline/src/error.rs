@@ -1,0 +1,41 @@
+//! The pipeline's error type. Per-file problems are not errors: they are
+//! reported as rejects and the run goes on; these stop a stage.
+
+use std::path::PathBuf;
+
+/// What stops a stage.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The store failed (I/O, lock held, bad format); the message names the file.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// An I/O error on a named path outside the store.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A configuration value is invalid.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A stage needs the output of an earlier one.
+    #[error("{path} not found: run `ser metadata --data DIR` first")]
+    NoMetadata {
+        /// Where metadata was expected.
+        path: PathBuf,
+    },
+}
+
+impl PipelineError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        PipelineError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result alias for pipeline stages.
+pub type Result<T, E = PipelineError> = std::result::Result<T, E>;

@@ -1,0 +1,161 @@
+//! The feature stage's config: saved as `features/set=<id>/config.json`,
+//! and its hash is the set id.
+
+use serde::{Deserialize, Serialize};
+use store::fingerprint::short_id;
+
+use crate::audio::ResamplerConfig;
+use crate::dsp::noise::NoiseConfig;
+use crate::dsp::MfccConfig;
+
+/// Bumped when the feature code changes its output for the same config,
+/// so that old sets are not mistaken for new ones.
+pub const FEATURE_CODE_VERSION: u32 = 1;
+
+/// Everything that determines a feature set's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeatureConfig {
+    /// Rate features are computed at; `None` keeps each file's own rate.
+    pub sample_rate: Option<u32>,
+    /// STFT / mel / MFCC parameters.
+    pub mfcc: MfccConfig,
+    /// Also store the log-mel spectrogram (`mel_db` column).
+    pub mel_db: bool,
+    /// How the noisy copy is made.
+    pub noise: NoiseConfig,
+    /// Base seed of the noise (mixed with each clip id).
+    pub seed: u64,
+    /// Resampler used when `sample_rate` differs from the file's.
+    pub resampler: ResamplerConfig,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        FeatureConfig {
+            sample_rate: Some(22050),
+            mfcc: MfccConfig::default(),
+            mel_db: false,
+            noise: NoiseConfig::default(),
+            seed: 42,
+            resampler: ResamplerConfig::default(),
+        }
+    }
+}
+
+impl FeatureConfig {
+    /// Checks every field; the error says which one is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(sr) = self.sample_rate {
+            if !(4000..=384_000).contains(&sr) {
+                return Err(format!(
+                    "sample_rate must be 4000..=384000 Hz or native, got {sr}"
+                ));
+            }
+            self.mfcc.validate(sr).map_err(|e| e.to_string())?;
+        } else {
+            // Checked per file rate at run time; check the rate-free parts now.
+            self.mfcc
+                .validate(u32::MAX / 4)
+                .map_err(|e| e.to_string())?;
+        }
+        self.noise.validate()?;
+        self.resampler.validate()
+    }
+
+    /// The set id: a short hash of the config and [`FEATURE_CODE_VERSION`].
+    pub fn id(&self) -> String {
+        let body = serde_json::json!({ "code": FEATURE_CODE_VERSION, "config": self });
+        short_id(body.to_string().as_bytes())
+    }
+}
+
+/// One slice of the shards (`--shard K/N`, K from 1 to N).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardSpec {
+    /// This worker, 1..=count.
+    pub index: usize,
+    /// Workers.
+    pub count: usize,
+}
+
+impl ShardSpec {
+    /// Parses `K/N`.
+    pub fn parse(s: &str) -> Result<ShardSpec, String> {
+        let (k, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}`: expected K/N, e.g. 2/8"))?;
+        let k: usize = k
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: K is not a number"))?;
+        let n: usize = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: N is not a number"))?;
+        if n == 0 || k == 0 || k > n {
+            return Err(format!("`{s}`: need 1 <= K <= N"));
+        }
+        Ok(ShardSpec { index: k, count: n })
+    }
+
+    /// Whether the shard at position `i` (in key order) is this worker's.
+    pub fn owns(&self, i: usize) -> bool {
+        i % self.count == self.index - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_changes_with_any_field_and_is_stable() {
+        let a = FeatureConfig::default();
+        assert_eq!(a.id(), FeatureConfig::default().id());
+        assert_eq!(a.id().len(), 12);
+        let mut b = a.clone();
+        b.mfcc.n_mfcc = 20;
+        assert_ne!(a.id(), b.id());
+        let c = FeatureConfig {
+            seed: 7,
+            ..a.clone()
+        };
+        assert_ne!(a.id(), c.id());
+    }
+
+    #[test]
+    fn config_json_round_trips_and_rejects_unknown_fields() {
+        let a = FeatureConfig {
+            sample_rate: None,
+            ..FeatureConfig::default()
+        };
+        let s = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<FeatureConfig>(&s).unwrap(), a);
+        let partial: FeatureConfig = serde_json::from_str(r#"{"sample_rate": 16000}"#).unwrap();
+        assert_eq!(partial.mfcc, MfccConfig::default());
+        assert!(serde_json::from_str::<FeatureConfig>(r#"{"n_mfc": 3}"#).is_err());
+    }
+
+    #[test]
+    fn validate_names_the_bad_field() {
+        let bad = FeatureConfig {
+            sample_rate: Some(100),
+            ..FeatureConfig::default()
+        };
+        assert!(bad.validate().unwrap_err().contains("sample_rate"));
+        let mut bad = FeatureConfig::default();
+        bad.mfcc.hop_length = 0;
+        assert!(bad.validate().unwrap_err().contains("hop_length"));
+    }
+
+    #[test]
+    fn shard_spec_parses_and_partitions() {
+        let s = ShardSpec::parse("2/3").unwrap();
+        let mine: Vec<usize> = (0..8).filter(|&i| s.owns(i)).collect();
+        assert_eq!(mine, vec![1, 4, 7]);
+        for bad in ["0/3", "4/3", "x/3", "3", "1/0"] {
+            assert!(ShardSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The `features` stage: MFCC (and optionally log-mel) for a clean and a
+//! noisy copy of every clip, written as Parquet shards, incrementally.
+//!
+//! A shard is one actor's clips in one feature set; its digest hashes the
+//! set id and the (clip id, fingerprint) pairs it was computed from, so a
+//! changed or added WAV rebuilds only its actor's shard and a changed
+//! config makes a new set.
+
+mod config;
+mod extract;
+mod plan;
+mod run;
+
+pub use config::{FeatureConfig, ShardSpec, FEATURE_CODE_VERSION};
+pub use extract::{compute_clip, Extractors};
+pub use plan::{plan_shards, ShardPlan};
+pub use run::{run_features, FeaturesReport, RunOptions};

@@ -1,0 +1,31 @@
+//! The stages of `ser` and the audio/DSP they need.
+//!
+//! - [`synth`]: a deterministic RAVDESS-named demo corpus;
+//! - [`metadata`]: parse RAVDESS names and WAV headers into `metadata.parquet`;
+//! - [`features`]: librosa-compatible MFCC / log-mel of clean and noisy
+//!   copies, written as Parquet shards, incrementally and in parallel.
+//!
+//! Audio decoding ([`audio`]) and DSP ([`dsp`]) compute on memory
+//! (`&[f32]`); reading a file is a thin wrapper. The store's layout and
+//! safety (atomic writes, manifests, locks) belong to the `store` crate.
+//! This crate is not for models or training (`models`), and it holds no
+//! command-line parsing beyond what the `ser` binary needs.
+
+#![deny(missing_docs)]
+
+pub mod audio;
+pub mod dsp;
+pub mod error;
+pub mod features;
+pub mod metadata;
+pub mod progress;
+pub mod ravdess;
+pub mod synth;
+
+pub use error::{PipelineError, Result};
+
+/// Exit status of `ser` when a stage finished but skipped some inputs
+/// (each named on stderr and in `store/rejects/<stage>.parquet`).
+pub const EXIT_SKIPPED: i32 = 3;
+/// Exit status of `ser` when another writer holds the store's lock.
+pub const EXIT_LOCKED: i32 = 4;

@@ -1,0 +1,192 @@
+//! The `metadata` stage: walk a folder, parse every RAVDESS name, read each
+//! WAV header, fingerprint the file, and write `metadata.parquet` plus
+//! `rejects/metadata.parquet`.
+//!
+//! Fingerprints are reused from the previous table when a file's size and
+//! modification time are unchanged (as git's index does), so a re-run
+//! reads headers only.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, UNIX_EPOCH};
+
+use rayon::prelude::*;
+use store::fingerprint::file_sha256;
+use store::{LockMode, MetadataRow, RejectRow, Store};
+
+use crate::audio::read_wav_info;
+use crate::error::{PipelineError, Result};
+use crate::progress;
+use crate::ravdess::ClipName;
+
+/// What a metadata run did.
+#[derive(Debug, Clone)]
+pub struct MetadataReport {
+    /// Rows written to `metadata.parquet`.
+    pub rows: Vec<MetadataRow>,
+    /// Files skipped, with the reason.
+    pub rejects: Vec<RejectRow>,
+    /// Files whose content was hashed this run (the rest reused a fingerprint).
+    pub hashed: usize,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
+/// Every `.wav` file under `dir`, sorted.
+pub fn find_wavs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = fs::read_dir(&d).map_err(|e| PipelineError::io(&d, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| PipelineError::io(&d, e))?;
+            let path = entry.path();
+            let ft = entry.file_type().map_err(|e| PipelineError::io(&path, e))?;
+            if ft.is_dir() {
+                stack.push(path);
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
+            {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Size and modification time (ns) of a file.
+pub fn stat(path: &Path) -> std::io::Result<(i64, i64)> {
+    let m = fs::metadata(path)?;
+    let mtime = m
+        .modified()?
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    Ok((m.len() as i64, mtime))
+}
+
+fn reject(path: &Path, clip_id: Option<String>, reason: String) -> RejectRow {
+    RejectRow {
+        stage: "metadata".into(),
+        path: path.display().to_string(),
+        clip_id,
+        reason,
+    }
+}
+
+fn describe(
+    path: &Path,
+    previous: &HashMap<String, (i64, i64, String)>,
+) -> (std::result::Result<MetadataRow, RejectRow>, bool) {
+    let (clip_id, name) = match ClipName::parse_path(path) {
+        Ok(v) => v,
+        Err(e) => return (Err(reject(path, None, e.to_string())), false),
+    };
+    let info = match read_wav_info(path) {
+        Ok(i) => i,
+        Err(e) => return (Err(reject(path, Some(clip_id), e.to_string())), false),
+    };
+    let (size, mtime) = match stat(path) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                Err(reject(path, Some(clip_id), format!("cannot stat: {e}"))),
+                false,
+            )
+        }
+    };
+    let key = path.display().to_string();
+    let (fingerprint, hashed) = match previous.get(&key) {
+        Some((s, m, fp)) if *s == size && *m == mtime => (fp.clone(), false),
+        _ => match file_sha256(path) {
+            Ok(fp) => (fp, true),
+            Err(e) => return (Err(reject(path, Some(clip_id), e.to_string())), false),
+        },
+    };
+    let row = MetadataRow {
+        clip_id,
+        path: key,
+        modality: name.modality as i32,
+        vocal_channel: name.vocal_channel as i32,
+        emotion: name.emotion as i32,
+        emotion_name: name.emotion_name().into(),
+        intensity: name.intensity as i32,
+        statement: name.statement as i32,
+        repetition: name.repetition as i32,
+        actor: name.actor as i32,
+        gender: name.gender().into(),
+        sample_rate: info.sample_rate as i32,
+        channels: info.channels as i32,
+        bits_per_sample: info.bits_per_sample as i32,
+        sample_format: info.format.as_str().into(),
+        n_samples: info.n_samples as i64,
+        duration_s: info.duration_s(),
+        fingerprint,
+        size_bytes: size,
+        mtime_ns: mtime,
+    };
+    (Ok(row), hashed)
+}
+
+/// Runs the metadata stage over `data`, writing into `store`.
+pub fn run_metadata(store: &Store, data: &Path, show_progress: bool) -> Result<MetadataReport> {
+    let t0 = Instant::now();
+    let _lock = store.lock(LockMode::Exclusive, "ser metadata")?;
+    let data = fs::canonicalize(data).map_err(|e| PipelineError::io(data, e))?;
+    let files = find_wavs(&data)?;
+    let previous: HashMap<String, (i64, i64, String)> =
+        match MetadataRow::read(&store.metadata_path()) {
+            Ok(rows) => rows
+                .into_iter()
+                .map(|r| (r.path, (r.size_bytes, r.mtime_ns, r.fingerprint)))
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+    let pb = progress::bar(files.len() as u64, "metadata", show_progress);
+    let results: Vec<_> = files
+        .par_iter()
+        .map(|p| {
+            let r = describe(p, &previous);
+            pb.inc(1);
+            r
+        })
+        .collect();
+    pb.finish_and_clear();
+
+    let mut rows: Vec<MetadataRow> = Vec::new();
+    let mut rejects = Vec::new();
+    let mut hashed = 0;
+    let mut seen: HashMap<String, String> = HashMap::new();
+    for (r, h) in results {
+        hashed += h as usize;
+        match r {
+            Ok(row) => {
+                if let Some(first) = seen.get(&row.clip_id) {
+                    let reason = format!("duplicate clip id {}: also at {first}", row.clip_id);
+                    rejects.push(reject(
+                        Path::new(&row.path),
+                        Some(row.clip_id.clone()),
+                        reason,
+                    ));
+                } else {
+                    seen.insert(row.clip_id.clone(), row.path.clone());
+                    rows.push(row);
+                }
+            }
+            Err(rej) => rejects.push(rej),
+        }
+    }
+    rows.sort_by(|a, b| a.clip_id.cmp(&b.clip_id));
+    MetadataRow::write(&store.metadata_path(), &rows)?;
+    RejectRow::write(&store.rejects_path("metadata"), &rejects)?;
+    Ok(MetadataReport {
+        rows,
+        rejects,
+        hashed,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}

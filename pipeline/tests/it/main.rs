@@ -1,0 +1,10 @@
+//! Integration tests of `ser`: one binary, each test with its own temp
+//! store, driving the release binary built alongside.
+
+mod bad_input;
+mod crash;
+mod incremental;
+mod parity;
+mod ravdess_store;
+mod synth;
+mod util;

@@ -1,0 +1,96 @@
+//! The store's error type: every variant names the file it is about.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Result alias for store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What can go wrong while reading or writing the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An I/O error on a named file or folder.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A Parquet file could not be read or written.
+    #[error("{path}: parquet: {source}")]
+    Parquet {
+        /// The Parquet file.
+        path: PathBuf,
+        /// The underlying error.
+        source: parquet::errors::ParquetError,
+    },
+    /// An Arrow array did not have the expected shape or type.
+    #[error("{path}: arrow: {source}")]
+    Arrow {
+        /// The file the arrays belong to.
+        path: PathBuf,
+        /// The underlying error.
+        source: arrow_schema::ArrowError,
+    },
+    /// A polars table could not be read or written.
+    #[error("{path}: {source}")]
+    Polars {
+        /// The table's file.
+        path: PathBuf,
+        /// The underlying error.
+        source: polars::error::PolarsError,
+    },
+    /// A JSON file (manifest, config, STORE.json) could not be parsed or written.
+    #[error("{path}: json: {source}")]
+    Json {
+        /// The JSON file.
+        path: PathBuf,
+        /// The underlying error.
+        source: serde_json::Error,
+    },
+    /// The store was written by a format this build does not read.
+    #[error("{path}: store format {found} is not supported (this build reads format {supported})")]
+    Version {
+        /// STORE.json or the manifest.
+        path: PathBuf,
+        /// The version found on disk.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// Another process holds the store's writer lock.
+    #[error(
+        "store {path} is locked by another writer ({holder}); wait for it to finish and try again"
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// What the lock file says about its holder (pid, command, start time).
+        holder: String,
+    },
+    /// A file exists but does not hold what the store expects.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn invalid(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        StoreError::Invalid {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}

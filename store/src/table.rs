@@ -1,0 +1,329 @@
+//! Typed tables kept with polars: `metadata.parquet` and `rejects/*.parquet`.
+//!
+//! Rows are plain structs; conversion to and from polars `DataFrame`s and
+//! the atomic Parquet write live here, so callers never touch column names.
+
+use std::fs::File;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::atomic;
+use crate::error::{Result, StoreError};
+
+/// One clip of the corpus (a row of `metadata.parquet`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataRow {
+    /// File stem, e.g. `03-01-05-01-02-01-12`.
+    pub clip_id: String,
+    /// Absolute path of the WAV file.
+    pub path: String,
+    /// Modality code (3 = audio only).
+    pub modality: i32,
+    /// Vocal channel code (1 speech, 2 song).
+    pub vocal_channel: i32,
+    /// Emotion code 1-8.
+    pub emotion: i32,
+    /// Emotion name.
+    pub emotion_name: String,
+    /// Intensity code (1 normal, 2 strong).
+    pub intensity: i32,
+    /// Statement code (1 "Kids are talking by the door", 2 "Dogs are sitting by the door").
+    pub statement: i32,
+    /// Repetition code.
+    pub repetition: i32,
+    /// Actor number.
+    pub actor: i32,
+    /// `male` (odd actors) or `female` (even actors).
+    pub gender: String,
+    /// Sample rate of the file, Hz.
+    pub sample_rate: i32,
+    /// Channels in the file.
+    pub channels: i32,
+    /// Bits per sample.
+    pub bits_per_sample: i32,
+    /// `int` or `float`.
+    pub sample_format: String,
+    /// Samples per channel.
+    pub n_samples: i64,
+    /// Duration in seconds.
+    pub duration_s: f64,
+    /// SHA-256 of the file's bytes, hex.
+    pub fingerprint: String,
+    /// File size in bytes (with `mtime_ns`, tells when to re-fingerprint).
+    pub size_bytes: i64,
+    /// Modification time, ns since the Unix epoch.
+    pub mtime_ns: i64,
+}
+
+/// An input a stage skipped (a row of `rejects/<stage>.parquet`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectRow {
+    /// The stage (`metadata`, `features`).
+    pub stage: String,
+    /// The file.
+    pub path: String,
+    /// The clip id, if the name parsed.
+    pub clip_id: Option<String>,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+fn pl_err(path: &Path) -> impl Fn(PolarsError) -> StoreError + '_ {
+    move |source| StoreError::Polars {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes a DataFrame as zstd Parquet at `path`, atomically.
+pub fn write_frame(path: &Path, df: &mut DataFrame) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+    }
+    let tmp = atomic::temp_path_for(path);
+    let result = (|| {
+        let mut file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+        ParquetWriter::new(&mut file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(df)
+            .map_err(pl_err(path))?;
+        file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
+        atomic::rename_durable(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Reads a Parquet file into a DataFrame.
+pub fn read_frame(path: &Path) -> Result<DataFrame> {
+    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    ParquetReader::new(file).finish().map_err(pl_err(path))
+}
+
+fn strs(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<String>>> {
+    let c = df.column(name).map_err(pl_err(path))?;
+    let s = c.str().map_err(pl_err(path))?;
+    Ok(s.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+fn req_strs(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<String>> {
+    strs(df, name, path)?
+        .into_iter()
+        .map(|v| v.ok_or_else(|| StoreError::invalid(path, format!("null in column `{name}`"))))
+        .collect()
+}
+
+fn nums<T, F>(df: &DataFrame, name: &str, path: &Path, get: F) -> Result<Vec<T>>
+where
+    F: Fn(&Column) -> PolarsResult<Vec<Option<T>>>,
+{
+    let c = df.column(name).map_err(pl_err(path))?;
+    get(c)
+        .map_err(pl_err(path))?
+        .into_iter()
+        .map(|v| v.ok_or_else(|| StoreError::invalid(path, format!("null in column `{name}`"))))
+        .collect()
+}
+
+fn i32s(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<i32>> {
+    nums(df, name, path, |c| Ok(c.i32()?.iter().collect()))
+}
+
+fn i64s(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<i64>> {
+    nums(df, name, path, |c| Ok(c.i64()?.iter().collect()))
+}
+
+fn f64s(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<f64>> {
+    nums(df, name, path, |c| Ok(c.f64()?.iter().collect()))
+}
+
+macro_rules! col {
+    ($rows:expr, $name:literal, $f:expr) => {
+        Column::new($name.into(), $rows.iter().map($f).collect::<Vec<_>>())
+    };
+}
+
+impl MetadataRow {
+    /// The rows as a DataFrame with the contract's column names.
+    pub fn to_frame(rows: &[MetadataRow]) -> Result<DataFrame> {
+        let df = DataFrame::new_infer_height(vec![
+            col!(rows, "clip_id", |r| r.clip_id.clone()),
+            col!(rows, "path", |r| r.path.clone()),
+            col!(rows, "modality", |r| r.modality),
+            col!(rows, "vocal_channel", |r| r.vocal_channel),
+            col!(rows, "emotion", |r| r.emotion),
+            col!(rows, "emotion_name", |r| r.emotion_name.clone()),
+            col!(rows, "intensity", |r| r.intensity),
+            col!(rows, "statement", |r| r.statement),
+            col!(rows, "repetition", |r| r.repetition),
+            col!(rows, "actor", |r| r.actor),
+            col!(rows, "gender", |r| r.gender.clone()),
+            col!(rows, "sample_rate", |r| r.sample_rate),
+            col!(rows, "channels", |r| r.channels),
+            col!(rows, "bits_per_sample", |r| r.bits_per_sample),
+            col!(rows, "sample_format", |r| r.sample_format.clone()),
+            col!(rows, "n_samples", |r| r.n_samples),
+            col!(rows, "duration_s", |r| r.duration_s),
+            col!(rows, "fingerprint", |r| r.fingerprint.clone()),
+            col!(rows, "size_bytes", |r| r.size_bytes),
+            col!(rows, "mtime_ns", |r| r.mtime_ns),
+        ]);
+        df.map_err(pl_err(Path::new("metadata.parquet")))
+    }
+
+    /// Writes `metadata.parquet` atomically.
+    pub fn write(path: &Path, rows: &[MetadataRow]) -> Result<()> {
+        let mut df = Self::to_frame(rows)?;
+        write_frame(path, &mut df)
+    }
+
+    /// Reads `metadata.parquet`.
+    pub fn read(path: &Path) -> Result<Vec<MetadataRow>> {
+        let df = read_frame(path)?;
+        let p = path;
+        let (clip, file, name, gender, format, fp) = (
+            req_strs(&df, "clip_id", p)?,
+            req_strs(&df, "path", p)?,
+            req_strs(&df, "emotion_name", p)?,
+            req_strs(&df, "gender", p)?,
+            req_strs(&df, "sample_format", p)?,
+            req_strs(&df, "fingerprint", p)?,
+        );
+        let ints = |n| i32s(&df, n, p);
+        let (modality, vocal, emotion, intensity, statement, repetition) = (
+            ints("modality")?,
+            ints("vocal_channel")?,
+            ints("emotion")?,
+            ints("intensity")?,
+            ints("statement")?,
+            ints("repetition")?,
+        );
+        let (actor, rate, channels, bits) = (
+            ints("actor")?,
+            ints("sample_rate")?,
+            ints("channels")?,
+            ints("bits_per_sample")?,
+        );
+        let (n_samples, size, mtime) = (
+            i64s(&df, "n_samples", p)?,
+            i64s(&df, "size_bytes", p)?,
+            i64s(&df, "mtime_ns", p)?,
+        );
+        let duration = f64s(&df, "duration_s", p)?;
+        Ok((0..df.height())
+            .map(|k| MetadataRow {
+                clip_id: clip[k].clone(),
+                path: file[k].clone(),
+                modality: modality[k],
+                vocal_channel: vocal[k],
+                emotion: emotion[k],
+                emotion_name: name[k].clone(),
+                intensity: intensity[k],
+                statement: statement[k],
+                repetition: repetition[k],
+                actor: actor[k],
+                gender: gender[k].clone(),
+                sample_rate: rate[k],
+                channels: channels[k],
+                bits_per_sample: bits[k],
+                sample_format: format[k].clone(),
+                n_samples: n_samples[k],
+                duration_s: duration[k],
+                fingerprint: fp[k].clone(),
+                size_bytes: size[k],
+                mtime_ns: mtime[k],
+            })
+            .collect())
+    }
+}
+
+impl RejectRow {
+    /// Writes `rows` to `path` atomically (an empty table if there are none).
+    pub fn write(path: &Path, rows: &[RejectRow]) -> Result<()> {
+        let mut df = DataFrame::new_infer_height(vec![
+            col!(rows, "stage", |r| r.stage.clone()),
+            col!(rows, "path", |r| r.path.clone()),
+            col!(rows, "clip_id", |r| r.clip_id.clone()),
+            col!(rows, "reason", |r| r.reason.clone()),
+        ])
+        .map_err(pl_err(path))?;
+        write_frame(path, &mut df)
+    }
+
+    /// Reads a rejects table.
+    pub fn read(path: &Path) -> Result<Vec<RejectRow>> {
+        let df = read_frame(path)?;
+        let (stage, file, clip, reason) = (
+            req_strs(&df, "stage", path)?,
+            req_strs(&df, "path", path)?,
+            strs(&df, "clip_id", path)?,
+            req_strs(&df, "reason", path)?,
+        );
+        Ok((0..df.height())
+            .map(|k| RejectRow {
+                stage: stage[k].clone(),
+                path: file[k].clone(),
+                clip_id: clip[k].clone(),
+                reason: reason[k].clone(),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(clip: &str) -> MetadataRow {
+        MetadataRow {
+            clip_id: clip.into(),
+            path: format!("/data/{clip}.wav"),
+            modality: 3,
+            vocal_channel: 1,
+            emotion: 5,
+            emotion_name: "angry".into(),
+            intensity: 2,
+            statement: 1,
+            repetition: 2,
+            actor: 12,
+            gender: "female".into(),
+            sample_rate: 48000,
+            channels: 2,
+            bits_per_sample: 16,
+            sample_format: "int".into(),
+            n_samples: 170_000,
+            duration_s: 3.5416,
+            fingerprint: "00ff".into(),
+            size_bytes: 680_044,
+            mtime_ns: 1_700_000_000_123_456_789,
+        }
+    }
+
+    #[test]
+    fn metadata_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metadata.parquet");
+        let rows = vec![meta("03-01-05-02-01-02-12"), meta("03-01-05-02-01-01-12")];
+        MetadataRow::write(&path, &rows).unwrap();
+        assert_eq!(MetadataRow::read(&path).unwrap(), rows);
+    }
+
+    #[test]
+    fn rejects_round_trip_including_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rejects/metadata.parquet");
+        RejectRow::write(&path, &[]).unwrap();
+        assert!(RejectRow::read(&path).unwrap().is_empty());
+        let rows = vec![RejectRow {
+            stage: "metadata".into(),
+            path: "/x/bad.wav".into(),
+            clip_id: None,
+            reason: "not a RAVDESS name".into(),
+        }];
+        RejectRow::write(&path, &rows).unwrap();
+        assert_eq!(RejectRow::read(&path).unwrap(), rows);
+    }
+}

@@ -43,6 +43,7 @@ bench-deps:
 ## Feature build vs librosa on DATA, same run; prints files/s and the ratio.
 bench: build bench-deps
 	$(PYTHON) bench/features_bench.py --ser $(SER) --data $(DATA)
+	cargo bench -q -p ser-pipeline --bench kernels
 
 clean-demo:
 	rm -rf $(DEMO)

@@ -278,7 +278,7 @@ pub fn synth_clip(name: &ClipName, cfg: &SynthConfig) -> Vec<i16> {
                 * (1.0 + style.slope * (pos - 0.5))
                 * (1.0 + style.tremor * (2.0 * std::f64::consts::PI * 6.0 * t).sin());
             phase = (phase + f0 / sr) % 1.0;
-            let noise = rng.normal_pair().0;
+            let noise = rng.normal();
             let src = glottal(phase) + style.breath * noise;
             // Radiation (first difference) then tilt: emphasis or low-pass.
             let d = src - prev_src;
@@ -309,9 +309,7 @@ pub fn synth_clip(name: &ClipName, cfg: &SynthConfig) -> Vec<i16> {
     let gain = style.loudness / peak;
     let mut hiss = Rng::new(cfg.seed ^ 0x5eed);
     out.iter()
-        .map(|&v| {
-            ((v * gain + 0.0005 * hiss.normal_pair().0) * 32767.0).clamp(-32768.0, 32767.0) as i16
-        })
+        .map(|&v| ((v * gain + 0.0005 * hiss.normal()) * 32767.0).clamp(-32768.0, 32767.0) as i16)
         .collect()
 }
 

@@ -145,7 +145,10 @@ fn batch(rows: &[FeatureRow], path: &Path) -> Result<RecordBatch> {
 /// (temp sibling, fsync, rename, fsync of the folder).
 pub fn write_shard(path: &Path, rows: &[FeatureRow]) -> Result<()> {
     let batch = batch(rows, path)?;
+    // No dictionary encoding: MFCC values are all distinct, and building the
+    // dictionary cost more than the rest of the write.
     let props = WriterProperties::builder()
+        .set_dictionary_enabled(false)
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).map_err(
             |source| StoreError::Parquet {
                 path: path.to_path_buf(),

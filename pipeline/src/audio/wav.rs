@@ -160,7 +160,9 @@ pub fn decode_wav<R: Read>(reader: R) -> Result<Audio, AudioError> {
         return Err(AudioError::Empty);
     }
     let ch = info.channels as usize;
-    let mut interleaved: Vec<f32> = Vec::with_capacity(info.n_samples as usize * ch);
+    // Capacity from the header, capped so a lying header cannot exhaust memory.
+    let announced = (info.n_samples as usize).saturating_mul(ch).min(1 << 28);
+    let mut interleaved: Vec<f32> = Vec::with_capacity(announced);
     match info.format {
         SampleFormat::Float => {
             for s in reader.samples::<f32>() {
@@ -191,10 +193,88 @@ pub fn decode_wav<R: Read>(reader: R) -> Result<Audio, AudioError> {
     Ok(Audio { info, samples })
 }
 
-/// Reads a WAV file to mono `f32` (a thin wrapper over [`decode_wav`]).
+/// Reads a WAV file to mono `f32`. hound parses and validates the header;
+/// the samples of packed PCM (8/16/24/32-bit int, 32-bit float) are then
+/// converted in bulk from the data chunk, which is ~10x faster than hound's
+/// per-sample reads. Other layouts go through [`decode_wav`].
 pub fn read_wav(path: &Path) -> Result<Audio, AudioError> {
-    let file = File::open(path)?;
-    decode_wav(BufReader::with_capacity(1 << 16, file))
+    let bytes = std::fs::read(path)?;
+    let reader = open_reader(std::io::Cursor::new(bytes.as_slice()))?;
+    let info = info_of(reader.spec(), reader.len())?;
+    if info.n_samples == 0 {
+        return Err(AudioError::Empty);
+    }
+    match packed_pcm(&bytes, &info) {
+        Some(samples) => Ok(Audio {
+            info,
+            samples: samples?,
+        }),
+        None => decode_wav(std::io::Cursor::new(bytes.as_slice())),
+    }
+}
+
+/// The body of the first RIFF chunk with this id.
+fn chunk<'a>(bytes: &'a [u8], id: &[u8; 4]) -> Option<&'a [u8]> {
+    let mut pos = 12; // "RIFF" size "WAVE"
+    while pos + 8 <= bytes.len() {
+        let size = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().ok()?) as usize;
+        let body = pos + 8;
+        if &bytes[pos..pos + 4] == id {
+            return Some(&bytes[body..body.saturating_add(size).min(bytes.len())]);
+        }
+        pos = body.checked_add(size)?.checked_add(size & 1)?;
+    }
+    None
+}
+
+/// Decodes interleaved samples of `width` bytes with `decode` and mixes
+/// `ch` channels to their mean (generic, so `decode` is inlined).
+fn mix(data: &[u8], width: usize, ch: usize, decode: impl Fn(&[u8]) -> f32) -> Vec<f32> {
+    if ch == 1 {
+        data.chunks_exact(width).map(decode).collect()
+    } else {
+        data.chunks_exact(width * ch)
+            .map(|frame| frame.chunks_exact(width).map(&decode).sum::<f32>() / ch as f32)
+            .collect()
+    }
+}
+
+/// Mono samples of tightly packed PCM, or `None` for layouts left to hound.
+fn packed_pcm(bytes: &[u8], info: &WavInfo) -> Option<Result<Vec<f32>, AudioError>> {
+    let fmt = chunk(bytes, b"fmt ")?;
+    let block_align = u16::from_le_bytes(fmt.get(12..14)?.try_into().ok()?) as usize;
+    let ch = info.channels as usize;
+    let width = block_align / ch;
+    if block_align % ch != 0 || width * 8 != info.bits_per_sample as usize {
+        return None;
+    }
+    let data = chunk(bytes, b"data")?;
+    let frames = info.n_samples as usize;
+    if data.len() < frames * block_align {
+        return Some(Err(AudioError::Truncated {
+            expected: (frames * block_align) as u64,
+            actual: data.len() as u64,
+        }));
+    }
+    let data = &data[..frames * block_align];
+    let scale = 1.0 / (1u64 << (info.bits_per_sample - 1)) as f32;
+    let samples = match (info.format, width) {
+        (SampleFormat::Int, 1) => mix(data, width, ch, |b| (b[0] as i32 - 128) as f32 * scale),
+        (SampleFormat::Int, 2) => mix(data, width, ch, |b| {
+            i16::from_le_bytes([b[0], b[1]]) as f32 * scale
+        }),
+        (SampleFormat::Int, 3) => mix(data, width, ch, |b| {
+            (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 * scale
+        }),
+        (SampleFormat::Int, 4) => mix(data, width, ch, |b| {
+            i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32 * scale
+        }),
+        (SampleFormat::Float, 4) => mix(data, width, ch, |b| {
+            f32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        }),
+        _ => return None,
+    };
+    Some(Ok(samples))
 }
 
 /// Writes mono or interleaved 16-bit PCM (used by `ser synth` and tests).
@@ -272,6 +352,35 @@ mod tests {
         }
         let f = wav_bytes(spec(32, 1, Float), |w| w.write_sample(0.25f32).unwrap());
         assert_eq!(decode_wav(Cursor::new(f)).unwrap().samples, vec![0.25]);
+    }
+
+    #[test]
+    fn bulk_path_agrees_with_hound_for_every_depth_and_channel_count() {
+        use hound::SampleFormat::*;
+        let dir = tempfile::tempdir().unwrap();
+        for (bits, fmt) in [(8, Int), (16, Int), (24, Int), (32, Int), (32, Float)] {
+            for channels in [1u16, 2, 3] {
+                let path = dir.path().join(format!("{bits}-{channels}.wav"));
+                let bytes = wav_bytes(spec(bits, channels, fmt), |w| {
+                    for i in 0..990i64 {
+                        let v = ((i * 7919) % 2001 - 1000) as f64 / 1000.0;
+                        match (fmt, bits) {
+                            (Float, _) => w.write_sample(v as f32).unwrap(),
+                            (_, 8) => w.write_sample((v * 127.0) as i8).unwrap(),
+                            (_, 16) => w.write_sample((v * 32767.0) as i16).unwrap(),
+                            (_, b) => w
+                                .write_sample((v * ((1i64 << (b - 1)) - 1) as f64) as i32)
+                                .unwrap(),
+                        }
+                    }
+                });
+                std::fs::write(&path, &bytes).unwrap();
+                let fast = read_wav(&path).unwrap();
+                let slow = decode_wav(Cursor::new(bytes)).unwrap();
+                assert_eq!(fast, slow, "{bits}-bit {fmt:?} x{channels}");
+                assert_eq!(fast.samples.len(), 990 / channels as usize);
+            }
+        }
     }
 
     #[test]

@@ -178,13 +178,19 @@ impl FeatureExtractor {
         for t in 0..n_frames {
             // Frame t covers y[t*hop - pad .. t*hop - pad + n_fft], zero outside.
             let start = (t * hop) as isize - pad as isize;
-            for (i, (dst, &w)) in scratch.frame.iter_mut().zip(&self.window).enumerate() {
-                let k = start + i as isize;
-                *dst = if k >= 0 && (k as usize) < y.len() {
-                    y[k as usize] * w
-                } else {
-                    0.0
-                };
+            let lo = (-start).max(0) as usize; // first frame index inside y
+            let hi = (y.len() as isize - start).clamp(0, n_fft as isize) as usize;
+            scratch.frame[..lo].fill(0.0);
+            scratch.frame[hi.max(lo)..].fill(0.0);
+            if hi > lo {
+                let src = &y[(start + lo as isize) as usize..(start + hi as isize) as usize];
+                for ((dst, &x), &w) in scratch.frame[lo..hi]
+                    .iter_mut()
+                    .zip(src)
+                    .zip(&self.window[lo..hi])
+                {
+                    *dst = x * w;
+                }
             }
             self.fft
                 .process_with_scratch(&mut scratch.frame, &mut scratch.spectrum, &mut scratch.fft)
@@ -195,7 +201,7 @@ impl FeatureExtractor {
             let row = &mut out[t * n_mels..(t + 1) * n_mels];
             for (m, f) in row.iter_mut().zip(&self.filters) {
                 let bins = &scratch.power[f.start..f.start + f.weights.len()];
-                *m = bins.iter().zip(&f.weights).map(|(p, w)| p * w).sum();
+                *m = dot(bins, &f.weights);
             }
         }
         power_to_db(out, self.cfg.amin, self.cfg.top_db);
@@ -212,7 +218,7 @@ impl FeatureExtractor {
         for frame in mel_db.chunks_exact(n_mels) {
             for k in 0..n_mfcc {
                 let basis = &self.dct[k * n_mels..(k + 1) * n_mels];
-                out.push(basis.iter().zip(frame).map(|(b, x)| b * x).sum());
+                out.push(dot(basis, frame));
             }
         }
     }
@@ -234,6 +240,26 @@ impl FeatureExtractor {
 /// MFCCs and log-mel of `y` at `sample_rate`: `mfcc(&[f32], &MfccConfig)`.
 pub fn mfcc(y: &[f32], sample_rate: u32, cfg: &MfccConfig) -> Result<Features, DspError> {
     FeatureExtractor::new(sample_rate, cfg)?.compute(y, &mut Scratch::default())
+}
+
+/// Dot product with eight partial sums, so the compiler can vectorise it
+/// (a plain `.sum()` must keep IEEE order and stays scalar).
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// Orthonormal DCT-II basis, `[n_out, n_in]`, computed in f64.

@@ -87,16 +87,8 @@ impl NoiseConfig {
                 (power / 10f64.powf(db as f64 / 10.0)).sqrt()
             }
         };
-        let mut out = Vec::with_capacity(x.len());
-        let mut pairs = x.chunks_exact(2);
-        for pair in &mut pairs {
-            let (a, b) = rng.normal_pair();
-            out.push(pair[0] + (scale * a) as f32);
-            out.push(pair[1] + (scale * b) as f32);
-        }
-        if let [last] = pairs.remainder() {
-            out.push(last + (scale * rng.normal_pair().0) as f32);
-        }
+        let mut out = vec![0f32; x.len()];
+        rng.fill_normal(&mut out, |i, z| x[i] + (scale * z) as f32);
         out
     }
 }

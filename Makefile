@@ -9,7 +9,7 @@ PYTHON ?= python3
 # `ser` exits 3 when it finished but skipped some inputs (named on stderr).
 OK_IF_SKIPPED = || test $$? -eq 3
 
-.PHONY: build demo metadata features test lint bench bench-deps clean-demo
+.PHONY: build demo metadata features test test-deps lint bench bench-deps clean-demo
 
 build:
 	cargo build --release -p ser-pipeline --bin ser
@@ -28,9 +28,13 @@ features: metadata
 	$(SER) --store $(STORE) features $(OK_IF_SKIPPED)
 
 ## Unit and integration tests; integration tests drive the release binary,
-## so the dependency tree is built once, in release mode.
-test:
+## so the dependency tree is built once, in release mode. The tests also
+## read the store back with DuckDB and polars from Python.
+test: test-deps
 	cargo test --release --workspace
+
+test-deps:
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-test.txt
 
 lint:
 	cargo fmt --all -- --check

@@ -225,7 +225,7 @@ pub fn synth_clip(name: &ClipName, cfg: &SynthConfig) -> Vec<i16> {
     let sr = cfg.sample_rate as f64;
     let mut rng = Rng::new(cfg.seed ^ fnv1a(name.id().as_bytes()));
     let mut actor_rng = Rng::new(cfg.seed ^ fnv1a(format!("actor{}", name.actor).as_bytes()));
-    let female = name.actor % 2 == 0;
+    let female = name.actor.is_multiple_of(2);
     let base_f0 = if female { 205.0 } else { 115.0 } * (0.9 + 0.2 * actor_rng.uniform());
     let formant_scale = if female { 1.17 } else { 1.0 } * (0.95 + 0.1 * actor_rng.uniform());
     let neutral = STYLES[0];
@@ -338,7 +338,7 @@ pub fn run_synth(out: &Path, cfg: &SynthConfig) -> Result<Vec<PathBuf>> {
             fs::create_dir_all(&dir).map_err(|e| PipelineError::io(&dir, e))?;
             let path = dir.join(format!("{}.wav", name.id()));
             let mono = synth_clip(name, cfg);
-            let stereo = name.actor == 2 && i % 5 == 0;
+            let stereo = name.actor == 2 && i.is_multiple_of(5);
             let (samples, channels) = if stereo {
                 (mono.iter().flat_map(|&s| [s, s]).collect::<Vec<_>>(), 2)
             } else {

@@ -4,8 +4,8 @@
 //! Columns (contract, DESIGN.md section 4): `clip_id`, `variant`, `actor`,
 //! `emotion`, `emotion_name`, `gender`, `intensity`, `statement`,
 //! `repetition`, `fingerprint`, `sample_rate`, `n_frames`, `n_mfcc`,
-//! `mfcc` (list<float32>, row-major frames x coefficients), `n_mels`, and
-//! `mel_db` (list<float32>, frames x mels) when the set computes it.
+//! `mfcc` (`list<float32>`, row-major frames x coefficients), `n_mels`, and
+//! `mel_db` (`list<float32>`, frames x mels) when the set computes it.
 
 use std::fs::File;
 use std::path::Path;

@@ -245,7 +245,7 @@ fn packed_pcm(bytes: &[u8], info: &WavInfo) -> Option<Result<Vec<f32>, AudioErro
     let block_align = u16::from_le_bytes(fmt.get(12..14)?.try_into().ok()?) as usize;
     let ch = info.channels as usize;
     let width = block_align / ch;
-    if block_align % ch != 0 || width * 8 != info.bits_per_sample as usize {
+    if !block_align.is_multiple_of(ch) || width * 8 != info.bits_per_sample as usize {
         return None;
     }
     let data = chunk(bytes, b"data")?;
@@ -328,11 +328,8 @@ mod tests {
     #[test]
     fn every_supported_depth_scales_to_unit_range() {
         use hound::SampleFormat::*;
-        let cases: Vec<(
-            u16,
-            Box<dyn Fn(&mut hound::WavWriter<&mut Cursor<Vec<u8>>>)>,
-            f32,
-        )> = vec![
+        type Write = Box<dyn Fn(&mut hound::WavWriter<&mut Cursor<Vec<u8>>>)>;
+        let cases: Vec<(u16, Write, f32)> = vec![
             (8, Box::new(|w| w.write_sample(-64i8).unwrap()), -0.5),
             (16, Box::new(|w| w.write_sample(16384i16).unwrap()), 0.5),
             (

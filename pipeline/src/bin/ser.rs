@@ -244,12 +244,28 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// The error and its causes on one line, each cause once (library errors
+/// already name their source).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !msg.contains(&text) {
+            if !msg.is_empty() {
+                msg.push_str(": ");
+            }
+            msg.push_str(&text);
+        }
+    }
+    msg
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             let locked = err.chain().any(|e| {
                 matches!(
                     e.downcast_ref::<StoreError>(),

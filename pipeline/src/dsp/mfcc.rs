@@ -55,7 +55,7 @@ impl MfccConfig {
     pub fn validate(&self, sample_rate: u32) -> Result<(), DspError> {
         let bad = |m: String| Err(DspError::Config(m));
         let nyquist = sample_rate as f64 / 2.0;
-        if self.n_fft < 16 || self.n_fft % 2 != 0 {
+        if self.n_fft < 16 || !self.n_fft.is_multiple_of(2) {
             return bad(format!("n_fft must be even and >= 16, got {}", self.n_fft));
         }
         if self.hop_length == 0 {
@@ -74,7 +74,9 @@ impl MfccConfig {
                 self.fmin
             ));
         }
-        if !(self.amin > 0.0) || self.top_db.is_some_and(|t| !(t >= 0.0)) {
+        let amin_ok = self.amin.is_finite() && self.amin > 0.0;
+        let top_ok = self.top_db.is_none_or(|t| t.is_finite() && t >= 0.0);
+        if !amin_ok || !top_ok {
             return bad("amin must be > 0 and top_db >= 0".into());
         }
         Ok(())

@@ -141,16 +141,14 @@ pub fn run_features(
         let all: Vec<&MetadataRow> = todo.iter().flat_map(|p| p.clips.iter()).collect();
         let extractors = Extractors::new(cfg, &all).map_err(PipelineError::Config)?;
         let pb = progress::bar(all.len() as u64, "features", opts.show_progress);
-        final_manifest = compute_and_commit(
+        let job = Job {
             store,
             cfg,
-            &set_id,
-            &todo,
-            &extractors,
-            &pb,
-            &what,
-            opts.commit_every,
-        )?;
+            set_id: &set_id,
+            ex: &extractors,
+            pb: &pb,
+        };
+        final_manifest = compute_and_commit(&job, &todo, &what, opts.commit_every)?;
         pb.finish_and_clear();
         report.shards_computed = todo.len();
         report.clips_computed = all.len();
@@ -223,21 +221,27 @@ fn summarise(m: &Manifest, set_id: &str, report: &mut FeaturesReport) {
 
 type ShardResult = Result<(String, ShardEntry)>;
 
+/// What every shard of a run shares.
+struct Job<'a> {
+    store: &'a Store,
+    cfg: &'a FeatureConfig,
+    set_id: &'a str,
+    ex: &'a Extractors,
+    pb: &'a ProgressBar,
+}
+
 fn compute_and_commit(
-    store: &Store,
-    cfg: &FeatureConfig,
-    set_id: &str,
+    job: &Job,
     todo: &[&ShardPlan],
-    ex: &Extractors,
-    pb: &ProgressBar,
     what: &str,
     commit_every: Duration,
 ) -> Result<Manifest> {
+    let (store, set_id) = (job.store, job.set_id);
     let (tx, rx) = mpsc::channel::<ShardResult>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
             todo.par_iter().for_each_with(tx, |tx, plan| {
-                let _ = tx.send(compute_shard(store, cfg, set_id, plan, ex, pb));
+                let _ = tx.send(compute_shard(job, plan));
             });
         });
         let mut pending: Vec<(String, ShardEntry)> = Vec::new();
@@ -284,14 +288,14 @@ fn compute_and_commit(
     })
 }
 
-fn compute_shard(
-    store: &Store,
-    cfg: &FeatureConfig,
-    set_id: &str,
-    plan: &ShardPlan,
-    ex: &Extractors,
-    pb: &ProgressBar,
-) -> ShardResult {
+fn compute_shard(job: &Job, plan: &ShardPlan) -> ShardResult {
+    let Job {
+        store,
+        cfg,
+        set_id,
+        ex,
+        pb,
+    } = *job;
     let results: Vec<_> = plan
         .clips
         .par_iter()

@@ -161,4 +161,10 @@ fn missing_metadata_and_bad_flags_are_one_line_errors() {
     assert!(stderr(&out).contains("--noise"), "{}", stderr(&out));
     let out = t.ser(&["features", "--shard", "3/2"]);
     assert!(stderr(&out).contains("--shard"), "{}", stderr(&out));
+    // Regression: the cause of an I/O error was printed twice.
+    let out = t.ser(&["metadata", "--data", "/nonexistent/ravdess"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/ravdess"), "{err}");
 }

@@ -1,6 +1,7 @@
 //! The stages of `ser` and the audio/DSP they need.
 //!
 //! - [`synth`]: a deterministic RAVDESS-named demo corpus;
+//! - [`corpus`]: download, unpack and verify the real RAVDESS set;
 //! - [`metadata`]: parse RAVDESS names and WAV headers into `metadata.parquet`;
 //! - [`features`]: librosa-compatible MFCC / log-mel of clean and noisy
 //!   copies, written as Parquet shards, incrementally and in parallel.
@@ -14,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod audio;
+pub mod corpus;
 pub mod dsp;
 pub mod error;
 pub mod features;
@@ -29,3 +31,6 @@ pub use error::{PipelineError, Result};
 pub const EXIT_SKIPPED: i32 = 3;
 /// Exit status of `ser` when another writer holds the store's lock.
 pub const EXIT_LOCKED: i32 = 4;
+/// Exit status of `ser verify` (and `ser download`) when files are modified,
+/// or missing without `--allow-partial`.
+pub const EXIT_VERIFY_FAILED: i32 = 5;

@@ -2,7 +2,8 @@
 //!
 //! A thin layer: parse flags, build a validated config, call the
 //! `pipeline` library, print what it reports, map errors to exit codes
-//! (0 ok, 1 error, 2 usage, 3 finished but skipped inputs, 4 store locked).
+//! (0 ok, 1 error, 2 usage, 3 finished but skipped inputs, 4 store locked,
+//! 5 verification failed).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,11 +11,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use pipeline::audio::ResamplerConfig;
+use pipeline::corpus::{self, Checksums, DownloadConfig, VerifyReport};
 use pipeline::dsp::noise::NoiseConfig;
 use pipeline::features::{run_features, FeatureConfig, RunOptions, ShardSpec};
 use pipeline::metadata::run_metadata;
 use pipeline::synth::{run_synth, SynthConfig};
-use pipeline::{PipelineError, EXIT_LOCKED, EXIT_SKIPPED};
+use pipeline::{PipelineError, EXIT_LOCKED, EXIT_SKIPPED, EXIT_VERIFY_FAILED};
 use store::{Store, StoreError};
 
 #[derive(Parser)]
@@ -50,6 +52,36 @@ enum Command {
         /// Seed.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+    },
+    /// Download the RAVDESS speech set (resumable), unpack it safely, verify it.
+    Download {
+        /// Folder to unpack into (the archive is kept there too).
+        #[arg(long)]
+        out: PathBuf,
+        /// Archive URL.
+        #[arg(long, default_value = corpus::RAVDESS_URL)]
+        url: String,
+        /// Expected MD5 of the archive, or `none` [default: Zenodo's MD5 for the default URL].
+        #[arg(long)]
+        md5: Option<String>,
+        /// Connect, response and per-read timeout, seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout_s: u64,
+        /// Checksum list (`sha256sum` format) to verify against [default: the embedded RAVDESS list].
+        #[arg(long)]
+        sums: Option<PathBuf>,
+    },
+    /// Check a RAVDESS folder against the 1440 published SHA-256 checksums.
+    Verify {
+        /// The folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// Missing files are reported as a count, not a failure.
+        #[arg(long)]
+        allow_partial: bool,
+        /// Checksum list (`sha256sum` format) [default: the embedded RAVDESS list].
+        #[arg(long)]
+        sums: Option<PathBuf>,
     },
     /// Scan a folder of RAVDESS WAVs into `metadata.parquet`.
     Metadata {
@@ -150,9 +182,108 @@ impl FeatureArgs {
     }
 }
 
+fn checksums(sums: &Option<PathBuf>) -> Result<Checksums> {
+    match sums {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Checksums::parse(&text).with_context(|| format!("parsing {}", p.display()))
+        }
+        None => Ok(Checksums::ravdess()),
+    }
+}
+
+/// Prints one line per problem and a summary; returns the exit status.
+fn report_verify(r: &VerifyReport, allow_partial: bool) -> i32 {
+    for (path, why) in &r.modified {
+        println!("modified {path}: {why}");
+    }
+    if !allow_partial {
+        for path in &r.missing {
+            println!("missing {path}");
+        }
+    }
+    for path in &r.extra {
+        println!("extra {path}: not in the checksum list");
+    }
+    let allowed = if allow_partial && !r.missing.is_empty() {
+        " (missing allowed by --allow-partial)"
+    } else {
+        ""
+    };
+    println!(
+        "verify: {} good, {} missing, {} modified, {} extra{allowed}",
+        r.good.len(),
+        r.missing.len(),
+        r.modified.len(),
+        r.extra.len()
+    );
+    if !r.modified.is_empty() || (!allow_partial && !r.missing.is_empty()) {
+        EXIT_VERIFY_FAILED
+    } else {
+        0
+    }
+}
+
 fn run(cli: Cli) -> Result<i32> {
     let progress = !cli.quiet;
     match cli.command {
+        Command::Download {
+            out,
+            url,
+            md5,
+            timeout_s,
+            sums,
+        } => {
+            let sums = checksums(&sums)?;
+            let md5 = match md5.as_deref() {
+                Some("none") => None,
+                Some(h) => Some(h.to_string()),
+                None if url == corpus::RAVDESS_URL => Some(corpus::RAVDESS_MD5.to_string()),
+                None => None,
+            };
+            let cfg = DownloadConfig {
+                url,
+                out_dir: out.clone(),
+                md5,
+                timeout: std::time::Duration::from_secs(timeout_s.max(1)),
+                show_progress: progress,
+            };
+            let archive = corpus::download(&cfg)?;
+            println!("download: {}", archive.display());
+            let u = corpus::unpack(&archive, &out)?;
+            for c in &u.conflicts {
+                eprintln!(
+                    "not overwritten {}: exists with different content",
+                    c.display()
+                );
+            }
+            println!(
+                "unpack: {} files written, {} already present, {} conflicts -> {}",
+                u.written,
+                u.identical,
+                u.conflicts.len(),
+                out.display()
+            );
+            let code = report_verify(&corpus::verify(&out, &sums, progress)?, false);
+            if let Some(first) = u.conflicts.first() {
+                return Err(corpus::CorpusError::Conflicts {
+                    count: u.conflicts.len(),
+                    first: first.clone(),
+                }
+                .into());
+            }
+            Ok(code)
+        }
+        Command::Verify {
+            data,
+            allow_partial,
+            sums,
+        } => {
+            let sums = checksums(&sums)?;
+            let r = corpus::verify(&data, &sums, progress)?;
+            Ok(report_verify(&r, allow_partial))
+        }
         Command::Synth {
             out,
             actors,

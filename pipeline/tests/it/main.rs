@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod crash;
+mod download;
 mod incremental;
 mod parity;
 mod ravdess_store;

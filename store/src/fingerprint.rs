@@ -5,7 +5,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
+pub use sha2::Digest;
+use sha2::Sha256;
 
 use crate::error::{Result, StoreError};
 
@@ -19,19 +20,25 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// SHA-256 of a file's bytes, hex: the same value `sha256sum` prints.
-pub fn file_sha256(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-    let mut hasher = Sha256::new();
+/// The digest `D` (SHA-256, MD5, … any RustCrypto hash) of everything `r`
+/// yields, read in 64 KiB blocks.
+pub fn digest_reader<D: Digest>(mut r: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut hasher = D::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = file.read(&mut buf).map_err(|e| StoreError::io(path, e))?;
+        let n = r.read(&mut buf)?;
         if n == 0 {
-            break;
+            return Ok(hasher.finalize().to_vec());
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hex(&hasher.finalize()))
+}
+
+/// SHA-256 of a file's bytes, hex: the same value `sha256sum` prints.
+pub fn file_sha256(path: &Path) -> Result<String> {
+    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let digest = digest_reader::<Sha256>(file).map_err(|e| StoreError::io(path, e))?;
+    Ok(hex(&digest))
 }
 
 /// A short (12 hex digit) id of some bytes: names feature sets, shards and runs.

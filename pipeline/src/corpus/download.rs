@@ -5,8 +5,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use md5::{Digest, Md5};
-use store::fingerprint::hex;
+use md5::Md5;
+use store::fingerprint::{digest_reader, hex};
 
 use super::CorpusError;
 use crate::progress;
@@ -44,17 +44,9 @@ fn file_name(url: &str) -> String {
 }
 
 fn md5_of(path: &Path) -> Result<String, CorpusError> {
-    let mut f = File::open(path).map_err(|e| CorpusError::io(path, e))?;
-    let mut h = Md5::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| CorpusError::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex(&h.finalize()))
+    let file = File::open(path).map_err(|e| CorpusError::io(path, e))?;
+    let digest = digest_reader::<Md5>(file).map_err(|e| CorpusError::io(path, e))?;
+    Ok(hex(&digest))
 }
 
 /// Downloads `cfg.url` into `cfg.out_dir`, resuming a partial download

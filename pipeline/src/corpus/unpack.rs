@@ -4,10 +4,11 @@
 //! reported (different content); each file is written atomically.
 
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
+use store::fingerprint::digest_reader;
 
 use super::CorpusError;
 
@@ -26,18 +27,6 @@ fn zip_err(path: &Path) -> impl Fn(zip::result::ZipError) -> CorpusError + '_ {
     move |e| CorpusError::Zip {
         path: path.to_path_buf(),
         reason: e.to_string(),
-    }
-}
-
-fn sha256_of(mut r: impl Read) -> io::Result<Vec<u8>> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok(h.finalize().to_vec());
-        }
-        h.update(&buf[..n]);
     }
 }
 
@@ -71,9 +60,11 @@ pub fn unpack(archive: &Path, out: &Path) -> Result<UnpackReport, CorpusError> {
             reason: format!("entry {}: {reason}", target.display()),
         };
         if target.exists() {
-            let mine = sha256_of(File::open(&target).map_err(|e| CorpusError::io(&target, e))?)
-                .map_err(|e| CorpusError::io(&target, e))?;
-            let theirs = sha256_of(zip.by_index(i).map_err(zip_err(archive))?)
+            let mine = digest_reader::<Sha256>(
+                File::open(&target).map_err(|e| CorpusError::io(&target, e))?,
+            )
+            .map_err(|e| CorpusError::io(&target, e))?;
+            let theirs = digest_reader::<Sha256>(zip.by_index(i).map_err(zip_err(archive))?)
                 .map_err(|e| entry_err(e.to_string()))?;
             if mine == theirs {
                 report.identical += 1;

@@ -3,4 +3,16 @@
 //!
 //! Arrays and labels in; trained weights, predictions and metrics out. This
 //! crate never sees a file, Parquet or audio: the `pipeline` crate feeds it.
-//! It is empty until the training stage lands (issue 3).
+//! So far it holds the parts of the training stage that need no network:
+//! label sets ([`labels`]), clip-level splits ([`split`]) and metrics
+//! ([`metrics`]). The dfdx models and training loop come with issue 3.
+
+#![deny(missing_docs)]
+
+pub mod labels;
+pub mod metrics;
+pub mod split;
+
+pub use labels::LabelSet;
+pub use metrics::{ClassScores, Metrics};
+pub use split::{actor_folds, emobox_groups, random_split, round_robin_groups, Fold, SplitClip};

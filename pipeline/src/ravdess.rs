@@ -8,16 +8,7 @@
 use std::path::Path;
 
 /// The eight RAVDESS emotions, by code 1-8.
-pub const EMOTIONS: [&str; 8] = [
-    "neutral",
-    "calm",
-    "happy",
-    "sad",
-    "angry",
-    "fearful",
-    "disgust",
-    "surprised",
-];
+pub use models::labels::EMOTIONS;
 
 /// Highest actor number in RAVDESS.
 pub const MAX_ACTOR: u32 = 24;

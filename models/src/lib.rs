@@ -3,13 +3,14 @@
 //!
 //! Arrays and labels in; trained weights, predictions and metrics out. This
 //! crate never sees a file, Parquet or audio: the `pipeline` crate feeds it.
-//! So far it holds the parts of the training stage that need no network:
-//! label sets ([`labels`]), clip-level splits ([`split`]) and metrics
-//! ([`metrics`]). The dfdx models and training loop come with issue 3.
+//! So far it holds label sets ([`labels`]), clip-level splits ([`split`]),
+//! metrics ([`metrics`]) and the 1-D layers dfdx lacks ([`layers`], with
+//! gradient checks). The models, LSTM and training loop come with issue 3.
 
 #![deny(missing_docs)]
 
 pub mod labels;
+pub mod layers;
 pub mod metrics;
 pub mod split;
 

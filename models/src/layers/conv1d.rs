@@ -1,0 +1,107 @@
+//! 1-D convolution, stride 1, "same" zero padding: zero-pad, then one
+//! matmul per tap on a shifted slice, summed.
+
+use dfdx::prelude::*;
+use rand_distr::Uniform;
+
+use super::Seq;
+
+/// A 1-D convolution with `I` input channels, `O` filters of width `K`.
+#[derive(Debug, Clone)]
+pub struct Conv1D<const I: usize, const O: usize, const K: usize, E: Dtype, D: Storage<E>> {
+    /// Filters: `[K, I, O]` (tap, input channel, filter).
+    pub weight: Tensor<Rank3<K, I, O>, E, D>,
+    /// One bias per filter: `[O]`.
+    pub bias: Tensor<Rank1<O>, E, D>,
+}
+
+impl<const I: usize, const O: usize, const K: usize, E, D> TensorCollection<E, D>
+    for Conv1D<I, O, K, E, D>
+where
+    E: Dtype + num_traits::Float + rand_distr::uniform::SampleUniform,
+    D: Device<E>,
+{
+    type To<E2: Dtype, D2: Device<E2>> = Conv1D<I, O, K, E2, D2>;
+
+    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
+        visitor: &mut V,
+    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+        // Keras/PyTorch default: U(-b, b), b = 1/sqrt(fan_in), fan_in = K * I.
+        visitor.visit_fields(
+            (
+                Self::tensor(
+                    "weight",
+                    |s| &s.weight,
+                    |s| &mut s.weight,
+                    TensorOptions::reset_with(|t| {
+                        let b = E::from_usize(I * K).map_or(E::ONE, |n| E::ONE / n.sqrt());
+                        t.try_fill_with_distr(Uniform::new(-b, b))
+                    }),
+                ),
+                Self::tensor(
+                    "bias",
+                    |s| &s.bias,
+                    |s| &mut s.bias,
+                    TensorOptions::reset_with(|t| {
+                        let b = E::from_usize(I * K).map_or(E::ONE, |n| E::ONE / n.sqrt());
+                        t.try_fill_with_distr(Uniform::new(-b, b))
+                    }),
+                ),
+            ),
+            |(weight, bias)| Conv1D { weight, bias },
+        )
+    }
+}
+
+impl<const I: usize, const O: usize, const K: usize, E, D, T> Module<Seq<I, E, D, T>>
+    for Conv1D<I, O, K, E, D>
+where
+    E: Dtype,
+    D: Device<E>,
+    T: Tape<E, D> + Merge<T>,
+{
+    type Output = Seq<O, E, D, T>;
+    type Error = D::Err;
+
+    /// `[batch, frames, I]` -> `[batch, frames, O]`.
+    fn try_forward(&self, x: Seq<I, E, D, T>) -> Result<Self::Output, D::Err> {
+        let (b, l, _) = *x.shape();
+        let dev = x.device().clone();
+        let left = (K - 1) / 2;
+        let right = K - 1 - left;
+        // Zero padding: [b, left + l + right, I].
+        let zeros = |n: usize| {
+            dev.try_zeros_like(&(b, n, Const::<I>))
+                .map(|z| z.retaped::<T>())
+        };
+        let padded = (zeros(left)?, x).try_concat_along(Axis::<1>)?;
+        let padded = (padded, zeros(right)?).try_concat_along(Axis::<1>)?;
+        // Tap k of output frame t reads padded frame t + k:
+        // y = sum_k padded[:, k..k+l, :] x W[k]   ([b, l, I] x [I, O] -> [b, l, O]).
+        // This is im2col's single matmul split by tap, without materialising
+        // the K-times larger [b, l, K*I] matrix.
+        //
+        // dfdx 0.13's slice backward *assigns* its gradient instead of adding
+        // it, so a tensor sliced twice keeps only the last slice's gradient
+        // (the finite-difference check in `gradcheck.rs` caught this). Each
+        // tap therefore slices its own copy (`* 1`, whose backward adds).
+        let (padded, tape) = padded.split_tape();
+        let tap = |k: usize, t: T| -> Result<Seq<O, E, D, T>, D::Err> {
+            // Disjoint slices of the weight, so the assigning backward is safe here.
+            let w = self.weight.retaped::<T>().try_slice((k..k + 1, .., ..))?;
+            let w = w.try_reshape_like(&(Const::<I>, Const::<O>))?;
+            padded
+                .clone()
+                .put_tape(t)
+                .try_mul(E::ONE)?
+                .try_slice((.., k..k + l, ..))?
+                .try_matmul(w)
+        };
+        let mut y = tap(0, tape)?;
+        for k in 1..K {
+            y = y.try_add(tap(k, T::default())?)?;
+        }
+        let shape = *y.shape();
+        y.try_add(self.bias.retaped::<T>().try_broadcast_like(&shape)?)
+    }
+}

@@ -134,23 +134,7 @@ mod tests {
             dropout: 0.0,
             pool: 2,
         };
-        // Class c: noise plus an offset of +1 on coefficients 10c..10c+10.
-        let (b, l) = (6, 16);
-        let mut xv: Vec<f32> = dev
-            .sample_normal_like::<(usize, usize, Const<N_MFCC>)>(&(b, l, Const))
-            .as_vec();
-        let mut yv = vec![0f32; b * 3];
-        for i in 0..b {
-            let c = i % 3;
-            yv[i * 3 + c] = 1.0;
-            for t in 0..l {
-                for k in 10 * c..10 * c + 10 {
-                    xv[(i * l + t) * N_MFCC + k] += 1.0;
-                }
-            }
-        }
-        let x: Seq<N_MFCC, f32, Dev, NoneTape> = dev.tensor_from_vec(xv, (b, l, Const::<N_MFCC>));
-        let y: Batch<3, f32, Dev, NoneTape> = dev.tensor_from_vec(yv, (b, Const::<3>));
+        let (x, y) = crate::testdata::separable_batch::<3>(&dev, 6, 16);
         let mut opt = Adam::new(&cnn, AdamConfig::default());
         let mut losses = Vec::new();
         for _ in 0..12 {

@@ -5,18 +5,27 @@
 //! crate never sees a file, Parquet or audio: the `pipeline` crate feeds it.
 //! So far it holds label sets ([`labels`]), clip-level splits ([`split`]),
 //! metrics ([`metrics`]) and the 1-D layers dfdx lacks ([`layers`], with
-//! gradient checks), and the paper's CNN ([`cnn`]). The LSTM and CNN+LSTM
-//! models and the training loop come with issue 3.
+//! gradient checks), and the three models, each a config or const
+//! parameters plus a module: the paper's CNN ([`cnn`]) and LSTM
+//! ([`lstm_model`]), and our CNN+LSTM ([`cnn_lstm`]). The training loop
+//! and run outputs come with issue 3.
 
 #![deny(missing_docs)]
 
 pub mod cnn;
+pub mod cnn_lstm;
 pub mod labels;
 pub mod layers;
+pub mod lstm_model;
 pub mod metrics;
 pub mod split;
 
+#[cfg(test)]
+mod testdata;
+
 pub use cnn::{Cnn, CnnConfig};
+pub use cnn_lstm::CnnLstm;
 pub use labels::LabelSet;
+pub use lstm_model::LstmModel;
 pub use metrics::{ClassScores, Metrics};
 pub use split::{actor_folds, emobox_groups, random_split, round_robin_groups, Fold, SplitClip};

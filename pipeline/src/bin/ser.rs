@@ -360,6 +360,12 @@ fn run(cli: Cli) -> Result<i32> {
                     r.set_id, r.shards_computed, r.shards_total, r.clips_computed, r.shards_removed, r.seconds, r.manifest_version
                 );
             }
+            if r.refingerprinted > 0 {
+                eprintln!(
+                    "features: {} files changed since `ser metadata` (re-hashed); run `ser metadata` to refresh the table",
+                    r.refingerprinted
+                );
+            }
             if r.leftovers_removed > 0 {
                 eprintln!(
                     "features: removed {} files left by an interrupted run",

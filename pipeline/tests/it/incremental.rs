@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
-use crate::util::{copy_ravdess, ok, write_tone, TestDir};
+use crate::util::{copy_ravdess, ok, stderr, write_tone, TestDir};
 
 fn mtimes(t: &TestDir) -> BTreeMap<String, SystemTime> {
     t.part_files()
@@ -52,7 +52,13 @@ fn noop_changed_file_added_file_and_new_config() {
     // One WAV of actor 1 changes: only actor 1's shard is rebuilt. Even
     // without re-running `ser metadata`, the change is noticed.
     write_tone(&files[0], 48000, 3.0, 220.0);
-    let out = ok(&t.ser(&["features"]));
+    let run = t.ser(&["features"]);
+    let out = ok(&run);
+    assert!(
+        stderr(&run).contains("1 files changed since `ser metadata`"),
+        "{}",
+        stderr(&run)
+    );
     assert!(out.contains("computed 1 of 2 shards (6 clips"), "{out}");
     let after = mtimes(&t);
     assert_eq!(

@@ -1,0 +1,36 @@
+//! Test fixtures shared by the model tests.
+
+use dfdx::prelude::*;
+
+use crate::cnn::N_MFCC;
+use crate::layers::{Batch, Seq};
+
+/// A batch that a model can learn: `b` sequences of `l` frames; class
+/// `i % N` has +1 added to coefficients `10c..10c+10` on top of noise.
+/// Returns inputs `[b, l, 40]` and one-hot targets `[b, N]`.
+pub fn separable_batch<const N: usize>(
+    dev: &Cpu,
+    b: usize,
+    l: usize,
+) -> (
+    Seq<N_MFCC, f32, Cpu, NoneTape>,
+    Batch<N, f32, Cpu, NoneTape>,
+) {
+    let mut xv: Vec<f32> = dev
+        .sample_normal_like::<(usize, usize, Const<N_MFCC>)>(&(b, l, Const))
+        .as_vec();
+    let mut yv = vec![0f32; b * N];
+    for i in 0..b {
+        let c = i % N;
+        yv[i * N + c] = 1.0;
+        for t in 0..l {
+            for k in (10 * c..10 * c + 10).map(|k| k % N_MFCC) {
+                xv[(i * l + t) * N_MFCC + k] += 1.0;
+            }
+        }
+    }
+    (
+        dev.tensor_from_vec(xv, (b, l, Const::<N_MFCC>)),
+        dev.tensor_from_vec(yv, (b, Const::<N>)),
+    )
+}

@@ -7,8 +7,9 @@
 //! metrics ([`metrics`]) and the 1-D layers dfdx lacks ([`layers`], with
 //! gradient checks), and the three models, each a config or const
 //! parameters plus a module: the paper's CNN ([`cnn`]) and LSTM
-//! ([`lstm_model`]), and our CNN+LSTM ([`cnn_lstm`]). The training loop
-//! and run outputs come with issue 3.
+//! ([`lstm_model`]), and our CNN+LSTM ([`cnn_lstm`]); and the training loop
+//! ([`mod@train`]). The `ser train` stage (reading shards, writing runs) comes
+//! with issue 3.
 
 #![deny(missing_docs)]
 
@@ -19,6 +20,7 @@ pub mod layers;
 pub mod lstm_model;
 pub mod metrics;
 pub mod split;
+pub mod train;
 
 #[cfg(test)]
 mod testdata;
@@ -29,3 +31,4 @@ pub use labels::LabelSet;
 pub use lstm_model::LstmModel;
 pub use metrics::{ClassScores, Metrics};
 pub use split::{actor_folds, emobox_groups, random_split, round_robin_groups, Fold, SplitClip};
+pub use train::{predict, train, Classifier, Dataset, EpochRecord, Loss, TrainConfig, TrainError};

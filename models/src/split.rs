@@ -36,10 +36,10 @@ pub const EMOBOX_FOLDS: [[u32; 4]; 6] = [
 ];
 
 /// SplitMix64: a tiny seeded generator for shuffles (same seed, same split).
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -47,8 +47,15 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
+    }
+
+    /// Fisher-Yates.
+    pub(crate) fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i + 1));
+        }
     }
 }
 
@@ -64,9 +71,7 @@ pub fn random_split(clips: &[SplitClip], test_fraction: f64, seed: u64) -> Fold 
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for (_, mut idx) in by_class {
         idx.sort_by(|&a, &b| clips[a].clip_id.cmp(&clips[b].clip_id));
-        for i in (1..idx.len()).rev() {
-            idx.swap(i, rng.below(i + 1));
-        }
+        rng.shuffle(&mut idx);
         let n_test = (idx.len() as f64 * test_fraction).round() as usize;
         test.extend_from_slice(&idx[..n_test]);
         train.extend_from_slice(&idx[n_test..]);

@@ -315,7 +315,10 @@ mod tests {
         let h = run(Loss::CrossEntropy);
         assert_eq!(h.len(), 16, "train and test per epoch");
         let tr: Vec<&EpochRecord> = h.iter().filter(|r| r.split == "train").collect();
-        assert!(tr[7].loss < 0.5 * tr[0].loss && tr[7].accuracy == 1.0, "{tr:?}");
+        assert!(
+            tr[7].loss < 0.5 * tr[0].loss && tr[7].accuracy == 1.0,
+            "{tr:?}"
+        );
         let te_acc = h
             .iter()
             .rfind(|r| r.split == "test")

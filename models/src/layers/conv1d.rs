@@ -1,10 +1,8 @@
 //! 1-D convolution, stride 1, "same" zero padding: zero-pad, then one
 //! matmul per tap on a shifted slice, summed.
 
+use super::{uniform_fan_in, Seq};
 use dfdx::prelude::*;
-use rand_distr::Uniform;
-
-use super::Seq;
 
 /// A 1-D convolution with `I` input channels, `O` filters of width `K`.
 #[derive(Debug, Clone)]
@@ -26,26 +24,19 @@ where
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
         visitor: &mut V,
     ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
-        // Keras/PyTorch default: U(-b, b), b = 1/sqrt(fan_in), fan_in = K * I.
         visitor.visit_fields(
             (
                 Self::tensor(
                     "weight",
                     |s| &s.weight,
                     |s| &mut s.weight,
-                    TensorOptions::reset_with(|t| {
-                        let b = E::from_usize(I * K).map_or(E::ONE, |n| E::ONE / n.sqrt());
-                        t.try_fill_with_distr(Uniform::new(-b, b))
-                    }),
+                    TensorOptions::reset_with(|t| uniform_fan_in(t, I * K)),
                 ),
                 Self::tensor(
                     "bias",
                     |s| &s.bias,
                     |s| &mut s.bias,
-                    TensorOptions::reset_with(|t| {
-                        let b = E::from_usize(I * K).map_or(E::ONE, |n| E::ONE / n.sqrt());
-                        t.try_fill_with_distr(Uniform::new(-b, b))
-                    }),
+                    TensorOptions::reset_with(|t| uniform_fan_in(t, I * K)),
                 ),
             ),
             |(weight, bias)| Conv1D { weight, bias },

@@ -1,9 +1,7 @@
 //! LSTM (Keras gate order: input, forget, cell, output), unrolled over time.
 
+use super::{uniform_fan_in, Batch, Seq};
 use dfdx::prelude::*;
-use rand_distr::Uniform;
-
-use super::{Batch, Seq};
 
 /// An LSTM layer with `I` inputs and `H` units.
 #[derive(Debug, Clone)]
@@ -32,19 +30,13 @@ where
                     "w_x",
                     |s| &s.w_x,
                     |s| &mut s.w_x,
-                    TensorOptions::reset_with(|t| {
-                        let b = E::from_usize(H).map_or(E::ONE, |n| E::ONE / n.sqrt());
-                        t.try_fill_with_distr(Uniform::new(-b, b))
-                    }),
+                    TensorOptions::reset_with(|t| uniform_fan_in(t, H)),
                 ),
                 Self::tensor(
                     "w_h",
                     |s| &s.w_h,
                     |s| &mut s.w_h,
-                    TensorOptions::reset_with(|t| {
-                        let b = E::from_usize(H).map_or(E::ONE, |n| E::ONE / n.sqrt());
-                        t.try_fill_with_distr(Uniform::new(-b, b))
-                    }),
+                    TensorOptions::reset_with(|t| uniform_fan_in(t, H)),
                 ),
                 Self::tensor(
                     "bias",

@@ -132,20 +132,15 @@ impl<const I: usize, const H: usize, E: Dtype, D: Device<E>> Lstm<I, H, E, D> {
             h = detach(h_new, &mut acc);
             outs.push(h.clone());
         }
-        // Stack the states along frames: [b, 1, H] pieces -> [b, l, H].
-        let mut seq: Option<Seq<H, E, D, T>> = None;
-        for s in outs {
-            let s = s
-                .retaped::<T>()
-                .try_reshape_like(&(b, 1usize, Const::<H>))?;
-            seq = Some(match seq {
-                None => s,
-                Some(prev) => (prev, s).try_concat_along(Axis::<1>)?,
-            });
-        }
-        let seq = match seq {
-            Some(s) => s,
-            None => dev.try_zeros_like(&(b, 0usize, Const::<H>))?.retaped::<T>(),
+        // One stack of the states, [l, b, H] -> [b, l, H]. (Concatenating
+        // step by step would copy the growing prefix: quadratic in frames.)
+        let seq: Seq<H, E, D, T> = if outs.is_empty() {
+            dev.try_zeros_like(&(b, 0usize, Const::<H>))?.retaped::<T>()
+        } else {
+            let steps: Vec<Step<H, E, D, T>> = outs.iter().map(|s| s.retaped::<T>()).collect();
+            steps
+                .try_stack()?
+                .try_permute::<(usize, usize, Const<H>), Axes3<1, 0, 2>>()?
         };
         let (seq, tape) = seq.split_tape();
         Ok(seq.put_tape(match acc {

@@ -193,16 +193,14 @@ fn evaluate<const N: usize, M: Classifier<N>>(
     data: &Dataset,
     cfg: &TrainConfig,
 ) -> Result<(f64, Metrics), CpuError> {
-    let probs = predict::<N, M>(model, dev, data, cfg.batch_size)?;
-    let pred: Vec<usize> = probs
-        .iter()
-        .map(|p| (0..N).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(0))
-        .collect();
+    // One forward pass per batch gives both the loss and the predictions.
     let mut loss = 0.0;
+    let mut pred = Vec::with_capacity(data.len());
     let idx: Vec<usize> = (0..data.len()).collect();
     for chunk in idx.chunks(cfg.batch_size.max(1)) {
         let labels: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
         let logits = model.logits(data.batch(chunk, dev), false)?;
+        pred.extend(logits.as_vec().chunks_exact(N).map(argmax));
         loss += loss_of(logits, one_hot::<N>(&labels, dev), cfg.loss).array() as f64
             * chunk.len() as f64;
     }
@@ -210,6 +208,12 @@ fn evaluate<const N: usize, M: Classifier<N>>(
         loss / data.len().max(1) as f64,
         Metrics::compute(&data.labels, &pred, N),
     ))
+}
+
+fn argmax(row: &[f32]) -> usize {
+    (0..row.len())
+        .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+        .unwrap_or(0)
 }
 
 /// Trains `model` on `train` for `cfg.epochs`, evaluating both sides after

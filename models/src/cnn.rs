@@ -110,7 +110,6 @@ impl<const N: usize, const K: usize, E: Dtype, D: Device<E>> Cnn<N, K, E, D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dfdx::optim::{Adam, Optimizer};
 
     type Dev = Cpu;
 
@@ -130,23 +129,8 @@ mod tests {
     fn adam_steps_reduce_the_loss_on_a_separable_batch() {
         let dev = Dev::seed_from_u64(1);
         let mut cnn = Cnn::<3, 3, f32, Dev>::build(&dev);
-        let cfg = CnnConfig {
-            dropout: 0.0,
-            pool: 2,
-        };
         let (x, y) = crate::testdata::separable_batch::<3>(&dev, 6, 16);
-        let mut opt = Adam::new(&cnn, AdamConfig::default());
-        let mut losses = Vec::new();
-        for _ in 0..12 {
-            let grads = cnn.alloc_grads();
-            let logits = cnn
-                .try_forward(x.clone().traced(grads), &cfg, true)
-                .unwrap();
-            let loss = cross_entropy_with_logits_loss(logits, y.clone());
-            losses.push(loss.array());
-            let grads = loss.backward();
-            opt.update(&mut cnn, &grads).unwrap();
-        }
+        let losses = crate::testdata::adam_losses::<3, _>(&mut cnn, &x, &y, 12, 1e-3);
         assert!(losses.iter().all(|l| l.is_finite()));
         assert!(
             losses[11] < 0.5 * losses[0],

@@ -89,7 +89,6 @@ impl<const N: usize, const K: usize, E: Dtype, D: Device<E>> CnnLstm<N, K, E, D>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dfdx::optim::{Adam, Optimizer};
 
     #[test]
     fn shapes_and_loss_falls() {
@@ -100,16 +99,7 @@ mod tests {
             *m.try_forward(x.clone(), None).unwrap().shape(),
             (6, Const::<3>)
         );
-        let mut opt = Adam::new(&m, AdamConfig::default());
-        let mut losses = Vec::new();
-        for _ in 0..25 {
-            let logits = m
-                .try_forward(x.clone().traced(m.alloc_grads()), None)
-                .unwrap();
-            let loss = cross_entropy_with_logits_loss(logits, y.clone());
-            losses.push(loss.array());
-            opt.update(&mut m, &loss.backward()).unwrap();
-        }
+        let losses = crate::testdata::adam_losses::<3, _>(&mut m, &x, &y, 25, 1e-3);
         assert!(
             losses[24] < 0.5 * losses[0],
             "loss did not fall: {losses:?}"

@@ -68,7 +68,6 @@ impl<const N: usize, E: Dtype, D: Device<E>> LstmModel<N, E, D> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dfdx::optim::{Adam, Optimizer};
 
     #[test]
     fn shapes_parameter_count_and_loss_falls() {
@@ -79,20 +78,7 @@ mod tests {
         assert_eq!(m.num_trainable_params(), want);
         let (x, y) = crate::testdata::separable_batch::<3>(&dev, 6, 8);
         assert_eq!(*m.try_forward(x.clone()).unwrap().shape(), (6, Const::<3>));
-        let mut opt = Adam::new(
-            &m,
-            AdamConfig {
-                lr: 1e-2,
-                ..AdamConfig::default()
-            },
-        );
-        let mut losses = Vec::new();
-        for _ in 0..15 {
-            let logits = m.try_forward(x.clone().traced(m.alloc_grads())).unwrap();
-            let loss = cross_entropy_with_logits_loss(logits, y.clone());
-            losses.push(loss.array());
-            opt.update(&mut m, &loss.backward()).unwrap();
-        }
+        let losses = crate::testdata::adam_losses::<3, _>(&mut m, &x, &y, 15, 1e-2);
         assert!(
             losses[14] < 0.5 * losses[0],
             "loss did not fall: {losses:?}"

@@ -1,9 +1,11 @@
 //! Test fixtures shared by the model tests.
 
+use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::*;
 
 use crate::cnn::N_MFCC;
 use crate::layers::{Batch, Seq};
+use crate::train::Classifier;
 
 /// A batch that a model can learn: `b` sequences of `l` frames; class
 /// `i % N` has +1 added to coefficients `10c..10c+10` on top of noise.
@@ -33,4 +35,32 @@ pub fn separable_batch<const N: usize>(
         dev.tensor_from_vec(xv, (b, l, Const::<N_MFCC>)),
         dev.tensor_from_vec(yv, (b, Const::<N>)),
     )
+}
+
+/// Cross-entropy before each of `steps` Adam steps on one batch (dropout off).
+pub fn adam_losses<const N: usize, M: Classifier<N>>(
+    model: &mut M,
+    x: &Seq<N_MFCC, f32, Cpu, NoneTape>,
+    y: &Batch<N, f32, Cpu, NoneTape>,
+    steps: usize,
+    lr: f64,
+) -> Vec<f32> {
+    let mut opt = Adam::new(
+        model,
+        AdamConfig {
+            lr,
+            ..AdamConfig::default()
+        },
+    );
+    (0..steps)
+        .map(|_| {
+            let logits = model
+                .logits(x.clone().traced(model.alloc_grads()), false)
+                .unwrap();
+            let loss = cross_entropy_with_logits_loss(logits, y.clone());
+            let value = loss.array();
+            opt.update(model, &loss.backward()).unwrap();
+            value
+        })
+        .collect()
 }

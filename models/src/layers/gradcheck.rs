@@ -7,24 +7,26 @@ use super::{global_avg_pool1d, max_pool1d, Conv1D, Lstm};
 type Dev = Cpu;
 type Seq<const C: usize, T> = Tensor<(usize, usize, Const<C>), f64, Dev, T>;
 
-/// Central difference of `loss` with respect to element `i` of `t`.
-fn numeric<S: Shape>(
-    t: &mut Tensor<S, f64, Dev>,
-    i: usize,
-    loss: &mut dyn FnMut(&Tensor<S, f64, Dev>) -> f64,
-) -> f64 {
+/// Central differences of `loss` with respect to every element of `t`.
+fn numeric_grad<S: Shape>(
+    t: &Tensor<S, f64, Dev>,
+    loss: impl Fn(&Tensor<S, f64, Dev>) -> f64,
+) -> Vec<f64> {
     let eps = 1e-6;
-    let mut v = t.as_vec();
-    let x0 = v[i];
-    v[i] = x0 + eps;
-    t.copy_from(&v);
-    let up = loss(t);
-    v[i] = x0 - eps;
-    t.copy_from(&v);
-    let down = loss(t);
-    v[i] = x0;
-    t.copy_from(&v);
-    (up - down) / (2.0 * eps)
+    let mut probe = t.clone();
+    let v0 = t.as_vec();
+    (0..v0.len())
+        .map(|i| {
+            let mut v = v0.clone();
+            v[i] = v0[i] + eps;
+            probe.copy_from(&v);
+            let up = loss(&probe);
+            v[i] = v0[i] - eps;
+            probe.copy_from(&v);
+            let down = loss(&probe);
+            (up - down) / (2.0 * eps)
+        })
+        .collect()
 }
 
 fn assert_close(analytic: &[f64], numeric: &[f64], what: &str) {
@@ -42,7 +44,7 @@ fn assert_close(analytic: &[f64], numeric: &[f64], what: &str) {
 fn conv1d_shape_and_gradients_match_finite_differences() {
     let dev = Dev::seed_from_u64(3);
     let conv = Conv1D::<2, 3, 5, f64, Dev>::build(&dev);
-    let mut x: Seq<2, NoneTape> = dev.sample_normal_like(&(2, 7, Const::<2>));
+    let x: Seq<2, NoneTape> = dev.sample_normal_like(&(2, 7, Const::<2>));
     let r: Seq<3, NoneTape> = dev.sample_normal_like(&(2, 7, Const::<3>));
     assert_eq!(
         *conv.forward(x.clone()).shape(),
@@ -59,37 +61,18 @@ fn conv1d_shape_and_gradients_match_finite_differences() {
         g.get(&conv.bias).as_vec(),
     );
 
-    let nx: Vec<f64> = (0..x.as_vec().len())
-        .map(|i| {
-            let conv = conv.clone();
-            let r = r.clone();
-            numeric(&mut x, i, &mut |x| {
-                (conv.forward(x.clone()) * r.clone()).sum::<(), _>().array()
-            })
-        })
-        .collect();
-    assert_close(&gx, &nx, "dx");
-    let mut w = conv.weight.clone();
-    let nw: Vec<f64> = (0..w.as_vec().len())
-        .map(|i| {
-            numeric(&mut w, i, &mut |w| {
-                let mut c = conv.clone();
-                c.weight = w.clone();
-                (c.forward(x.clone()) * r.clone()).sum::<(), _>().array()
-            })
-        })
-        .collect();
+    let loss = |c: &Conv1D<2, 3, 5, f64, Dev>, x: &Seq<2, NoneTape>| {
+        (c.forward(x.clone()) * r.clone()).sum::<(), _>().array()
+    };
+    let with = |f: &dyn Fn(&mut Conv1D<2, 3, 5, f64, Dev>)| {
+        let mut c = conv.clone();
+        f(&mut c);
+        c
+    };
+    assert_close(&gx, &numeric_grad(&x, |x| loss(&conv, x)), "dx");
+    let nw = numeric_grad(&conv.weight, |w| loss(&with(&|c| c.weight = w.clone()), &x));
     assert_close(&gw, &nw, "dW");
-    let mut b = conv.bias.clone();
-    let nb: Vec<f64> = (0..b.as_vec().len())
-        .map(|i| {
-            numeric(&mut b, i, &mut |b| {
-                let mut c = conv.clone();
-                c.bias = b.clone();
-                (c.forward(x.clone()) * r.clone()).sum::<(), _>().array()
-            })
-        })
-        .collect();
+    let nb = numeric_grad(&conv.bias, |b| loss(&with(&|c| c.bias = b.clone()), &x));
     assert_close(&gb, &nb, "db");
 }
 
@@ -123,7 +106,7 @@ fn conv1d_matches_a_direct_convolution() {
 #[test]
 fn pooling_shapes_values_and_gradients() {
     let dev = Dev::seed_from_u64(9);
-    let mut x: Seq<3, NoneTape> = dev.sample_normal_like(&(2, 7, Const::<3>));
+    let x: Seq<3, NoneTape> = dev.sample_normal_like(&(2, 7, Const::<3>));
     let p = max_pool1d(x.clone(), 2).unwrap();
     assert_eq!(
         *p.shape(),
@@ -147,10 +130,7 @@ fn pooling_shapes_values_and_gradients() {
         .unwrap()
         .sum::<(), _>();
     let ga = l.backward().get(&x).as_vec();
-    let gn: Vec<f64> = (0..xv.len())
-        .map(|i| numeric(&mut x, i, &mut |x| loss(x)))
-        .collect();
-    assert_close(&ga, &gn, "pool dx");
+    assert_close(&ga, &numeric_grad(&x, loss), "pool dx");
 }
 
 /// Regression: dfdx 0.13's slice backward assigns instead of adding, so
@@ -160,17 +140,16 @@ fn regression_overlapping_taps_keep_their_input_gradients() {
     fn max_error<const K: usize>() -> f64 {
         let dev = Dev::seed_from_u64(3);
         let conv = Conv1D::<1, 1, K, f64, Dev>::build(&dev);
-        let mut x: Seq<1, NoneTape> = dev.sample_normal_like(&(1, 6, Const::<1>));
+        let x: Seq<1, NoneTape> = dev.sample_normal_like(&(1, 6, Const::<1>));
         let r: Seq<1, NoneTape> = dev.sample_normal_like(&(1, 6, Const::<1>));
         let y = conv.forward(x.clone().leaky_trace());
         let gx = (y * r.clone()).sum::<(), _>().backward().get(&x).as_vec();
-        (0..6)
-            .map(|i| {
-                let n = numeric(&mut x, i, &mut |x| {
-                    (conv.forward(x.clone()) * r.clone()).sum::<(), _>().array()
-                });
-                (gx[i] - n).abs()
-            })
+        let nx = numeric_grad(&x, |x| {
+            (conv.forward(x.clone()) * r.clone()).sum::<(), _>().array()
+        });
+        gx.iter()
+            .zip(&nx)
+            .map(|(a, n)| (a - n).abs())
             .fold(0.0, f64::max)
     }
     for (k, e) in [
@@ -187,7 +166,7 @@ fn regression_overlapping_taps_keep_their_input_gradients() {
 fn lstm_shapes_and_gradients_match_finite_differences() {
     let dev = Dev::seed_from_u64(11);
     let lstm = Lstm::<2, 3, f64, Dev>::build(&dev);
-    let mut x: Seq<2, NoneTape> = dev.sample_normal_like(&(2, 4, Const::<2>));
+    let x: Seq<2, NoneTape> = dev.sample_normal_like(&(2, 4, Const::<2>));
     let r: Seq<3, NoneTape> = dev.sample_normal_like(&(2, 4, Const::<3>));
     assert_eq!(
         *lstm.try_forward_seq(x.clone()).unwrap().shape(),
@@ -216,42 +195,17 @@ fn lstm_shapes_and_gradients_match_finite_differences() {
         g.get(&lstm.w_h).as_vec(),
         g.get(&lstm.bias).as_vec(),
     );
-    let nx: Vec<f64> = (0..gx.len())
-        .map(|i| numeric(&mut x, i, &mut |x| loss(&lstm, x)))
-        .collect();
-    assert_close(&gx, &nx, "lstm dx");
-    let mut w = lstm.w_x.clone();
-    let n: Vec<f64> = (0..gwx.len())
-        .map(|i| {
-            numeric(&mut w, i, &mut |w| {
-                let mut m = lstm.clone();
-                m.w_x = w.clone();
-                loss(&m, &x)
-            })
-        })
-        .collect();
+    let with = |f: &dyn Fn(&mut Lstm<2, 3, f64, Dev>)| {
+        let mut m = lstm.clone();
+        f(&mut m);
+        m
+    };
+    assert_close(&gx, &numeric_grad(&x, |x| loss(&lstm, x)), "lstm dx");
+    let n = numeric_grad(&lstm.w_x, |w| loss(&with(&|m| m.w_x = w.clone()), &x));
     assert_close(&gwx, &n, "lstm dW_x");
-    let mut w = lstm.w_h.clone();
-    let n: Vec<f64> = (0..gwh.len())
-        .map(|i| {
-            numeric(&mut w, i, &mut |w| {
-                let mut m = lstm.clone();
-                m.w_h = w.clone();
-                loss(&m, &x)
-            })
-        })
-        .collect();
+    let n = numeric_grad(&lstm.w_h, |w| loss(&with(&|m| m.w_h = w.clone()), &x));
     assert_close(&gwh, &n, "lstm dW_h");
-    let mut b = lstm.bias.clone();
-    let n: Vec<f64> = (0..gb.len())
-        .map(|i| {
-            numeric(&mut b, i, &mut |b| {
-                let mut m = lstm.clone();
-                m.bias = b.clone();
-                loss(&m, &x)
-            })
-        })
-        .collect();
+    let n = numeric_grad(&lstm.bias, |b| loss(&with(&|m| m.bias = b.clone()), &x));
     assert_close(&gb, &n, "lstm db");
     assert_eq!(
         lstm.bias.as_vec()[3..6],

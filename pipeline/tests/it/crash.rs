@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use store::shard::read_shard;
 
-use crate::util::{ok, ravdess, TestDir};
+use crate::util::{files_under, ok, ravdess, TestDir};
 
 /// Every part the latest manifest lists is readable.
 fn assert_readable(t: &TestDir) -> usize {
@@ -84,22 +84,9 @@ fn sigkill_mid_run_leaves_a_readable_store_and_a_rerun_completes() {
     let m = t.store().latest_manifest().unwrap();
     let referenced: BTreeSet<String> = m.part_paths().into_iter().map(String::from).collect();
     assert_eq!(t.part_files(), referenced);
-    let temps = walk(&t.store_path())
+    let temps = files_under(&t.store_path())
         .into_iter()
-        .filter(|p| p.contains(".tmp-"))
+        .filter(|p| p.to_string_lossy().contains(".tmp-"))
         .count();
     assert_eq!(temps, 0);
-}
-
-fn walk(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p.to_string_lossy().into_owned());
-        }
-    }
-    out
 }

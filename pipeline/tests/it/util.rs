@@ -83,30 +83,39 @@ impl TestDir {
         rows
     }
 
-    /// Part files on disk under `features/`.
+    /// Part files on disk under `features/`, relative to the store.
     pub fn part_files(&self) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        let mut stack = vec![self.store_path().join("features")];
-        while let Some(d) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "parquet") {
-                    out.insert(
-                        p.strip_prefix(self.store_path())
-                            .unwrap()
-                            .to_string_lossy()
-                            .into_owned(),
-                    );
-                }
+        files_under(&self.store_path().join("features"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+            .map(|p| {
+                p.strip_prefix(self.store_path())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect()
+    }
+}
+
+/// Every file under `dir`, recursively (none if it does not exist).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
             }
         }
-        out
     }
+    out
 }
 
 /// Asserts success (exit 0) and returns stdout.

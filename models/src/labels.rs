@@ -13,13 +13,16 @@ pub const EMOTIONS: [&str; 8] = [
 ];
 
 /// Which classes a model predicts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum LabelSet {
     /// 14 classes, gender x emotion with calm merged into neutral (the paper).
+    #[serde(rename = "gender-emotion14")]
     GenderEmotion14,
     /// The 8 RAVDESS emotions.
+    #[serde(rename = "emotion8")]
     Emotion8,
     /// 7 emotions, calm merged into neutral.
+    #[serde(rename = "emotion7")]
     Emotion7,
 }
 

@@ -8,8 +8,9 @@
 //! gradient checks), and the three models, each a config or const
 //! parameters plus a module: the paper's CNN ([`cnn`]) and LSTM
 //! ([`lstm_model`]), and our CNN+LSTM ([`cnn_lstm`]); and the training loop
-//! ([`mod@train`]). The `ser train` stage (reading shards, writing runs) comes
-//! with issue 3.
+//! ([`mod@train`]). The `ser train` stage (reading shards, writing runs) lives in `pipeline`;
+//! [`zoo`] is its entry point: any model by run-time kind, class count and
+//! kernel, with weights in and out as safetensors bytes.
 
 #![deny(missing_docs)]
 
@@ -21,6 +22,7 @@ pub mod lstm_model;
 pub mod metrics;
 pub mod split;
 pub mod train;
+pub mod zoo;
 
 #[cfg(test)]
 mod testdata;
@@ -31,4 +33,24 @@ pub use labels::LabelSet;
 pub use lstm_model::LstmModel;
 pub use metrics::{ClassScores, Metrics};
 pub use split::{actor_folds, emobox_groups, random_split, round_robin_groups, Fold, SplitClip};
-pub use train::{predict, train, Classifier, Dataset, EpochRecord, Loss, TrainConfig, TrainError};
+pub use train::{
+    evaluate, predict, train, Classifier, Dataset, EpochRecord, Loss, TrainConfig, TrainError,
+    TrainEvent,
+};
+/// Keeps freed tensor buffers (up to 32 MiB each) in the heap instead of
+/// returning them to the kernel: training allocates and frees the same large
+/// activations every step, and glibc's default (`mmap` above 128 KiB, then
+/// `munmap`) spends ~15 % of a CNN epoch in page faults and TLB shootdowns
+/// (measured with `perf` on `benches/epoch.rs`). Call once at start-up;
+/// a no-op off glibc.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator thresholds; called before the
+    // training threads allocate, and any return value is acceptable.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
+pub use zoo::{build, ModelError, ModelKind, NamedTensor, Net};

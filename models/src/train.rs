@@ -105,12 +105,24 @@ impl Dataset {
 }
 
 /// The loss minimised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Loss {
     /// Cross-entropy on logits.
     CrossEntropy,
     /// Mean squared error between softmax outputs and one-hot targets (the paper's wording).
     Mse,
+}
+
+impl Loss {
+    /// Parses `cross-entropy` (or `ce`) or `mse`.
+    pub fn parse(s: &str) -> Result<Loss, String> {
+        match s {
+            "cross-entropy" | "ce" => Ok(Loss::CrossEntropy),
+            "mse" => Ok(Loss::Mse),
+            _ => Err(format!("unknown loss `{s}`: use cross-entropy or mse")),
+        }
+    }
 }
 
 /// Training settings.
@@ -187,7 +199,8 @@ pub fn predict<const N: usize, M: Classifier<N>>(
     Ok(out)
 }
 
-fn evaluate<const N: usize, M: Classifier<N>>(
+/// Mean loss and metrics of `model` on `data` (dropout off).
+pub fn evaluate<const N: usize, M: Classifier<N>>(
     model: &M,
     dev: &Cpu,
     data: &Dataset,
@@ -216,15 +229,37 @@ fn argmax(row: &[f32]) -> usize {
         .unwrap_or(0)
 }
 
-/// Trains `model` on `train` for `cfg.epochs`, evaluating both sides after
-/// each epoch; `on_epoch` sees each record as it is made (progress bars).
+/// What the training loop reports as it goes (progress bars, logs).
+#[derive(Debug, Clone, Copy)]
+pub enum TrainEvent<'a> {
+    /// A step finished.
+    Step {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based step within the epoch.
+        step: usize,
+        /// Steps per epoch.
+        steps: usize,
+        /// Mean loss so far this epoch.
+        loss: f64,
+        /// Accuracy so far this epoch (dropout on).
+        accuracy: f64,
+    },
+    /// An epoch's record (train, then test).
+    Epoch(&'a EpochRecord),
+}
+
+/// Trains `model` on `train` for `cfg.epochs`. After each epoch it records
+/// the `train` side's scores as Keras reports them (running means over the
+/// epoch's batches, dropout on, no extra pass) and evaluates the `test` side
+/// (dropout off). `on_event` sees every step and record (progress bars).
 pub fn train<const N: usize, M: Classifier<N>>(
     model: &mut M,
     dev: &Cpu,
     train: &Dataset,
     test: &Dataset,
     cfg: &TrainConfig,
-    mut on_epoch: impl FnMut(&EpochRecord),
+    mut on_event: impl FnMut(TrainEvent<'_>),
 ) -> Result<Vec<EpochRecord>, TrainError> {
     let mut opt = Adam::new(
         model,
@@ -235,39 +270,58 @@ pub fn train<const N: usize, M: Classifier<N>>(
     );
     let mut rng = SplitMix(cfg.seed);
     let mut order: Vec<usize> = (0..train.len()).collect();
+    let batch = cfg.batch_size.max(1);
+    let steps = train.len().div_ceil(batch);
     let mut history = Vec::new();
     for epoch in 1..=cfg.epochs {
         let t0 = Instant::now();
         rng.shuffle(&mut order);
-        for chunk in order.chunks(cfg.batch_size.max(1)) {
+        let (mut loss_sum, mut seen) = (0.0, 0usize);
+        let (mut actual, mut pred) = (Vec::with_capacity(train.len()), Vec::new());
+        for (s, chunk) in order.chunks(batch).enumerate() {
             let labels: Vec<usize> = chunk.iter().map(|&i| train.labels[i]).collect();
             let grads = model.alloc_grads();
-            let logits = model.logits(train.batch(chunk, dev).traced(grads), true)?;
+            let logits = model.logits(train.batch(chunk, dev).traced(grads), true)?; // [b, N]
+            pred.extend(logits.as_vec().chunks_exact(N).map(argmax));
+            actual.extend_from_slice(&labels);
             let loss = loss_of(logits, one_hot::<N>(&labels, dev), cfg.loss);
+            loss_sum += loss.array() as f64 * chunk.len() as f64;
+            seen += chunk.len();
             let grads = loss.backward();
             opt.update(model, &grads)
                 .map_err(|e| TrainError::Update(format!("{e:?}")))?;
+            let correct = actual.iter().zip(&pred).filter(|(a, p)| a == p).count();
+            on_event(TrainEvent::Step {
+                epoch,
+                step: s + 1,
+                steps,
+                loss: loss_sum / seen as f64,
+                accuracy: correct as f64 / seen as f64,
+            });
         }
-        let trained = t0.elapsed().as_secs_f64();
-        for (split, data) in [("train", train), ("test", test)] {
-            if data.is_empty() {
-                continue;
-            }
+        let m = Metrics::compute(&actual, &pred, N);
+        let rec = EpochRecord {
+            epoch,
+            split: "train",
+            loss: loss_sum / seen.max(1) as f64,
+            accuracy: m.accuracy,
+            uar: m.uar,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        on_event(TrainEvent::Epoch(&rec));
+        history.push(rec);
+        if !test.is_empty() {
             let t1 = Instant::now();
-            let (loss, m) = evaluate::<N, M>(model, dev, data, cfg)?;
+            let (loss, m) = evaluate::<N, M>(model, dev, test, cfg)?;
             let rec = EpochRecord {
                 epoch,
-                split,
+                split: "test",
                 loss,
                 accuracy: m.accuracy,
                 uar: m.uar,
-                seconds: if split == "train" {
-                    trained
-                } else {
-                    t1.elapsed().as_secs_f64()
-                },
+                seconds: t1.elapsed().as_secs_f64(),
             };
-            on_epoch(&rec);
+            on_event(TrainEvent::Epoch(&rec));
             history.push(rec);
         }
     }
@@ -304,7 +358,12 @@ mod tests {
             loss,
         };
         let mut seen = 0;
-        let h = train::<3, _>(&mut m, &dev, &tr, &te, &cfg, |_| seen += 1).unwrap();
+        let h = train::<3, _>(&mut m, &dev, &tr, &te, &cfg, |e| {
+            if let TrainEvent::Epoch(_) = e {
+                seen += 1
+            }
+        })
+        .unwrap();
         assert_eq!(seen, h.len());
         let probs = predict::<3, _>(&m, &dev, &te, 4).unwrap();
         assert_eq!(probs.len(), 9);

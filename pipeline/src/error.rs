@@ -20,6 +20,9 @@ pub enum PipelineError {
     /// A configuration value is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A model could not be built, trained or loaded.
+    #[error(transparent)]
+    Model(#[from] models::ModelError),
     /// A stage needs the output of an earlier one.
     #[error("{path} not found: run `ser metadata --data DIR` first")]
     NoMetadata {

@@ -4,12 +4,14 @@
 //! - [`corpus`]: download, unpack and verify the real RAVDESS set;
 //! - [`metadata`]: parse RAVDESS names and WAV headers into `metadata.parquet`;
 //! - [`features`]: librosa-compatible MFCC / log-mel of clean and noisy
-//!   copies, written as Parquet shards, incrementally and in parallel.
+//!   copies, written as Parquet shards, incrementally and in parallel;
+//! - [`train`]: `ser train` (feature shards -> `runs/<run>/`) and `ser predict`.
 //!
 //! Audio decoding ([`audio`]) and DSP ([`dsp`]) compute on memory
 //! (`&[f32]`); reading a file is a thin wrapper. The store's layout and
 //! safety (atomic writes, manifests, locks) belong to the `store` crate.
-//! This crate is not for models or training (`models`), and it holds no
+//! This crate is not for the models' arithmetic (layers, training loop, metrics:
+//! `models`), and it holds no
 //! command-line parsing beyond what the `ser` binary needs.
 
 #![deny(missing_docs)]
@@ -23,6 +25,7 @@ pub mod metadata;
 pub mod progress;
 pub mod ravdess;
 pub mod synth;
+pub mod train;
 
 pub use error::{PipelineError, Result};
 

@@ -13,6 +13,7 @@
 //!   features/set=<fs>/config.json                     the config <fs> hashes
 //!   features/set=<fs>/variant=<v>/actor=<aa>/part-<digest>.parquet
 //!   manifest/<n:020>.json                             versioned manifest
+//!   runs/<run>/{config.json, *.parquet, model.safetensors}  training runs
 //! ```
 //!
 //! Every write goes through [`atomic`]: temp sibling, fsync, rename, fsync
@@ -26,6 +27,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod lock;
 pub mod manifest;
+pub mod runs;
 pub mod shard;
 pub mod table;
 

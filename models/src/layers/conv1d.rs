@@ -77,7 +77,11 @@ where
         // (the finite-difference check in `gradcheck.rs` caught this). Each
         // tap therefore slices its own copy (`* 1`, whose backward adds).
         let (padded, tape) = padded.split_tape();
-        let tap = |k: usize, t: T| -> Result<Seq<O, E, D, T>, D::Err> {
+        // Each tap is one 2-D matmul over all frames of the batch,
+        // [b * l, I] x [I, O]: dfdx runs a 3-D matmul as one small gemm per
+        // example (and the weight gradient as b gemms with k = l), which
+        // threads poorly; one tall gemm keeps both cores busy.
+        let tap = |k: usize, t: T| -> Result<Tensor<(usize, Const<O>), E, D, T>, D::Err> {
             // Disjoint slices of the weight, so the assigning backward is safe here.
             let w = self.weight.retaped::<T>().try_slice((k..k + 1, .., ..))?;
             let w = w.try_reshape_like(&(Const::<I>, Const::<O>))?;
@@ -86,13 +90,15 @@ where
                 .put_tape(t)
                 .try_mul(E::ONE)?
                 .try_slice((.., k..k + l, ..))?
+                .try_reshape_like(&(b * l, Const::<I>))?
                 .try_matmul(w)
         };
-        let mut y = tap(0, tape)?;
+        let mut y = tap(0, tape)?; // [b * l, O]
         for k in 1..K {
             y = y.try_add(tap(k, T::default())?)?;
         }
         let shape = *y.shape();
-        y.try_add(self.bias.retaped::<T>().try_broadcast_like(&shape)?)
+        y.try_add(self.bias.retaped::<T>().try_broadcast_like(&shape)?)?
+            .try_reshape_like(&(b, l, Const::<O>)) // [b, l, O]
     }
 }

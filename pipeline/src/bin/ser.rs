@@ -10,12 +10,16 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use models::{LabelSet, Loss, ModelKind};
 use pipeline::audio::ResamplerConfig;
 use pipeline::corpus::{self, Checksums, DownloadConfig, VerifyReport};
 use pipeline::dsp::noise::NoiseConfig;
 use pipeline::features::{run_features, FeatureConfig, RunOptions, ShardSpec};
 use pipeline::metadata::run_metadata;
 use pipeline::synth::{run_synth, SynthConfig};
+use pipeline::train::{
+    resolve_run, run_train, Predictor, SplitKind, TrainOptions, TrainStageConfig, Window,
+};
 use pipeline::{PipelineError, EXIT_LOCKED, EXIT_SKIPPED, EXIT_VERIFY_FAILED};
 use store::{Store, StoreError};
 
@@ -91,6 +95,145 @@ enum Command {
     },
     /// Compute MFCC (and optionally log-mel) shards for clean and noisy copies.
     Features(FeatureArgs),
+    /// Train a model on a feature set; writes (or reuses) `runs/<run>/`.
+    Train(TrainArgs),
+    /// Classify WAV files with a trained run.
+    Predict {
+        /// Run name, unique prefix of one, or run folder.
+        #[arg(long)]
+        run: String,
+        /// WAV files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Use this fold's model only [default: mean of every fold's probabilities].
+        #[arg(long)]
+        fold: Option<usize>,
+    },
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// JSON train config (its fields are the flags below); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// `cnn`, `lstm` or `cnn-lstm` [default: cnn].
+    #[arg(long)]
+    model: Option<String>,
+    /// `gender-emotion14`, `emotion8` or `emotion7` [default: gender-emotion14].
+    #[arg(long)]
+    labels: Option<String>,
+    /// `random` (stratified, the paper's) or `actors` (speaker-independent) [default: random].
+    #[arg(long)]
+    split: Option<String>,
+    /// Test share per class in the random split [default: 0.25].
+    #[arg(long)]
+    test_fraction: Option<f64>,
+    /// Seed of the random split [default: 42].
+    #[arg(long)]
+    split_seed: Option<u64>,
+    /// Actors split: K round-robin folds of actors [default: EmoBox's six folds].
+    #[arg(long)]
+    folds: Option<usize>,
+    /// Train only the first N folds.
+    #[arg(long)]
+    max_folds: Option<usize>,
+    /// Epochs [default: CNN 100, LSTM and CNN+LSTM 50].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Batch size [default: CNN 30, LSTM and CNN+LSTM 28].
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Adam learning rate [default: 0.001].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Seed of weights, dropout and shuffles [default: 42].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// `cross-entropy` or `mse` (the paper's wording) [default: cross-entropy].
+    #[arg(long)]
+    loss: Option<String>,
+    /// Convolution kernel width, 3, 5 or 7 [default: 5].
+    #[arg(long)]
+    kernel: Option<usize>,
+    /// Frames per example: `auto` (median clip length) or a number [default: auto].
+    #[arg(long)]
+    window: Option<String>,
+    /// Variants to train on, comma-separated [default: clean,noisy].
+    #[arg(long)]
+    train_variants: Option<String>,
+    /// Feature set id [default: the store's only set, or the default config's].
+    #[arg(long)]
+    set: Option<String>,
+    /// Retrain even if this run already finished.
+    #[arg(long)]
+    force: bool,
+}
+
+impl TrainArgs {
+    fn to_config(&self) -> Result<TrainStageConfig> {
+        let mut cfg: TrainStageConfig = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => TrainStageConfig::default(),
+        };
+        let bad = |flag: &'static str| move |e: String| anyhow::anyhow!("--{flag}: {e}");
+        if let Some(m) = &self.model {
+            cfg.model = ModelKind::parse(m).map_err(bad("model"))?;
+        }
+        if let Some(l) = &self.labels {
+            cfg.labels = LabelSet::parse(l).map_err(bad("labels"))?;
+        }
+        if let Some(s) = &self.split {
+            cfg.split = SplitKind::parse(s).map_err(bad("split"))?;
+        }
+        if let Some(l) = &self.loss {
+            cfg.loss = Loss::parse(l).map_err(bad("loss"))?;
+        }
+        if let Some(w) = &self.window {
+            cfg.window = Window::parse(w).map_err(bad("window"))?;
+        }
+        if let Some(v) = &self.train_variants {
+            cfg.train_variants = v.split(',').map(|s| s.trim().to_string()).collect();
+        }
+        cfg.test_fraction = self.test_fraction.unwrap_or(cfg.test_fraction);
+        cfg.split_seed = self.split_seed.unwrap_or(cfg.split_seed);
+        cfg.folds = self.folds.or(cfg.folds);
+        cfg.max_folds = self.max_folds.or(cfg.max_folds);
+        cfg.epochs = self.epochs.or(cfg.epochs);
+        cfg.batch_size = self.batch_size.or(cfg.batch_size);
+        cfg.lr = self.lr.unwrap_or(cfg.lr);
+        cfg.seed = self.seed.unwrap_or(cfg.seed);
+        cfg.kernel = self.kernel.unwrap_or(cfg.kernel);
+        cfg.feature_set = self.set.clone().or(cfg.feature_set);
+        cfg.validate()
+            .map_err(|e| anyhow::anyhow!("invalid train config: {e}"))?;
+        Ok(cfg)
+    }
+}
+
+/// The summary table of a run, one line per fold and the mean.
+fn print_summary(df: &polars::prelude::DataFrame) -> Result<()> {
+    let cols = [
+        "fold",
+        "epochs",
+        "train_accuracy",
+        "test_accuracy",
+        "test_accuracy_clean",
+        "test_accuracy_noisy",
+        "test_uar",
+        "test_macro_f1",
+        "seconds",
+    ];
+    let view = df.select(cols).context("summary.parquet lacks a column")?;
+    println!("{view}");
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -378,6 +521,80 @@ fn run(cli: Cli) -> Result<i32> {
                 EXIT_SKIPPED
             })
         }
+        Command::Train(args) => {
+            let cfg = args.to_config()?;
+            let store = Store::open(&cli.store)?;
+            let opts = TrainOptions {
+                force: args.force,
+                show_progress: progress,
+            };
+            let out = run_train(&store, &cfg, &opts)?;
+            if out.reused {
+                println!(
+                    "train: run {} already finished with this config and data: reused (--force retrains)",
+                    out.run
+                );
+            } else {
+                println!("train: run {} -> {}", out.run, out.dir.display());
+            }
+            print_summary(&out.summary)?;
+            Ok(0)
+        }
+        Command::Predict {
+            run,
+            files,
+            json,
+            fold,
+        } => {
+            let store = Store::open(&cli.store)?;
+            let dir = resolve_run(&store, &run)?;
+            let p = Predictor::load(&dir)?;
+            let classes = &p.config.classes;
+            let mut failed = 0;
+            for file in &files {
+                match p.predict_file(file, fold) {
+                    Ok(r) => {
+                        let best = r.probabilities.iter().cloned().fold(0f32, f32::max);
+                        if json {
+                            let probs: serde_json::Map<String, serde_json::Value> = classes
+                                .iter()
+                                .zip(&r.probabilities)
+                                .map(|(c, p)| (c.clone(), serde_json::json!(p)))
+                                .collect();
+                            let line = serde_json::json!({
+                                "path": file.display().to_string(),
+                                "run": p.config.run,
+                                "predicted": r.predicted,
+                                "probability": best,
+                                "probabilities": probs,
+                            });
+                            println!("{line}");
+                        } else {
+                            let mut ranked: Vec<(usize, f32)> =
+                                r.probabilities.iter().cloned().enumerate().collect();
+                            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+                            let top: Vec<String> = ranked
+                                .iter()
+                                .take(3)
+                                .map(|(c, q)| format!("{} {:.3}", classes[*c], q))
+                                .collect();
+                            println!(
+                                "{}\t{}\t{:.3}\t{}",
+                                file.display(),
+                                r.predicted,
+                                best,
+                                top.join(", ")
+                            );
+                        }
+                    }
+                    Err(why) => {
+                        failed += 1;
+                        eprintln!("skipped {}: {why}", file.display());
+                    }
+                }
+            }
+            Ok(if failed > 0 { EXIT_SKIPPED } else { 0 })
+        }
     }
 }
 
@@ -399,6 +616,7 @@ fn one_line(err: &anyhow::Error) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    models::tune_allocator();
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {

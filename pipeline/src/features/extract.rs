@@ -46,6 +46,44 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
+/// Decodes `path` and resamples it to the config's rate: `(samples, rate)`.
+/// The error is one line saying why (the caller adds the file name).
+pub fn load_resampled(path: &Path, cfg: &FeatureConfig) -> Result<(Vec<f32>, u32), String> {
+    let audio = read_wav(path).map_err(|e| e.to_string())?;
+    let from = audio.info.sample_rate;
+    let to = cfg.sample_rate.unwrap_or(from);
+    let y = resample(&audio.samples, from, to, &cfg.resampler)
+        .map_err(|e| format!("resampling {from} -> {to} Hz failed: {e}"))?;
+    Ok((y, to))
+}
+
+/// `(frames, mel_db, mfcc)` of samples, both row-major by frame.
+pub fn mel_and_mfcc(
+    y: &[f32],
+    extractor: &FeatureExtractor,
+) -> Result<(usize, Vec<f32>, Vec<f32>), String> {
+    SCRATCH.with(|s| {
+        let mut s = s.borrow_mut();
+        let mut mel_db = Vec::new();
+        let n = extractor
+            .mel_db_into(y, &mut s, &mut mel_db)
+            .map_err(|e| e.to_string())?;
+        let mut mfcc = Vec::new();
+        extractor.mfcc_from_mel_db(&mel_db, &mut mfcc);
+        Ok((n, mel_db, mfcc))
+    })
+}
+
+/// The clean MFCCs of any WAV file, exactly as `ser features` computes a
+/// clip's `clean` row: `(frames, [frames, n_mfcc])`.
+pub fn clean_mfcc(path: &Path, cfg: &FeatureConfig) -> Result<(usize, Vec<f32>), String> {
+    let (y, rate) = load_resampled(path, cfg)?;
+    let extractor =
+        FeatureExtractor::new(rate, &cfg.mfcc).map_err(|e| format!("{e} (at {rate} Hz)"))?;
+    let (n, _, mfcc) = mel_and_mfcc(&y, &extractor)?;
+    Ok((n, mfcc))
+}
+
 /// Computes the `clean` and `noisy` rows of one clip. The error is one line
 /// saying why the clip was skipped (the caller adds the file name).
 pub fn compute_clip(
@@ -53,26 +91,13 @@ pub fn compute_clip(
     cfg: &FeatureConfig,
     ex: &Extractors,
 ) -> Result<[FeatureRow; 2], String> {
-    let audio = read_wav(Path::new(&meta.path)).map_err(|e| e.to_string())?;
-    let from = audio.info.sample_rate;
-    let to = cfg.sample_rate.unwrap_or(from);
-    let clean = resample(&audio.samples, from, to, &cfg.resampler)
-        .map_err(|e| format!("resampling {from} -> {to} Hz failed: {e}"))?;
+    let (clean, to) = load_resampled(Path::new(&meta.path), cfg)?;
     let noisy = cfg.noise.apply(&clean, cfg.seed, &meta.clip_id);
     let extractor = ex.get(to)?;
     let n_mels = extractor.config().n_mels;
     let n_mfcc = extractor.config().n_mfcc;
     let row = |variant: &str, y: &[f32]| -> Result<FeatureRow, String> {
-        let (n_frames, mel_db, mfcc) = SCRATCH.with(|s| {
-            let mut s = s.borrow_mut();
-            let mut mel_db = Vec::new();
-            let n = extractor
-                .mel_db_into(y, &mut s, &mut mel_db)
-                .map_err(|e| e.to_string())?;
-            let mut mfcc = Vec::new();
-            extractor.mfcc_from_mel_db(&mel_db, &mut mfcc);
-            Ok::<_, String>((n, mel_db, mfcc))
-        })?;
+        let (n_frames, mel_db, mfcc) = mel_and_mfcc(y, extractor)?;
         Ok(FeatureRow {
             clip_id: meta.clip_id.clone(),
             variant: variant.into(),

@@ -8,4 +8,5 @@ mod incremental;
 mod parity;
 mod ravdess_store;
 mod synth;
+mod train;
 mod util;

@@ -1,0 +1,423 @@
+//! The three models behind one runtime handle: class count and kernel width
+//! are const generics in the modules, chosen here from run-time values, so
+//! callers (the `ser train` stage) never name a type.
+//!
+//! Weights travel as safetensors *bytes* (the caller decides where they
+//! live); extra named tensors (e.g. normalisation statistics) and string
+//! metadata ride along in the same file.
+
+use std::collections::HashMap;
+
+use ::safetensors::tensor::{Dtype as SDtype, SafeTensors, TensorView};
+use dfdx::nn::tensor_collection::{
+    RecursiveWalker, ScalarOptions, TensorOptions, TensorVisitor, ViewTensorName, ViewTensorRef,
+};
+use dfdx::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::cnn::Cnn;
+use crate::cnn_lstm::CnnLstm;
+use crate::lstm_model::LstmModel;
+use crate::metrics::Metrics;
+use crate::train::{self, Classifier, Dataset, EpochRecord, TrainConfig, TrainError, TrainEvent};
+
+/// Which network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// The paper's 1-D CNN.
+    Cnn,
+    /// The paper's LSTM 70/50/60.
+    Lstm,
+    /// Our conv front end + LSTM.
+    CnnLstm,
+}
+
+impl ModelKind {
+    /// Parses `cnn`, `lstm` or `cnn-lstm`.
+    pub fn parse(s: &str) -> Result<ModelKind, String> {
+        match s {
+            "cnn" => Ok(ModelKind::Cnn),
+            "lstm" => Ok(ModelKind::Lstm),
+            "cnn-lstm" | "cnn+lstm" => Ok(ModelKind::CnnLstm),
+            _ => Err(format!("unknown model `{s}`: use cnn, lstm or cnn-lstm")),
+        }
+    }
+
+    /// The name `parse` accepts.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Cnn => "cnn",
+            ModelKind::Lstm => "lstm",
+            ModelKind::CnnLstm => "cnn-lstm",
+        }
+    }
+
+    /// The paper's epochs and batch size: CNN 100 / 30, the LSTMs 50 / 28.
+    pub fn paper_schedule(self) -> (usize, usize) {
+        match self {
+            ModelKind::Cnn => (100, 30),
+            ModelKind::Lstm | ModelKind::CnnLstm => (50, 28),
+        }
+    }
+
+    /// Fewest frames an input needs (the CNN pools four times by 2, ours twice).
+    pub fn min_frames(self) -> usize {
+        match self {
+            ModelKind::Cnn => 16,
+            ModelKind::CnnLstm => 4,
+            ModelKind::Lstm => 1,
+        }
+    }
+}
+
+/// Class counts the label sets need.
+pub const CLASS_COUNTS: [usize; 3] = [7, 8, 14];
+/// Kernel widths the convolutional models are built for.
+pub const KERNELS: [usize; 3] = [3, 5, 7];
+
+/// Why a model could not be built, loaded or trained.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// No build for this shape.
+    #[error("no {kind} model with {classes} classes and kernel {kernel} (classes: 7, 8, 14; kernel: 3, 5, 7)")]
+    Unsupported {
+        /// Model name.
+        kind: &'static str,
+        /// Classes asked for.
+        classes: usize,
+        /// Kernel asked for.
+        kernel: usize,
+    },
+    /// Training or inference failed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// The weights could not be encoded or decoded.
+    #[error("weights: {0}")]
+    Weights(String),
+}
+
+/// A model of any kind and class count, ready to train or predict.
+pub trait Net {
+    /// Trains on `train`, evaluating `test` after each epoch.
+    fn fit(
+        &mut self,
+        train: &Dataset,
+        test: &Dataset,
+        cfg: &TrainConfig,
+        on_event: &mut dyn FnMut(TrainEvent<'_>),
+    ) -> Result<Vec<EpochRecord>, ModelError>;
+    /// Class probabilities, one row per example (dropout off).
+    fn predict(&self, data: &Dataset, batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError>;
+    /// Mean loss and metrics on `data` (dropout off).
+    fn evaluate(&self, data: &Dataset, cfg: &TrainConfig) -> Result<(f64, Metrics), ModelError>;
+    /// Trainable parameters.
+    fn num_params(&self) -> usize;
+    /// Named weight tensors (`prefix` + dfdx's field path), for [`encode_safetensors`].
+    fn weights(&self, prefix: &str) -> Vec<NamedTensor>;
+    /// Loads the weights saved under `prefix` from a safetensors file's bytes.
+    fn load(&mut self, bytes: &[u8], prefix: &str) -> Result<(), ModelError>;
+}
+
+struct Handle<const N: usize, M: Classifier<N>> {
+    model: M,
+    dev: Cpu,
+}
+
+impl<const N: usize, M: Classifier<N>> Net for Handle<N, M> {
+    fn fit(
+        &mut self,
+        train_set: &Dataset,
+        test: &Dataset,
+        cfg: &TrainConfig,
+        on_event: &mut dyn FnMut(TrainEvent<'_>),
+    ) -> Result<Vec<EpochRecord>, ModelError> {
+        Ok(train::train::<N, M>(
+            &mut self.model,
+            &self.dev,
+            train_set,
+            test,
+            cfg,
+            on_event,
+        )?)
+    }
+
+    fn predict(&self, data: &Dataset, batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+        let p = train::predict::<N, M>(&self.model, &self.dev, data, batch_size)
+            .map_err(TrainError::from)?;
+        Ok(p.into_iter().map(|row| row.to_vec()).collect())
+    }
+
+    fn evaluate(&self, data: &Dataset, cfg: &TrainConfig) -> Result<(f64, Metrics), ModelError> {
+        Ok(train::evaluate::<N, M>(&self.model, &self.dev, data, cfg).map_err(TrainError::from)?)
+    }
+
+    fn num_params(&self) -> usize {
+        self.model.num_trainable_params()
+    }
+
+    fn weights(&self, prefix: &str) -> Vec<NamedTensor> {
+        let mut w = Collect {
+            prefix: prefix.to_string(),
+            out: Vec::new(),
+        };
+        let walked = M::iter_tensors(&mut RecursiveWalker {
+            m: (&self.model, String::new()),
+            f: &mut w,
+        });
+        debug_assert!(walked.is_ok(), "collecting weights cannot fail");
+        w.out
+    }
+
+    fn load(&mut self, bytes: &[u8], prefix: &str) -> Result<(), ModelError> {
+        let tensors =
+            SafeTensors::deserialize(bytes).map_err(|e| ModelError::Weights(format!("{e:?}")))?;
+        let mut reader = Prefixed {
+            tensors,
+            prefix: prefix.to_string(),
+        };
+        M::iter_tensors(&mut RecursiveWalker {
+            m: (&mut self.model, String::new()),
+            f: &mut reader,
+        })
+        .map_err(ModelError::Weights)?;
+        Ok(())
+    }
+}
+
+/// A tensor by name, row-major `f32`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor {
+    /// Name in the file.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Values, row-major.
+    pub data: Vec<f32>,
+}
+
+struct Collect {
+    prefix: String,
+    out: Vec<NamedTensor>,
+}
+
+impl TensorVisitor<f32, Cpu> for Collect {
+    type Viewer = (ViewTensorRef, ViewTensorName);
+    type Err = String;
+    type E2 = f32;
+    type D2 = Cpu;
+
+    fn visit<S: Shape>(
+        &mut self,
+        _: TensorOptions<S, f32, Cpu>,
+        (t, name): (&Tensor<S, f32, Cpu>, String),
+    ) -> Result<Option<Tensor<S, f32, Cpu>>, String> {
+        self.out.push(NamedTensor {
+            name: format!("{}{name}", self.prefix),
+            shape: t.shape().concrete().into(),
+            data: t.as_vec(),
+        });
+        Ok(None)
+    }
+
+    fn visit_scalar<Num: num_traits::NumCast>(
+        &mut self,
+        _: ScalarOptions<Num>,
+        _: (&Num, String),
+    ) -> Result<Option<Num>, String> {
+        Ok(None)
+    }
+}
+
+struct Prefixed<'a> {
+    tensors: SafeTensors<'a>,
+    prefix: String,
+}
+
+impl TensorVisitor<f32, Cpu> for Prefixed<'_> {
+    type Viewer = (dfdx::nn::tensor_collection::ViewTensorMut, ViewTensorName);
+    type Err = String;
+    type E2 = f32;
+    type D2 = Cpu;
+
+    fn visit<S: Shape>(
+        &mut self,
+        _: TensorOptions<S, f32, Cpu>,
+        (t, name): (&mut Tensor<S, f32, Cpu>, String),
+    ) -> Result<Option<Tensor<S, f32, Cpu>>, String> {
+        let key = format!("{}{name}", self.prefix);
+        let view = self
+            .tensors
+            .tensor(&key)
+            .map_err(|_| format!("tensor `{key}` missing"))?;
+        let want: Vec<usize> = t.shape().concrete().into();
+        if view.dtype() != SDtype::F32 || view.shape() != want.as_slice() {
+            return Err(format!(
+                "tensor `{key}`: {:?} {:?}, expected F32 {want:?}",
+                view.dtype(),
+                view.shape()
+            ));
+        }
+        let v: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        t.copy_from(&v);
+        Ok(None)
+    }
+
+    fn visit_scalar<Num: num_traits::NumCast>(
+        &mut self,
+        _: ScalarOptions<Num>,
+        _: (&mut Num, String),
+    ) -> Result<Option<Num>, String> {
+        Ok(None)
+    }
+}
+
+/// Encodes tensors and string metadata as a safetensors file's bytes.
+pub fn encode_safetensors(
+    tensors: &[NamedTensor],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, ModelError> {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|t| t.data.iter().flat_map(|v| v.to_le_bytes()).collect())
+        .collect();
+    let views = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|(t, b)| {
+            TensorView::new(SDtype::F32, t.shape.clone(), b)
+                .map(|v| (t.name.clone(), v))
+                .map_err(|e| ModelError::Weights(format!("{}: {e:?}", t.name)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    ::safetensors::tensor::serialize(views, &Some(metadata))
+        .map_err(|e| ModelError::Weights(format!("{e:?}")))
+}
+
+/// Reads one named tensor (values and shape) from safetensors bytes.
+pub fn read_tensor(bytes: &[u8], name: &str) -> Result<NamedTensor, ModelError> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Weights(format!("{e:?}")))?;
+    let view = st
+        .tensor(name)
+        .map_err(|_| ModelError::Weights(format!("tensor `{name}` missing")))?;
+    if view.dtype() != SDtype::F32 {
+        return Err(ModelError::Weights(format!("tensor `{name}` is not F32")));
+    }
+    Ok(NamedTensor {
+        name: name.to_string(),
+        shape: view.shape().to_vec(),
+        data: view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    })
+}
+
+/// The string metadata of safetensors bytes.
+pub fn read_metadata(bytes: &[u8]) -> Result<HashMap<String, String>, ModelError> {
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| ModelError::Weights(format!("{e:?}")))?;
+    Ok(meta.metadata().clone().unwrap_or_default())
+}
+
+fn handle<const N: usize, M: Classifier<N> + 'static>(model: M, dev: Cpu) -> Box<dyn Net> {
+    Box::new(Handle::<N, M> { model, dev })
+}
+
+macro_rules! by_kernel {
+    ($model:ident, $n:literal, $kernel:expr, $dev:expr, $kind:expr) => {
+        match $kernel {
+            3 => Ok(handle::<$n, _>(
+                $model::<$n, 3, f32, Cpu>::build(&$dev),
+                $dev,
+            )),
+            5 => Ok(handle::<$n, _>(
+                $model::<$n, 5, f32, Cpu>::build(&$dev),
+                $dev,
+            )),
+            7 => Ok(handle::<$n, _>(
+                $model::<$n, 7, f32, Cpu>::build(&$dev),
+                $dev,
+            )),
+            k => Err(ModelError::Unsupported {
+                kind: $kind.name(),
+                classes: $n,
+                kernel: k,
+            }),
+        }
+    };
+}
+
+/// Builds a freshly initialised model (weights drawn from `seed`).
+pub fn build(
+    kind: ModelKind,
+    classes: usize,
+    kernel: usize,
+    seed: u64,
+) -> Result<Box<dyn Net>, ModelError> {
+    let dev = Cpu::seed_from_u64(seed);
+    match (kind, classes) {
+        (ModelKind::Cnn, 7) => by_kernel!(Cnn, 7, kernel, dev, kind),
+        (ModelKind::Cnn, 8) => by_kernel!(Cnn, 8, kernel, dev, kind),
+        (ModelKind::Cnn, 14) => by_kernel!(Cnn, 14, kernel, dev, kind),
+        (ModelKind::CnnLstm, 7) => by_kernel!(CnnLstm, 7, kernel, dev, kind),
+        (ModelKind::CnnLstm, 8) => by_kernel!(CnnLstm, 8, kernel, dev, kind),
+        (ModelKind::CnnLstm, 14) => by_kernel!(CnnLstm, 14, kernel, dev, kind),
+        (ModelKind::Lstm, 7) => Ok(handle::<7, _>(LstmModel::<7, f32, Cpu>::build(&dev), dev)),
+        (ModelKind::Lstm, 8) => Ok(handle::<8, _>(LstmModel::<8, f32, Cpu>::build(&dev), dev)),
+        (ModelKind::Lstm, 14) => Ok(handle::<14, _>(LstmModel::<14, f32, Cpu>::build(&dev), dev)),
+        (k, n) => Err(ModelError::Unsupported {
+            kind: k.name(),
+            classes: n,
+            kernel,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_round_trip_through_safetensors_bytes() {
+        let a = build(ModelKind::CnnLstm, 7, 3, 1).unwrap();
+        let mut b = build(ModelKind::CnnLstm, 7, 3, 2).unwrap();
+        let mut tensors = a.weights("fold0/");
+        assert_ne!(
+            tensors,
+            b.weights("fold0/"),
+            "different seeds, different weights"
+        );
+        tensors.push(NamedTensor {
+            name: "norm.mean".into(),
+            shape: vec![2],
+            data: vec![1.5, -2.0],
+        });
+        let meta = HashMap::from([("classes".to_string(), "a,b".to_string())]);
+        let bytes = encode_safetensors(&tensors, meta).unwrap();
+        b.load(&bytes, "fold0/").unwrap();
+        assert_eq!(a.weights("x"), b.weights("x"));
+        assert_eq!(
+            read_tensor(&bytes, "norm.mean").unwrap().data,
+            vec![1.5, -2.0]
+        );
+        assert_eq!(read_metadata(&bytes).unwrap()["classes"], "a,b");
+        let err = b.load(&bytes, "fold1/").unwrap_err().to_string();
+        assert!(err.contains("fold1/conv1.weight"), "{err}");
+    }
+
+    #[test]
+    fn unsupported_shapes_are_errors_not_panics() {
+        assert!(build(ModelKind::Cnn, 14, 4, 0).is_err());
+        assert!(build(ModelKind::Lstm, 5, 5, 0).is_err());
+        assert_eq!(
+            build(ModelKind::Lstm, 14, 4, 0).unwrap().num_params() > 0,
+            true
+        );
+    }
+}

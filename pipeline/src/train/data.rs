@@ -1,0 +1,268 @@
+//! From feature shards to model inputs: load a set's clips, fix the window,
+//! standardise with training-side statistics, and build datasets.
+//!
+//! **Window.** Every example is `window` frames of 40 MFCCs. `auto` takes
+//! the median clean-clip length of the set (RAVDESS at 22050 Hz / hop 512:
+//! clips run 2.9-5.3 s, median ~3.6 s, ~156 frames), so half the clips are
+//! cropped and half padded. Longer clips are cropped around their centre
+//! (RAVDESS speech sits mid-clip between silences); shorter ones are padded
+//! at the end with the training mean (0 after standardisation), so padding
+//! carries no signal.
+
+use std::collections::BTreeMap;
+
+use models::Dataset;
+use sha2::{Digest, Sha256};
+use store::manifest::FeatureSetEntry;
+use store::{FeatureRow, Store};
+
+use crate::error::{PipelineError, Result};
+
+/// Coefficients the models take per frame.
+pub const N_MFCC: usize = models::cnn::N_MFCC;
+
+/// One variant of a clip: `[frames, 40]` row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// Frames.
+    pub frames: usize,
+    /// MFCCs, `[frames, 40]`.
+    pub mfcc: Vec<f32>,
+}
+
+/// A clip with its copies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clip {
+    /// Clip id.
+    pub clip_id: String,
+    /// Actor.
+    pub actor: u32,
+    /// Emotion code 1-8.
+    pub emotion: u32,
+    /// `male` / `female`.
+    pub gender: String,
+    /// Copies by variant name (`clean`, `noisy`).
+    pub variants: BTreeMap<String, Variant>,
+}
+
+/// Reads every part file of a set into clips, sorted by clip id.
+pub fn load_clips(
+    store: &Store,
+    set_id: &str,
+    entry: &FeatureSetEntry,
+    mut on_part: impl FnMut(),
+) -> Result<Vec<Clip>> {
+    let mut clips: BTreeMap<String, Clip> = BTreeMap::new();
+    for shard in entry.shards.values() {
+        for part in &shard.parts {
+            let path = store.resolve(&part.path);
+            for row in store::shard::read_shard(&path)? {
+                add_row(&mut clips, row, set_id)?;
+            }
+            on_part();
+        }
+    }
+    Ok(clips.into_values().collect())
+}
+
+fn add_row(clips: &mut BTreeMap<String, Clip>, row: FeatureRow, set_id: &str) -> Result<()> {
+    if row.n_mfcc as usize != N_MFCC {
+        return Err(PipelineError::Config(format!(
+            "feature set {set_id} has {} MFCCs per frame; the models take {N_MFCC} \
+             (compute a set with `ser features --n-mfcc 40`)",
+            row.n_mfcc
+        )));
+    }
+    let clip = clips.entry(row.clip_id.clone()).or_insert_with(|| Clip {
+        clip_id: row.clip_id.clone(),
+        actor: row.actor.max(0) as u32,
+        emotion: row.emotion.max(0) as u32,
+        gender: row.gender.clone(),
+        variants: BTreeMap::new(),
+    });
+    clip.variants.insert(
+        row.variant,
+        Variant {
+            frames: row.n_frames.max(0) as usize,
+            mfcc: row.mfcc,
+        },
+    );
+    Ok(())
+}
+
+/// A hash of a set's shard digests: changes when any clip or file changes.
+pub fn data_fingerprint(set_id: &str, entry: &FeatureSetEntry) -> String {
+    let mut h = Sha256::new();
+    h.update(set_id.as_bytes());
+    for (key, shard) in &entry.shards {
+        h.update(key.as_bytes());
+        h.update(shard.digest.as_bytes());
+    }
+    store::fingerprint::hex(&h.finalize()[..8])
+}
+
+/// The median clean length in frames (`auto` window), at least `min`.
+pub fn auto_window(clips: &[Clip], min: usize) -> usize {
+    let mut lens: Vec<usize> = clips
+        .iter()
+        .filter_map(|c| c.variants.get("clean").map(|v| v.frames))
+        .collect();
+    lens.sort_unstable();
+    lens.get(lens.len() / 2).copied().unwrap_or(min).max(min)
+}
+
+/// Frames `[start, start + n)` of a clip that a window of `window` keeps:
+/// the centre when the clip is longer, all of it otherwise.
+pub fn window_span(frames: usize, window: usize) -> (usize, usize) {
+    if frames > window {
+        ((frames - window) / 2, window)
+    } else {
+        (0, frames)
+    }
+}
+
+/// Per-coefficient mean and standard deviation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standardizer {
+    /// Means, `[40]`.
+    pub mean: Vec<f32>,
+    /// Standard deviations, `[40]` (at least 1e-6).
+    pub std: Vec<f32>,
+}
+
+impl Standardizer {
+    /// Statistics over the windowed frames of the given copies (the
+    /// training side only, so nothing of the test side leaks in).
+    pub fn fit<'a>(copies: impl Iterator<Item = &'a Variant>, window: usize) -> Standardizer {
+        let mut sum = [0f64; N_MFCC];
+        let mut sq = [0f64; N_MFCC];
+        let mut n = 0usize;
+        for v in copies {
+            let (start, len) = window_span(v.frames, window);
+            for frame in v.mfcc[start * N_MFCC..(start + len) * N_MFCC].chunks_exact(N_MFCC) {
+                for (k, &x) in frame.iter().enumerate() {
+                    sum[k] += x as f64;
+                    sq[k] += (x as f64) * (x as f64);
+                }
+                n += 1;
+            }
+        }
+        let n = n.max(1) as f64;
+        let mean: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
+        let std = sum
+            .iter()
+            .zip(&sq)
+            .map(|(s, q)| ((q / n - (s / n) * (s / n)).max(0.0).sqrt() as f32).max(1e-6))
+            .collect();
+        Standardizer { mean, std }
+    }
+
+    /// One example `[window, 40]`: the centre crop (or the whole clip, then
+    /// zeros), standardised. Appends to `out`.
+    pub fn example_into(&self, v: &Variant, window: usize, out: &mut Vec<f32>) {
+        let (start, len) = window_span(v.frames, window);
+        for frame in v.mfcc[start * N_MFCC..(start + len) * N_MFCC].chunks_exact(N_MFCC) {
+            out.extend(
+                frame
+                    .iter()
+                    .zip(self.mean.iter().zip(&self.std))
+                    .map(|(x, (m, s))| (x - m) / s),
+            );
+        }
+        out.resize(out.len() + (window - len) * N_MFCC, 0.0);
+    }
+}
+
+/// Examples for `clips[idx]` in the given variants (clip order, then
+/// variant order), with the `(clip index, variant)` of each example.
+pub fn dataset(
+    clips: &[Clip],
+    idx: &[usize],
+    classes: &[usize],
+    variants: &[String],
+    norm: &Standardizer,
+    window: usize,
+) -> (Dataset, Vec<(usize, String)>) {
+    let mut x = Vec::with_capacity(idx.len() * variants.len() * window * N_MFCC);
+    let mut labels = Vec::new();
+    let mut which = Vec::new();
+    for &i in idx {
+        for name in variants {
+            if let Some(v) = clips[i].variants.get(name) {
+                norm.example_into(v, window, &mut x);
+                labels.push(classes[i]);
+                which.push((i, name.clone()));
+            }
+        }
+    }
+    (
+        Dataset {
+            x,
+            frames: window,
+            labels,
+        },
+        which,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variant(frames: usize, f: impl Fn(usize, usize) -> f32) -> Variant {
+        Variant {
+            frames,
+            mfcc: (0..frames * N_MFCC)
+                .map(|i| f(i / N_MFCC, i % N_MFCC))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn windows_crop_the_centre_and_pad_with_the_mean() {
+        assert_eq!(window_span(10, 4), (3, 4));
+        assert_eq!(window_span(3, 4), (0, 3));
+        let long = variant(10, |t, _| t as f32);
+        let norm = Standardizer {
+            mean: vec![1.0; N_MFCC],
+            std: vec![2.0; N_MFCC],
+        };
+        let mut out = Vec::new();
+        norm.example_into(&long, 4, &mut out);
+        let firsts: Vec<f32> = out.chunks(N_MFCC).map(|f| f[0]).collect();
+        assert_eq!(firsts, vec![1.0, 1.5, 2.0, 2.5], "frames 3..7, (t - 1) / 2");
+        let short = variant(2, |_, _| 5.0);
+        let mut out = Vec::new();
+        norm.example_into(&short, 4, &mut out);
+        assert_eq!(out.len(), 4 * N_MFCC);
+        assert_eq!(out[0], 2.0);
+        assert_eq!(out[3 * N_MFCC], 0.0, "padding is the mean");
+    }
+
+    #[test]
+    fn statistics_come_from_the_given_copies_only() {
+        let a = variant(4, |t, k| (t + k) as f32);
+        let b = variant(4, |t, k| (t + k) as f32 + 100.0);
+        let s = Standardizer::fit([&a].into_iter(), 16);
+        assert!((s.mean[0] - 1.5).abs() < 1e-6, "{}", s.mean[0]);
+        assert!((s.std[0] - 1.25f32.sqrt()).abs() < 1e-6);
+        let both = Standardizer::fit([&a, &b].into_iter(), 16);
+        assert!(both.mean[0] > 50.0);
+        let flat = variant(3, |_, _| 7.0);
+        assert_eq!(Standardizer::fit([&flat].into_iter(), 3).std[0], 1e-6);
+    }
+
+    #[test]
+    fn auto_window_is_the_median_clean_length() {
+        let clip = |n: usize| Clip {
+            clip_id: format!("c{n}"),
+            actor: 1,
+            emotion: 1,
+            gender: "male".into(),
+            variants: BTreeMap::from([("clean".to_string(), variant(n, |_, _| 0.0))]),
+        };
+        let clips: Vec<Clip> = [100, 150, 130, 160, 120].into_iter().map(clip).collect();
+        assert_eq!(auto_window(&clips, 16), 130);
+        assert_eq!(auto_window(&clips[..1], 128), 128);
+    }
+}

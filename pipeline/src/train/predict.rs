@@ -1,0 +1,167 @@
+//! `ser predict`: a finished run classifies new WAV files, through the
+//! same feature path (`clean_mfcc`), window and standardisation as training.
+
+use std::path::{Path, PathBuf};
+
+use models::zoo::read_tensor;
+use models::Net;
+use store::Store;
+
+use super::config::RunConfig;
+use super::data::{Standardizer, Variant, N_MFCC};
+use super::run::argmax;
+use crate::error::{PipelineError, Result};
+use crate::features::clean_mfcc;
+
+/// One file's prediction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilePrediction {
+    /// The file.
+    pub path: PathBuf,
+    /// Predicted class name.
+    pub predicted: String,
+    /// Probability per class, in the run's class order.
+    pub probabilities: Vec<f32>,
+}
+
+/// A loaded run: its config and each trained fold's model and statistics.
+pub struct Predictor {
+    /// The run's `config.json`.
+    pub config: RunConfig,
+    folds: Vec<(usize, Box<dyn Net>, Standardizer)>,
+}
+
+/// Finds a run by exact name, unique prefix, or folder path.
+pub fn resolve_run(store: &Store, run: &str) -> Result<PathBuf> {
+    let as_path = Path::new(run);
+    if as_path.join("config.json").is_file() {
+        return Ok(as_path.to_path_buf());
+    }
+    let names = store.runs()?;
+    if names.iter().any(|n| n == run) {
+        return Ok(store.run_dir(run));
+    }
+    let matches: Vec<&String> = names.iter().filter(|n| n.starts_with(run)).collect();
+    match matches.as_slice() {
+        [one] => Ok(store.run_dir(one)),
+        [] => Err(PipelineError::Config(format!(
+            "no run `{run}` in {} (runs: {})",
+            store.runs_dir().display(),
+            if names.is_empty() {
+                "none; run `ser train` first".to_string()
+            } else {
+                names.join(", ")
+            }
+        ))),
+        many => Err(PipelineError::Config(format!(
+            "run `{run}` is ambiguous: {}",
+            many.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+impl Predictor {
+    /// Loads `config.json` and `model.safetensors` of the run folder `dir`.
+    pub fn load(dir: &Path) -> Result<Predictor> {
+        let cfg_path = dir.join("config.json");
+        let text =
+            std::fs::read_to_string(&cfg_path).map_err(|e| PipelineError::io(&cfg_path, e))?;
+        let config: RunConfig = serde_json::from_str(&text)
+            .map_err(|e| PipelineError::Config(format!("{}: {e}", cfg_path.display())))?;
+        let w_path = dir.join("model.safetensors");
+        let bytes = std::fs::read(&w_path).map_err(|e| PipelineError::io(&w_path, e))?;
+        let bad =
+            |e: models::ModelError| PipelineError::Config(format!("{}: {e}", w_path.display()));
+        let mut folds = Vec::new();
+        for &k in &config.folds {
+            let mut net = models::build(
+                config.train.model,
+                config.classes.len(),
+                config.train.kernel,
+                0,
+            )
+            .map_err(bad)?;
+            net.load(&bytes, &format!("fold{k}/")).map_err(bad)?;
+            let norm = Standardizer {
+                mean: read_tensor(&bytes, &format!("fold{k}/norm.mean"))
+                    .map_err(bad)?
+                    .data,
+                std: read_tensor(&bytes, &format!("fold{k}/norm.std"))
+                    .map_err(bad)?
+                    .data,
+            };
+            folds.push((k, net, norm));
+        }
+        Ok(Predictor { config, folds })
+    }
+
+    /// Folds this run trained (0-based).
+    pub fn folds(&self) -> Vec<usize> {
+        self.folds.iter().map(|f| f.0).collect()
+    }
+
+    /// Class probabilities of MFCCs `[frames, 40]`: from fold `fold`'s
+    /// model, or the mean over every fold's model when `None`.
+    pub fn predict_mfcc(
+        &self,
+        frames: usize,
+        mfcc: &[f32],
+        fold: Option<usize>,
+    ) -> Result<Vec<f32>> {
+        let chosen: Vec<&(usize, Box<dyn Net>, Standardizer)> = match fold {
+            Some(k) => self.folds.iter().filter(|f| f.0 == k).collect(),
+            None => self.folds.iter().collect(),
+        };
+        if chosen.is_empty() {
+            return Err(PipelineError::Config(format!(
+                "run {} has no fold {} (folds: {:?})",
+                self.config.run,
+                fold.unwrap_or(0),
+                self.folds()
+            )));
+        }
+        let v = Variant {
+            frames,
+            mfcc: mfcc.to_vec(),
+        };
+        let window = self.config.window;
+        let mut mean = vec![0f32; self.config.classes.len()];
+        for (_, net, norm) in &chosen {
+            let mut x = Vec::with_capacity(window * N_MFCC);
+            norm.example_into(&v, window, &mut x);
+            let data = models::Dataset {
+                x,
+                frames: window,
+                labels: vec![0],
+            };
+            let p = net.predict(&data, 1)?;
+            for (m, q) in mean.iter_mut().zip(&p[0]) {
+                *m += q / chosen.len() as f32;
+            }
+        }
+        Ok(mean)
+    }
+
+    /// Computes a file's clean MFCCs with the run's feature config and
+    /// classifies them. The error is one line naming why.
+    pub fn predict_file(&self, path: &Path, fold: Option<usize>) -> Result<FilePrediction, String> {
+        let (frames, mfcc) = clean_mfcc(path, &self.config.features)?;
+        if mfcc.len() != frames * N_MFCC {
+            return Err(format!(
+                "{} MFCCs per frame, the run needs {N_MFCC}",
+                mfcc.len() / frames.max(1)
+            ));
+        }
+        let probabilities = self
+            .predict_mfcc(frames, &mfcc, fold)
+            .map_err(|e| e.to_string())?;
+        Ok(FilePrediction {
+            path: path.to_path_buf(),
+            predicted: self.config.classes[argmax(&probabilities)].clone(),
+            probabilities,
+        })
+    }
+}

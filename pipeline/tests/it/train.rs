@@ -1,0 +1,336 @@
+//! `ser train` and `ser predict` on a tiny synthetic store: every model
+//! learns and writes the run files of the contract; splits keep speakers
+//! and copies on one side; predict agrees with `predictions.parquet`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use polars::prelude::*;
+use store::table::read_frame;
+
+use crate::util::{ok, stderr, TestDir};
+
+/// A store with the demo corpus (2 actors, 120 clips) and its features.
+fn tiny_store() -> TestDir {
+    let t = TestDir::new();
+    let data = t.path().join("data");
+    ok(&t.ser(&["synth", "--out", data.to_str().unwrap(), "--actors", "2"]));
+    ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
+    ok(&t.ser(&["features"]));
+    t
+}
+
+fn run_name(stdout: &str) -> String {
+    stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "run")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no run name in {stdout}"))
+        .to_string()
+}
+
+fn frame(t: &TestDir, run: &str, file: &str) -> DataFrame {
+    read_frame(&t.store().run_dir(run).join(file)).unwrap()
+}
+
+fn strs(df: &DataFrame, col: &str) -> Vec<String> {
+    df.column(col)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect()
+}
+
+fn f64s(df: &DataFrame, col: &str) -> Vec<f64> {
+    let c = df.column(col).unwrap().cast(&DataType::Float64).unwrap();
+    c.f64()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect()
+}
+
+fn i64s(df: &DataFrame, col: &str) -> Vec<Option<i64>> {
+    let c = df.column(col).unwrap().cast(&DataType::Int64).unwrap();
+    c.i64().unwrap().iter().collect()
+}
+
+fn assert_columns(df: &DataFrame, file: &str, want: &[&str]) {
+    let have: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for w in want {
+        assert!(have.iter().any(|h| h == w), "{file} lacks `{w}`: {have:?}");
+    }
+}
+
+#[test]
+fn each_model_learns_and_writes_every_run_file_with_the_contract_columns() {
+    let t = tiny_store();
+    for model in ["cnn", "lstm", "cnn-lstm"] {
+        let args = [
+            "train", "--model", model, "--epochs", "5", "--window", "32", "--labels", "emotion8",
+        ];
+        let out = ok(&t.ser(&args));
+        let run = run_name(&out);
+        assert!(
+            run.starts_with(&format!("{model}-emotion8-random-")),
+            "{run}"
+        );
+        let dir = t.store().run_dir(&run);
+        for f in ["config.json", "model.safetensors"] {
+            assert!(dir.join(f).is_file(), "{model}: {f} missing");
+        }
+
+        let h = frame(&t, &run, "history.parquet");
+        assert_columns(
+            &h,
+            "history",
+            &[
+                "run", "fold", "epoch", "split", "loss", "accuracy", "uar", "seconds",
+            ],
+        );
+        let (split, loss) = (strs(&h, "split"), f64s(&h, "loss"));
+        let train: Vec<f64> = (0..h.height())
+            .filter(|&i| split[i] == "train")
+            .map(|i| loss[i])
+            .collect();
+        assert_eq!(train.len(), 5, "{model}: one train row per epoch");
+        assert!(
+            train[4] < train[0],
+            "{model}: training loss did not fall: {train:?}"
+        );
+        assert_eq!(split.iter().filter(|s| *s == "test").count(), 5);
+
+        let m = frame(&t, &run, "metrics.parquet");
+        assert_columns(
+            &m,
+            "metrics",
+            &[
+                "run",
+                "fold",
+                "variant",
+                "class",
+                "precision",
+                "recall",
+                "f1",
+                "support",
+            ],
+        );
+        assert_eq!(
+            m.height(),
+            8 * 3 * 2,
+            "8 classes x (all, clean, noisy) x (fold 0, pooled)"
+        );
+        let c = frame(&t, &run, "confusion.parquet");
+        assert_columns(
+            &c,
+            "confusion",
+            &["run", "fold", "variant", "actual", "predicted", "count"],
+        );
+        let p = frame(&t, &run, "predictions.parquet");
+        assert_columns(
+            &p,
+            "predictions",
+            &[
+                "run",
+                "fold",
+                "clip_id",
+                "variant",
+                "actual",
+                "predicted",
+                "probabilities",
+            ],
+        );
+        assert_eq!(p.height(), 30 * 2, "25 % of 120 clips, clean and noisy");
+        let s = frame(&t, &run, "summary.parquet");
+        assert_columns(
+            &s,
+            "summary",
+            &[
+                "run",
+                "model",
+                "labels",
+                "split",
+                "fold",
+                "epochs",
+                "train_accuracy",
+                "test_accuracy",
+                "test_uar",
+                "test_macro_f1",
+                "seconds",
+                "test_accuracy_clean",
+                "test_accuracy_noisy",
+            ],
+        );
+        assert_eq!(
+            i64s(&s, "fold"),
+            vec![Some(0), None],
+            "a fold row and the mean row"
+        );
+        let acc = f64s(&s, "test_accuracy")[0];
+        let confusion_correct: i64 = (0..c.height())
+            .filter(|&i| strs(&c, "actual")[i] == strs(&c, "predicted")[i])
+            .filter(|&i| strs(&c, "variant")[i] == "all" && i64s(&c, "fold")[i] == Some(0))
+            .map(|i| i64s(&c, "count")[i].unwrap())
+            .sum();
+        assert!(
+            (acc - confusion_correct as f64 / 60.0).abs() < 1e-9,
+            "summary agrees with confusion"
+        );
+
+        // Same config and data: reused; --force retrains.
+        let again = ok(&t.ser(&args));
+        assert!(again.contains("reused"), "{again}");
+        assert_eq!(run_name(&again), run);
+    }
+    let forced = ok(&t.ser(&[
+        "train", "--model", "lstm", "--epochs", "5", "--window", "32", "--labels", "emotion8",
+        "--force",
+    ]));
+    assert!(!forced.contains("reused"), "{forced}");
+    let other = ok(&t.ser(&[
+        "train", "--model", "lstm", "--epochs", "4", "--window", "32", "--labels", "emotion8",
+    ]));
+    assert_ne!(
+        run_name(&other),
+        run_name(&forced),
+        "a changed config is a new run"
+    );
+}
+
+#[test]
+fn splits_keep_speakers_and_each_clips_copies_on_one_side_and_training_is_deterministic() {
+    let t = tiny_store();
+    let args = [
+        "train", "--model", "lstm", "--split", "actors", "--folds", "2", "--epochs", "2",
+        "--window", "16",
+    ];
+    let run = run_name(&ok(&t.ser(&args)));
+    let p = frame(&t, &run, "predictions.parquet");
+    let (folds, actors, clips, variants) = (
+        i64s(&p, "fold"),
+        i64s(&p, "actor"),
+        strs(&p, "clip_id"),
+        strs(&p, "variant"),
+    );
+    let mut tested: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    let mut copies: BTreeMap<(i64, String), BTreeSet<String>> = BTreeMap::new();
+    for i in 0..p.height() {
+        tested
+            .entry(folds[i].unwrap())
+            .or_default()
+            .insert(actors[i].unwrap());
+        copies
+            .entry((folds[i].unwrap(), clips[i].clone()))
+            .or_default()
+            .insert(variants[i].clone());
+    }
+    assert_eq!(tested.len(), 2, "two folds");
+    assert_eq!(tested[&0], BTreeSet::from([1]));
+    assert_eq!(tested[&1], BTreeSet::from([2]));
+    assert!(
+        copies.values().all(|v| v.len() == 2),
+        "every tested clip has both copies on the test side"
+    );
+    // Each fold trains on exactly the other actor's 60 clips x 2 copies.
+    let s = frame(&t, &run, "summary.parquet");
+    assert_eq!(i64s(&s, "n_train")[..2], [Some(120), Some(120)]);
+    assert_eq!(i64s(&s, "n_test")[..2], [Some(120), Some(120)]);
+    let cfg: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(t.store().run_dir(&run).join("config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cfg["test_actors"], serde_json::json!([[1], [2]]));
+
+    // Random split: a clip's two copies are tested together or not at all.
+    let run = run_name(&ok(&t.ser(&[
+        "train", "--model", "lstm", "--epochs", "1", "--window", "16",
+    ])));
+    let p = frame(&t, &run, "predictions.parquet");
+    let mut per_clip: BTreeMap<String, usize> = BTreeMap::new();
+    for c in strs(&p, "clip_id") {
+        *per_clip.entry(c).or_default() += 1;
+    }
+    assert_eq!(per_clip.len(), 30);
+    assert!(per_clip.values().all(|&n| n == 2));
+
+    // Same seed, same numbers.
+    let before = f64s(&frame(&t, &run, "history.parquet"), "loss");
+    ok(&t.ser(&[
+        "train", "--model", "lstm", "--epochs", "1", "--window", "16", "--force",
+    ]));
+    assert_eq!(before, f64s(&frame(&t, &run, "history.parquet"), "loss"));
+}
+
+#[test]
+fn predict_gives_the_class_predictions_parquet_holds_and_skips_bad_files() {
+    let t = tiny_store();
+    let run = run_name(&ok(&t.ser(&[
+        "train", "--model", "cnn-lstm", "--epochs", "3", "--window", "32",
+    ])));
+    let p = frame(&t, &run, "predictions.parquet");
+    let (clips, variants, predicted) = (
+        strs(&p, "clip_id"),
+        strs(&p, "variant"),
+        strs(&p, "predicted"),
+    );
+    let probs = p.column("probabilities").unwrap().list().unwrap().clone();
+    let meta = read_frame(&t.store().metadata_path()).unwrap();
+    let paths: BTreeMap<String, String> = strs(&meta, "clip_id")
+        .into_iter()
+        .zip(strs(&meta, "path"))
+        .collect();
+    let cfg: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(t.store().run_dir(&run).join("config.json")).unwrap(),
+    )
+    .unwrap();
+    let classes = cfg["classes"].as_array().unwrap().clone();
+    let clean: Vec<usize> = (0..p.height())
+        .filter(|&i| variants[i] == "clean")
+        .take(6)
+        .collect();
+    let bad = t.path().join("not-audio.wav");
+    std::fs::write(&bad, b"RIFF nonsense").unwrap();
+    let mut args = vec![
+        "predict".to_string(),
+        "--run".into(),
+        run[..12].to_string(),
+        "--json".into(),
+    ];
+    args.extend(clean.iter().map(|&i| paths[&clips[i]].clone()));
+    args.push(bad.to_string_lossy().into_owned());
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = t.ser(&arg_refs);
+    assert_eq!(out.status.code(), Some(3), "a skipped file gives exit 3");
+    assert!(stderr(&out).contains("not-audio.wav"), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), clean.len());
+    for (line, &i) in lines.iter().zip(&clean) {
+        assert_eq!(line["predicted"], predicted[i].as_str(), "{}", clips[i]);
+        let want = probs.get_as_series(i).unwrap();
+        let want = want.f32().unwrap();
+        let got = line["probabilities"].as_object().unwrap();
+        assert_eq!(got.len(), want.len());
+        for (class, w) in classes.iter().zip(want.iter()) {
+            let g = got[class.as_str().unwrap()].as_f64().unwrap();
+            assert!(
+                (g - w.unwrap() as f64).abs() < 1e-5,
+                "{class}: {g} vs {w:?}"
+            );
+        }
+    }
+    let missing = t.ser(&["predict", "--run", "nope", "x.wav"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("no run `nope`"),
+        "{}",
+        stderr(&missing)
+    );
+}

@@ -9,7 +9,7 @@ PYTHON ?= python3
 # `ser` exits 3 when it finished but skipped some inputs (named on stderr).
 OK_IF_SKIPPED = || test $$? -eq 3
 
-.PHONY: build demo data metadata features test test-deps lint bench bench-deps clean-demo
+.PHONY: build demo data metadata features train-cnn train-lstm train-cnn-lstm test test-deps lint bench bench-deps bench-train clean-demo
 
 build:
 	cargo build --release -p ser-pipeline --bin ser
@@ -19,6 +19,7 @@ demo: build
 	$(SER) synth --out $(DEMO)/data
 	$(SER) --store $(DEMO)/store metadata --data $(DEMO)/data $(OK_IF_SKIPPED)
 	$(SER) --store $(DEMO)/store features $(OK_IF_SKIPPED)
+	$(SER) --store $(DEMO)/store train --model cnn --epochs 4 --window 64
 
 ## The full RAVDESS speech set (1440 clips, ~208 MB) into data/, resumable, verified.
 data: build
@@ -30,6 +31,18 @@ metadata: build
 ## Metadata + MFCC shards (clean and noisy) for DATA into STORE, incrementally.
 features: metadata
 	$(SER) --store $(STORE) features $(OK_IF_SKIPPED)
+
+## Training with the paper's settings (CNN 100 epochs / batch 30; LSTM and
+## CNN+LSTM 50 / 28), random 75/25 split; TRAIN="--split actors" etc. adds flags.
+## A finished run with the same config and data is reused (TRAIN=--force retrains).
+train-cnn: features
+	$(SER) --store $(STORE) train --model cnn $(TRAIN)
+
+train-lstm: features
+	$(SER) --store $(STORE) train --model lstm $(TRAIN)
+
+train-cnn-lstm: features
+	$(SER) --store $(STORE) train --model cnn-lstm $(TRAIN)
 
 ## Unit and integration tests; integration tests drive the release binary,
 ## so the dependency tree is built once, in release mode. The tests also
@@ -47,11 +60,19 @@ lint:
 
 bench-deps:
 	$(PYTHON) -m pip install -q -r bench/requirements.txt
+	$(PYTHON) -m pip install -q -r bench/requirements-train.txt
 
 ## Feature build vs librosa on DATA, same run; prints files/s and the ratio.
 bench: build bench-deps
 	$(PYTHON) bench/features_bench.py --ser $(SER) --data $(DATA)
 	cargo bench -q -p ser-pipeline --bench kernels
+	$(MAKE) bench-train
+
+## Seconds per epoch, paper CNN and LSTM on 2160 random 130 x 40 clips:
+## dfdx vs Keras (TensorFlow CPU), same run, as a ratio.
+bench-train:
+	cargo build --release -q -p ser-models --bench epoch
+	$(PYTHON) bench/train_bench.py --clips $(or $(CLIPS),2160)
 
 clean-demo:
 	rm -rf $(DEMO)

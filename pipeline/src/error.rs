@@ -23,6 +23,9 @@ pub enum PipelineError {
     /// A model could not be built, trained or loaded.
     #[error(transparent)]
     Model(#[from] models::ModelError),
+    /// A SQL query failed (one line: polars' message and the tables there are).
+    #[error("query failed: {0}")]
+    Query(String),
     /// A stage needs the output of an earlier one.
     #[error("{path} not found: run `ser metadata --data DIR` first")]
     NoMetadata {

@@ -5,7 +5,8 @@
 //! - [`metadata`]: parse RAVDESS names and WAV headers into `metadata.parquet`;
 //! - [`features`]: librosa-compatible MFCC / log-mel of clean and noisy
 //!   copies, written as Parquet shards, incrementally and in parallel;
-//! - [`train`]: `ser train` (feature shards -> `runs/<run>/`) and `ser predict`.
+//! - [`train`]: `ser train` (feature shards -> `runs/<run>/`) and `ser predict`;
+//! - [`report`]: the run table and the paper's figures (PNG); [`query`]: SQL.
 //!
 //! Audio decoding ([`audio`]) and DSP ([`dsp`]) compute on memory
 //! (`&[f32]`); reading a file is a thin wrapper. The store's layout and
@@ -23,7 +24,9 @@ pub mod error;
 pub mod features;
 pub mod metadata;
 pub mod progress;
+pub mod query;
 pub mod ravdess;
+pub mod report;
 pub mod synth;
 pub mod train;
 

@@ -16,6 +16,7 @@ use pipeline::corpus::{self, Checksums, DownloadConfig, VerifyReport};
 use pipeline::dsp::noise::NoiseConfig;
 use pipeline::features::{run_features, FeatureConfig, RunOptions, ShardSpec};
 use pipeline::metadata::run_metadata;
+use pipeline::report::{format_table, run_report};
 use pipeline::synth::{run_synth, SynthConfig};
 use pipeline::train::{
     resolve_run, run_train, Predictor, SplitKind, TrainOptions, TrainStageConfig, Window,
@@ -111,6 +112,29 @@ enum Command {
         /// Use this fold's model only [default: mean of every fold's probabilities].
         #[arg(long)]
         fold: Option<usize>,
+    },
+    /// Print the table of runs and write the paper's figures (PNG).
+    Report {
+        /// Runs (names, unique prefixes or folders) [default: every run].
+        runs: Vec<String>,
+        /// Only the table, no figures.
+        #[arg(long)]
+        no_figures: bool,
+    },
+    /// Run polars SQL over the store's tables (metadata, features, history,
+    /// metrics, confusion, predictions, summary).
+    Query {
+        /// The SQL, e.g. "SELECT model, test_accuracy FROM summary WHERE fold IS NULL".
+        sql: String,
+        /// CSV on stdout.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        /// JSON lines on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Include the MFCC / log-mel value lists in `features`.
+        #[arg(long)]
+        with_values: bool,
     },
 }
 
@@ -218,21 +242,24 @@ impl TrainArgs {
     }
 }
 
-/// The summary table of a run, one line per fold and the mean.
-fn print_summary(df: &polars::prelude::DataFrame) -> Result<()> {
-    let cols = [
-        "fold",
-        "epochs",
-        "train_accuracy",
-        "test_accuracy",
-        "test_accuracy_clean",
-        "test_accuracy_noisy",
-        "test_uar",
-        "test_macro_f1",
-        "seconds",
-    ];
-    let view = df.select(cols).context("summary.parquet lacks a column")?;
-    println!("{view}");
+/// One line per fold of a multi-fold run (the table shows their mean).
+fn print_folds(df: &polars::prelude::DataFrame) -> Result<()> {
+    if df.height() <= 2 {
+        return Ok(());
+    }
+    let csv = pipeline::query::to_csv(
+        &df.select([
+            "fold",
+            "train_accuracy",
+            "test_accuracy",
+            "test_uar",
+            "n_test",
+        ])
+        .context("summary.parquet lacks a column")?,
+    );
+    for line in csv.lines() {
+        println!("  {}", line.replace(',', "  "));
+    }
     Ok(())
 }
 
@@ -537,7 +564,59 @@ fn run(cli: Cli) -> Result<i32> {
             } else {
                 println!("train: run {} -> {}", out.run, out.dir.display());
             }
-            print_summary(&out.summary)?;
+            let r = run_report(&store, std::slice::from_ref(&out.run), false)?;
+            print!("{}", format_table(&r.lines));
+            print_folds(&out.summary)?;
+            Ok(0)
+        }
+        Command::Report { runs, no_figures } => {
+            let store = Store::open(&cli.store)?;
+            let r = run_report(&store, &runs, !no_figures)?;
+            if r.lines.is_empty() {
+                println!(
+                    "report: no runs in {} (run `ser train` first)",
+                    store.runs_dir().display()
+                );
+            } else {
+                print!("{}", format_table(&r.lines));
+            }
+            for f in &r.figures {
+                println!("figure: {}", f.display());
+            }
+            for why in &r.skipped {
+                eprintln!("skipped {why}");
+            }
+            Ok(if r.skipped.is_empty() {
+                0
+            } else {
+                EXIT_SKIPPED
+            })
+        }
+        Command::Query {
+            sql,
+            csv,
+            json,
+            with_values,
+        } => {
+            let store = Store::open(&cli.store)?;
+            let df = pipeline::query::query(&store, &sql, with_values)?;
+            if csv {
+                print!("{}", pipeline::query::to_csv(&df));
+            } else if json {
+                print!("{}", pipeline::query::to_json_lines(&df));
+            } else {
+                for (key, value) in [
+                    ("POLARS_FMT_MAX_ROWS", "40"),
+                    ("POLARS_FMT_MAX_COLS", "20"),
+                    ("POLARS_FMT_STR_LEN", "48"),
+                    ("POLARS_FMT_TABLE_ROUNDED_CORNERS", "1"),
+                ] {
+                    if std::env::var_os(key).is_none() {
+                        std::env::set_var(key, value);
+                    }
+                }
+                println!("{df}");
+            }
             Ok(0)
         }
         Command::Predict {

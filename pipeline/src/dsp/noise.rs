@@ -60,6 +60,14 @@ impl NoiseConfig {
         Ok(cfg)
     }
 
+    /// The spelling `parse` accepts, e.g. `gaussian:0.035`.
+    pub fn describe(&self) -> String {
+        match *self {
+            NoiseConfig::Gaussian { amplitude } => format!("gaussian:{amplitude}"),
+            NoiseConfig::Snr { db } => format!("snr:{db}"),
+        }
+    }
+
     /// Checks the values are finite and sensible.
     pub fn validate(&self) -> Result<(), String> {
         match *self {

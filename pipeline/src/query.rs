@@ -1,0 +1,176 @@
+//! `ser query "SQL"`: polars SQL over the store's tables.
+//!
+//! Registered tables: `metadata`, `features` (every set's shards, with a
+//! `set` column; the `mfcc` / `mel_db` value lists only when asked),
+//! `history`, `metrics`, `confusion`, `predictions`, `summary` (every
+//! run's file of that name, stacked). Only tables that exist are
+//! registered; a query naming a missing one fails with polars' message.
+
+use polars::prelude::*;
+use polars::sql::SQLContext;
+use store::Store;
+
+use crate::error::{PipelineError, Result};
+
+/// The run tables, by file stem.
+pub const RUN_TABLES: [&str; 5] = ["history", "metrics", "confusion", "predictions", "summary"];
+
+fn scan(path: &std::path::Path) -> PolarsResult<LazyFrame> {
+    LazyFrame::scan_parquet(
+        PlRefPath::new(path.to_string_lossy().as_ref()),
+        ScanArgsParquet::default(),
+    )
+}
+
+fn stack(frames: Vec<LazyFrame>) -> PolarsResult<Option<LazyFrame>> {
+    if frames.is_empty() {
+        return Ok(None);
+    }
+    concat(frames, UnionArgs::default()).map(Some)
+}
+
+fn sql_err(e: PolarsError) -> PipelineError {
+    // One line: polars errors may carry a multi-line context.
+    let msg = e.to_string();
+    PipelineError::Query(msg.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Builds the SQL context over `store` (value lists of `features` only with `with_values`).
+pub fn context(store: &Store, with_values: bool) -> Result<(SQLContext, Vec<String>)> {
+    let ctx = SQLContext::new();
+    let mut names = Vec::new();
+    let meta = store.metadata_path();
+    if meta.is_file() {
+        ctx.register("metadata", scan(&meta).map_err(sql_err)?);
+        names.push("metadata".to_string());
+    }
+    let manifest = store.latest_manifest()?;
+    let mut parts = Vec::new();
+    for (set, entry) in &manifest.sets {
+        for shard in entry.shards.values() {
+            for part in &shard.parts {
+                let mut lf = scan(&store.resolve(&part.path))
+                    .map_err(sql_err)?
+                    .with_column(lit(set.as_str()).alias("set"));
+                if !with_values {
+                    lf = lf.drop(by_name(["mfcc", "mel_db"], false, false));
+                }
+                parts.push(lf);
+            }
+        }
+    }
+    if let Some(lf) = stack(parts).map_err(sql_err)? {
+        ctx.register("features", lf);
+        names.push("features".to_string());
+    }
+    let runs = store.runs()?;
+    for table in RUN_TABLES {
+        let files: Vec<LazyFrame> = runs
+            .iter()
+            .map(|r| store.run_dir(r).join(format!("{table}.parquet")))
+            .filter(|p| p.is_file())
+            .map(|p| scan(&p))
+            .collect::<PolarsResult<_>>()
+            .map_err(sql_err)?;
+        if let Some(lf) = stack(files).map_err(sql_err)? {
+            ctx.register(table, lf);
+            names.push(table.to_string());
+        }
+    }
+    Ok((ctx, names))
+}
+
+/// Runs `sql` over the store's tables.
+pub fn query(store: &Store, sql: &str, with_values: bool) -> Result<DataFrame> {
+    let (mut ctx, names) = context(store, with_values)?;
+    if names.is_empty() {
+        return Err(PipelineError::Query(format!(
+            "the store at {} has no tables yet: run `ser metadata` / `ser features` / `ser train` first",
+            store.root().display()
+        )));
+    }
+    ctx.execute(sql)
+        .and_then(|lf| lf.collect())
+        .map_err(|e| match sql_err(e) {
+            PipelineError::Query(m) => {
+                PipelineError::Query(format!("{m} (tables: {})", names.join(", ")))
+            }
+            other => other,
+        })
+}
+
+fn cell(v: &AnyValue<'_>) -> String {
+    match v {
+        AnyValue::Null => String::new(),
+        AnyValue::String(s) => s.to_string(),
+        AnyValue::StringOwned(s) => s.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn json_value(v: &AnyValue<'_>) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => Value::Bool(*b),
+        AnyValue::String(s) => Value::String(s.to_string()),
+        AnyValue::StringOwned(s) => Value::String(s.to_string()),
+        AnyValue::Float32(f) => serde_json::json!(f),
+        AnyValue::Float64(f) => serde_json::json!(f),
+        AnyValue::List(s) => Value::Array(s.iter().map(|x| json_value(&x)).collect()),
+        other => match other.extract::<i64>() {
+            Some(i) if other.is_integer() => serde_json::json!(i),
+            _ => Value::String(other.to_string()),
+        },
+    }
+}
+
+/// The frame as CSV (RFC 4180 quoting; lists as `[a, b]`).
+pub fn to_csv(df: &DataFrame) -> String {
+    let quote = |s: String| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s
+        }
+    };
+    let mut out = df
+        .get_column_names()
+        .iter()
+        .map(|n| quote(n.to_string()))
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push('\n');
+    for i in 0..df.height() {
+        let row = df.get_row(i).map(|r| r.0).unwrap_or_default();
+        out.push_str(
+            &row.iter()
+                .map(|v| quote(cell(v)))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    out
+}
+
+/// The frame as JSON lines, one object per row.
+pub fn to_json_lines(df: &DataFrame) -> String {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let mut out = String::new();
+    for i in 0..df.height() {
+        let row = df.get_row(i).map(|r| r.0).unwrap_or_default();
+        let obj: serde_json::Map<String, serde_json::Value> = names
+            .iter()
+            .cloned()
+            .zip(row.iter().map(json_value))
+            .collect();
+        out.push_str(&serde_json::Value::Object(obj).to_string());
+        out.push('\n');
+    }
+    out
+}

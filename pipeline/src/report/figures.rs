@@ -1,0 +1,331 @@
+//! The paper's figures: per run (training curves, confusion matrix,
+//! per-class scores) from the run's tables, and per store (clean vs noisy
+//! waveform, mel spectrograms, mean MFCCs) from the audio and shards.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use store::table::read_frame;
+use store::{MetadataRow, Store};
+
+use super::grid;
+use super::plot::{heatmap, lines, save_png, PlotResult};
+use crate::dsp::mel::{hz_to_mel, mel_to_hz};
+use crate::dsp::FeatureExtractor;
+use crate::features::{load_resampled, mel_and_mfcc, FeatureConfig};
+use crate::train::data::{load_clips, N_MFCC};
+use crate::train::{pick_set, RunConfig};
+
+fn frame(path: &Path) -> PlotResult<DataFrame> {
+    read_frame(path).map_err(|e| e.to_string())
+}
+
+fn col_f64(df: &DataFrame, name: &str) -> PlotResult<Vec<f64>> {
+    let c = df
+        .column(name)
+        .and_then(|c| c.cast(&DataType::Float64))
+        .map_err(|e| format!("column `{name}`: {e}"))?;
+    Ok(c.f64()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect())
+}
+
+fn col_opt_i64(df: &DataFrame, name: &str) -> PlotResult<Vec<Option<i64>>> {
+    let c = df
+        .column(name)
+        .and_then(|c| c.cast(&DataType::Int64))
+        .map_err(|e| format!("column `{name}`: {e}"))?;
+    Ok(c.i64().map_err(|e| e.to_string())?.iter().collect())
+}
+
+fn col_str(df: &DataFrame, name: &str) -> PlotResult<Vec<String>> {
+    let c = df
+        .column(name)
+        .map_err(|e| format!("column `{name}`: {e}"))?;
+    Ok(c.str()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
+}
+
+/// Train vs test accuracy and loss per epoch (the mean over folds).
+pub fn history(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {
+    let df = frame(&run_dir.join("history.parquet"))?;
+    let (epoch, split) = (col_opt_i64(&df, "epoch")?, col_str(&df, "split")?);
+    let (acc, loss) = (col_f64(&df, "accuracy")?, col_f64(&df, "loss")?);
+    let curve = |side: &str, v: &[f64]| -> Vec<(f64, f64)> {
+        let mut by_epoch = std::collections::BTreeMap::<i64, (f64, f64)>::new();
+        for i in 0..df.height() {
+            if split[i] == side {
+                let e = by_epoch.entry(epoch[i].unwrap_or(0)).or_default();
+                e.0 += v[i];
+                e.1 += 1.0;
+            }
+        }
+        by_epoch
+            .into_iter()
+            .map(|(e, (s, n))| (e as f64, s / n))
+            .collect()
+    };
+    let path = run_dir.join("figures").join("history.png");
+    save_png(&path, (1200, 500), |root| {
+        let panels = root.split_evenly((1, 2));
+        lines(
+            &panels[0],
+            &format!("Accuracy per epoch ({})", cfg.train.model.name()),
+            ("epoch", "accuracy"),
+            &[
+                ("train", curve("train", &acc)),
+                ("test", curve("test", &acc)),
+            ],
+        )?;
+        lines(
+            &panels[1],
+            &format!("Loss per epoch ({})", cfg.train.labels.name()),
+            ("epoch", "loss"),
+            &[
+                ("train", curve("train", &loss)),
+                ("test", curve("test", &loss)),
+            ],
+        )
+    })
+}
+
+/// Pooled test confusion matrix (clean and noisy copies).
+pub fn confusion(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {
+    let df = frame(&run_dir.join("confusion.parquet"))?;
+    let (fold, variant) = (col_opt_i64(&df, "fold")?, col_str(&df, "variant")?);
+    let (actual, predicted, count) = (
+        col_str(&df, "actual")?,
+        col_str(&df, "predicted")?,
+        col_opt_i64(&df, "count")?,
+    );
+    let n = cfg.classes.len();
+    let index = |name: &str| cfg.classes.iter().position(|c| c == name);
+    let mut m = vec![vec![0i64; n]; n];
+    for i in 0..df.height() {
+        if fold[i].is_none() && variant[i] == "all" {
+            if let (Some(a), Some(p)) = (index(&actual[i]), index(&predicted[i])) {
+                m[a][p] += count[i].unwrap_or(0);
+            }
+        }
+    }
+    let path = run_dir.join("figures").join("confusion.png");
+    let side = 260 + 48 * n as u32;
+    save_png(&path, (side + 60, side), |root| {
+        grid::confusion(
+            root,
+            &format!(
+                "Confusion matrix, test clips (clean + noisy): {}",
+                cfg.train.model.name()
+            ),
+            &cfg.classes,
+            &m,
+        )
+    })
+}
+
+/// Per-class precision, recall and F1 on the pooled test side.
+pub fn class_scores(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {
+    let df = frame(&run_dir.join("metrics.parquet"))?;
+    let (fold, variant, class) = (
+        col_opt_i64(&df, "fold")?,
+        col_str(&df, "variant")?,
+        col_str(&df, "class")?,
+    );
+    let cols = [
+        ("precision", col_f64(&df, "precision")?),
+        ("recall", col_f64(&df, "recall")?),
+        ("F1", col_f64(&df, "f1")?),
+    ];
+    let mut scores: Vec<(&str, Vec<f64>)> = cols
+        .iter()
+        .map(|(n, _)| (*n, vec![0.0; cfg.classes.len()]))
+        .collect();
+    for i in 0..df.height() {
+        if fold[i].is_none() && variant[i] == "all" {
+            if let Some(c) = cfg.classes.iter().position(|x| *x == class[i]) {
+                for (s, (_, v)) in cols.iter().enumerate() {
+                    scores[s].1[c] = v[i];
+                }
+            }
+        }
+    }
+    let path = run_dir.join("figures").join("class_scores.png");
+    save_png(&path, (160 + 70 * cfg.classes.len() as u32, 620), |root| {
+        grid::class_bars(
+            root,
+            &format!("Per-class scores, test clips: {}", cfg.train.model.name()),
+            &cfg.classes,
+            &scores,
+        )
+    })
+}
+
+/// The first clip (by id) matching `pred`.
+fn pick<'a>(
+    meta: &'a [MetadataRow],
+    pred: impl Fn(&MetadataRow) -> bool,
+) -> Option<&'a MetadataRow> {
+    meta.iter()
+        .filter(|m| pred(m))
+        .min_by(|a, b| a.clip_id.cmp(&b.clip_id))
+}
+
+/// Store-level figures; each one that cannot be drawn is reported, not fatal.
+pub fn data_figures(store: &Store, out: &Path) -> Vec<PlotResult<PathBuf>> {
+    let meta = match MetadataRow::read(&store.metadata_path()) {
+        Ok(m) => m,
+        Err(e) => return vec![Err(format!("no metadata ({e}): run `ser metadata` first"))],
+    };
+    let cfg = pick_set(store, None)
+        .ok()
+        .and_then(|(id, _)| {
+            let p = store.set_dir(&id).join("config.json");
+            serde_json::from_slice::<FeatureConfig>(&std::fs::read(p).ok()?).ok()
+        })
+        .unwrap_or_default();
+    vec![
+        waveform(&meta, &cfg, out),
+        mel_pair(&meta, &cfg, out),
+        mfcc_by_gender(store, out),
+    ]
+}
+
+fn waveform(meta: &[MetadataRow], cfg: &FeatureConfig, out: &Path) -> PlotResult<PathBuf> {
+    let clip = pick(meta, |m| m.emotion == 3)
+        .or_else(|| pick(meta, |_| true))
+        .ok_or("no clips")?;
+    let (clean, sr) =
+        load_resampled(Path::new(&clip.path), cfg).map_err(|e| format!("{}: {e}", clip.path))?;
+    let noisy = cfg.noise.apply(&clean, cfg.seed, &clip.clip_id);
+    let pts = |y: &[f32]| -> Vec<(f64, f64)> {
+        y.iter()
+            .enumerate()
+            .map(|(i, &v)| (i as f64 / sr as f64, v as f64))
+            .collect()
+    };
+    let path = out.join("waveform_clean_vs_noisy.png");
+    save_png(&path, (1200, 700), |root| {
+        let panels = root.split_evenly((2, 1));
+        let what = format!("{} ({}, {})", clip.clip_id, clip.emotion_name, clip.gender);
+        lines(
+            &panels[0],
+            &format!("Clean waveform: {what}"),
+            ("time (s)", "amplitude"),
+            &[("clean", pts(&clean))],
+        )?;
+        lines(
+            &panels[1],
+            &format!("With added noise ({}): {what}", cfg.noise.describe()),
+            ("time (s)", "amplitude"),
+            &[("noisy", pts(&noisy))],
+        )
+    })
+}
+
+fn mel_pair(meta: &[MetadataRow], cfg: &FeatureConfig, out: &Path) -> PlotResult<PathBuf> {
+    let mut panels = Vec::new();
+    for gender in ["female", "male"] {
+        let clip = pick(meta, |m| m.emotion == 3 && m.gender == gender)
+            .ok_or_else(|| format!("no {gender} happy clip"))?;
+        let (y, sr) = load_resampled(Path::new(&clip.path), cfg)
+            .map_err(|e| format!("{}: {e}", clip.path))?;
+        let ex = FeatureExtractor::new(sr, &cfg.mfcc).map_err(|e| e.to_string())?;
+        let (frames, mel_db, _) = mel_and_mfcc(&y, &ex)?;
+        let n_mels = mel_db.len() / frames.max(1);
+        let cols: Vec<Vec<f32>> = mel_db.chunks_exact(n_mels).map(|c| c.to_vec()).collect();
+        panels.push((clip.clone(), sr, cols));
+    }
+    let lo = panels
+        .iter()
+        .flat_map(|p| p.2.iter().flatten())
+        .cloned()
+        .fold(f32::MAX, f32::min);
+    let hi = panels
+        .iter()
+        .flat_map(|p| p.2.iter().flatten())
+        .cloned()
+        .fold(f32::MIN, f32::max);
+    let path = out.join("mel_female_vs_male_happy.png");
+    let (fmin, hop) = (cfg.mfcc.fmin as f64, cfg.mfcc.hop_length as f64);
+    save_png(&path, (1200, 900), |root| {
+        let areas = root.split_evenly((2, 1));
+        for (area, (clip, sr, cols)) in areas.iter().zip(&panels) {
+            let n_mels = cols[0].len() as f64;
+            let fmax = cfg.mfcc.fmax.map_or(*sr as f64 / 2.0, |f| f as f64);
+            let (m0, m1) = (hz_to_mel(fmin), hz_to_mel(fmax));
+            let tick =
+                move |band: &f64| format!("{:.0}", mel_to_hz(m0 + (m1 - m0) * band / n_mels));
+            heatmap(
+                area,
+                &format!(
+                    "Mel spectrogram, {} \"happy\": {}",
+                    clip.gender, clip.clip_id
+                ),
+                ("time (s)", "frequency (Hz, mel scale)"),
+                cols,
+                hop / *sr as f64,
+                &tick,
+                "dB",
+                (lo, hi),
+            )?;
+        }
+        Ok(())
+    })
+}
+
+fn mfcc_by_gender(store: &Store, out: &Path) -> PlotResult<PathBuf> {
+    let (id, entry) = pick_set(store, None).map_err(|e| e.to_string())?;
+    let clips = load_clips(store, &id, &entry, || {}).map_err(|e| e.to_string())?;
+    let mut series = Vec::new();
+    let mut c0 = Vec::new();
+    for gender in ["male", "female"] {
+        let mut sum = [0f64; N_MFCC];
+        let mut n = 0usize;
+        for c in clips
+            .iter()
+            .filter(|c| c.emotion == 8 && c.gender == gender)
+        {
+            if let Some(v) = c.variants.get("clean") {
+                for f in v.mfcc.chunks_exact(N_MFCC) {
+                    for (s, x) in sum.iter_mut().zip(f) {
+                        *s += *x as f64;
+                    }
+                    n += 1;
+                }
+            }
+        }
+        if n == 0 {
+            return Err(format!(
+                "no {gender} \"surprised\" clips in feature set {id}"
+            ));
+        }
+        // c0 (log energy) is an order of magnitude off the others' scale:
+        // named in the title, left out of the curve.
+        let pts: Vec<(f64, f64)> = sum
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(k, s)| (k as f64, s / n as f64))
+            .collect();
+        c0.push(format!("{gender} {:.0}", sum[0] / n as f64));
+        series.push((gender, pts));
+    }
+    let title = format!(
+        "Mean MFCC c1-c39, \"surprised\": male vs female (c0: {})",
+        c0.join(", ")
+    );
+    let path = out.join("mfcc_male_vs_female_surprised.png");
+    save_png(&path, (1100, 550), |root| {
+        lines(
+            root,
+            &title,
+            ("MFCC coefficient", "mean value (over frames and clips)"),
+            &series,
+        )
+    })
+}

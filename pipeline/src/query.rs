@@ -16,10 +16,17 @@ use crate::error::{PipelineError, Result};
 pub const RUN_TABLES: [&str; 5] = ["history", "metrics", "confusion", "predictions", "summary"];
 
 fn scan(path: &std::path::Path) -> PolarsResult<LazyFrame> {
-    LazyFrame::scan_parquet(
-        PlRefPath::new(path.to_string_lossy().as_ref()),
-        ScanArgsParquet::default(),
-    )
+    // The part files carry `variant` and `actor` as columns; hive parsing of
+    // their paths is off (it would need polars' date dtypes, which we do not build).
+    let args = ScanArgsParquet {
+        hive_options: HiveOptions {
+            enabled: Some(false),
+            try_parse_dates: false,
+            ..HiveOptions::default()
+        },
+        ..ScanArgsParquet::default()
+    };
+    LazyFrame::scan_parquet(PlRefPath::new(path.to_string_lossy().as_ref()), args)
 }
 
 fn stack(frames: Vec<LazyFrame>) -> PolarsResult<Option<LazyFrame>> {
@@ -154,23 +161,24 @@ pub fn to_csv(df: &DataFrame) -> String {
     out
 }
 
-/// The frame as JSON lines, one object per row.
+/// The frame as JSON lines, one object per row, keys in column order.
 pub fn to_json_lines(df: &DataFrame) -> String {
-    let names: Vec<String> = df
+    let keys: Vec<String> = df
         .get_column_names()
         .iter()
-        .map(|n| n.to_string())
+        .map(|n| serde_json::Value::String(n.to_string()).to_string())
         .collect();
     let mut out = String::new();
     for i in 0..df.height() {
         let row = df.get_row(i).map(|r| r.0).unwrap_or_default();
-        let obj: serde_json::Map<String, serde_json::Value> = names
+        let fields: Vec<String> = keys
             .iter()
-            .cloned()
-            .zip(row.iter().map(json_value))
+            .zip(row.iter())
+            .map(|(k, v)| format!("{k}:{}", json_value(v)))
             .collect();
-        out.push_str(&serde_json::Value::Object(obj).to_string());
-        out.push('\n');
+        out.push('{');
+        out.push_str(&fields.join(","));
+        out.push_str("}\n");
     }
     out
 }

@@ -9,7 +9,7 @@ PYTHON ?= python3
 # `ser` exits 3 when it finished but skipped some inputs (named on stderr).
 OK_IF_SKIPPED = || test $$? -eq 3
 
-.PHONY: build demo data metadata features train-cnn train-lstm train-cnn-lstm test test-deps lint bench bench-deps bench-train clean-demo
+.PHONY: build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps lint bench bench-deps bench-train clean-demo
 
 build:
 	cargo build --release -p ser-pipeline --bin ser
@@ -20,6 +20,7 @@ demo: build
 	$(SER) --store $(DEMO)/store metadata --data $(DEMO)/data $(OK_IF_SKIPPED)
 	$(SER) --store $(DEMO)/store features $(OK_IF_SKIPPED)
 	$(SER) --store $(DEMO)/store train --model cnn --epochs 4 --window 64
+	$(SER) --store $(DEMO)/store report $(OK_IF_SKIPPED)
 
 ## The full RAVDESS speech set (1440 clips, ~208 MB) into data/, resumable, verified.
 data: build
@@ -43,6 +44,17 @@ train-lstm: features
 
 train-cnn-lstm: features
 	$(SER) --store $(STORE) train --model cnn-lstm $(TRAIN)
+
+## The run table and the paper's figures (PNG) for every run in STORE.
+report: build
+	$(SER) --store $(STORE) report $(OK_IF_SKIPPED)
+
+## Execute the notebooks headless against the demo store (fails on any cell error).
+notebooks: demo notebook-deps
+	$(PYTHON) notebooks/run.py --store $(DEMO)/store --out $(DEMO)/notebooks
+
+notebook-deps:
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r notebooks/requirements.txt
 
 ## Unit and integration tests; integration tests drive the release binary,
 ## so the dependency tree is built once, in release mode. The tests also

@@ -1,7 +1,7 @@
 //! 1-D convolution, stride 1, "same" zero padding: zero-pad, then one
 //! matmul per tap on a shifted slice, summed.
 
-use super::{uniform_fan_in, Seq};
+use super::{uniform_fan_in, Batch, Seq};
 use dfdx::prelude::*;
 
 /// A 1-D convolution with `I` input channels, `O` filters of width `K`.
@@ -81,7 +81,7 @@ where
         // [b * l, I] x [I, O]: dfdx runs a 3-D matmul as one small gemm per
         // example (and the weight gradient as b gemms with k = l), which
         // threads poorly; one tall gemm keeps both cores busy.
-        let tap = |k: usize, t: T| -> Result<Tensor<(usize, Const<O>), E, D, T>, D::Err> {
+        let tap = |k: usize, t: T| -> Result<Batch<O, E, D, T>, D::Err> {
             // Disjoint slices of the weight, so the assigning backward is safe here.
             let w = self.weight.retaped::<T>().try_slice((k..k + 1, .., ..))?;
             let w = w.try_reshape_like(&(Const::<I>, Const::<O>))?;

@@ -166,10 +166,10 @@ pub fn class_scores(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {
 }
 
 /// The first clip (by id) matching `pred`.
-fn pick<'a>(
-    meta: &'a [MetadataRow],
+fn pick(
+    meta: &[MetadataRow],
     pred: impl Fn(&MetadataRow) -> bool,
-) -> Option<&'a MetadataRow> {
+) -> Option<&MetadataRow> {
     meta.iter()
         .filter(|m| pred(m))
         .min_by(|a, b| a.clip_id.cmp(&b.clip_id))
@@ -251,12 +251,12 @@ fn mel_pair(meta: &[MetadataRow], cfg: &FeatureConfig, out: &Path) -> PlotResult
         .cloned()
         .fold(f32::MIN, f32::max);
     let path = out.join("mel_female_vs_male_happy.png");
-    let (fmin, hop) = (cfg.mfcc.fmin as f64, cfg.mfcc.hop_length as f64);
+    let (fmin, hop) = (cfg.mfcc.fmin, cfg.mfcc.hop_length as f64);
     save_png(&path, (1200, 900), |root| {
         let areas = root.split_evenly((2, 1));
         for (area, (clip, sr, cols)) in areas.iter().zip(&panels) {
             let n_mels = cols[0].len() as f64;
-            let fmax = cfg.mfcc.fmax.map_or(*sr as f64 / 2.0, |f| f as f64);
+            let fmax = cfg.mfcc.fmax.map_or(*sr as f64 / 2.0, |f| f);
             let (m0, m1) = (hz_to_mel(fmin), hz_to_mel(fmax));
             let tick =
                 move |band: &f64| format!("{:.0}", mel_to_hz(m0 + (m1 - m0) * band / n_mels));

@@ -166,10 +166,7 @@ pub fn class_scores(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {
 }
 
 /// The first clip (by id) matching `pred`.
-fn pick(
-    meta: &[MetadataRow],
-    pred: impl Fn(&MetadataRow) -> bool,
-) -> Option<&MetadataRow> {
+fn pick(meta: &[MetadataRow], pred: impl Fn(&MetadataRow) -> bool) -> Option<&MetadataRow> {
     meta.iter()
         .filter(|m| pred(m))
         .min_by(|a, b| a.clip_id.cmp(&b.clip_id))

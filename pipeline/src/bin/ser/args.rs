@@ -1,0 +1,204 @@
+//! Flags of the stages that build a config: every flag has a field in the
+//! stage's JSON config (`--config FILE`); flags override the file.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use models::{LabelSet, Loss, ModelKind};
+use pipeline::audio::ResamplerConfig;
+use pipeline::dsp::noise::NoiseConfig;
+use pipeline::features::FeatureConfig;
+use pipeline::train::{SplitKind, TrainStageConfig, Window};
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// JSON train config (its fields are the flags below); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// `cnn`, `lstm` or `cnn-lstm` [default: cnn].
+    #[arg(long)]
+    pub model: Option<String>,
+    /// `gender-emotion14`, `emotion8` or `emotion7` [default: gender-emotion14].
+    #[arg(long)]
+    pub labels: Option<String>,
+    /// `random` (stratified, the paper's) or `actors` (speaker-independent) [default: random].
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Test share per class in the random split [default: 0.25].
+    #[arg(long)]
+    pub test_fraction: Option<f64>,
+    /// Seed of the random split [default: 42].
+    #[arg(long)]
+    pub split_seed: Option<u64>,
+    /// Actors split: K round-robin folds of actors [default: EmoBox's six folds].
+    #[arg(long)]
+    pub folds: Option<usize>,
+    /// Train only the first N folds.
+    #[arg(long)]
+    pub max_folds: Option<usize>,
+    /// Epochs [default: CNN 100, LSTM and CNN+LSTM 50].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Batch size [default: CNN 30, LSTM and CNN+LSTM 28].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Adam learning rate [default: 0.001].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Seed of weights, dropout and shuffles [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// `cross-entropy` or `mse` (the paper's wording) [default: cross-entropy].
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// Convolution kernel width, 3, 5 or 7 [default: 5].
+    #[arg(long)]
+    pub kernel: Option<usize>,
+    /// Frames per example: `auto` (median clip length) or a number [default: auto].
+    #[arg(long)]
+    pub window: Option<String>,
+    /// Variants to train on, comma-separated [default: clean,noisy].
+    #[arg(long)]
+    pub train_variants: Option<String>,
+    /// Feature set id [default: the store's only set, or the default config's].
+    #[arg(long)]
+    pub set: Option<String>,
+    /// Retrain even if this run already finished.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl TrainArgs {
+    pub fn to_config(&self) -> Result<TrainStageConfig> {
+        let mut cfg: TrainStageConfig = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => TrainStageConfig::default(),
+        };
+        let bad = |flag: &'static str| move |e: String| anyhow::anyhow!("--{flag}: {e}");
+        if let Some(m) = &self.model {
+            cfg.model = ModelKind::parse(m).map_err(bad("model"))?;
+        }
+        if let Some(l) = &self.labels {
+            cfg.labels = LabelSet::parse(l).map_err(bad("labels"))?;
+        }
+        if let Some(s) = &self.split {
+            cfg.split = SplitKind::parse(s).map_err(bad("split"))?;
+        }
+        if let Some(l) = &self.loss {
+            cfg.loss = Loss::parse(l).map_err(bad("loss"))?;
+        }
+        if let Some(w) = &self.window {
+            cfg.window = Window::parse(w).map_err(bad("window"))?;
+        }
+        if let Some(v) = &self.train_variants {
+            cfg.train_variants = v.split(',').map(|s| s.trim().to_string()).collect();
+        }
+        cfg.test_fraction = self.test_fraction.unwrap_or(cfg.test_fraction);
+        cfg.split_seed = self.split_seed.unwrap_or(cfg.split_seed);
+        cfg.folds = self.folds.or(cfg.folds);
+        cfg.max_folds = self.max_folds.or(cfg.max_folds);
+        cfg.epochs = self.epochs.or(cfg.epochs);
+        cfg.batch_size = self.batch_size.or(cfg.batch_size);
+        cfg.lr = self.lr.unwrap_or(cfg.lr);
+        cfg.seed = self.seed.unwrap_or(cfg.seed);
+        cfg.kernel = self.kernel.unwrap_or(cfg.kernel);
+        cfg.feature_set = self.set.clone().or(cfg.feature_set);
+        cfg.validate()
+            .map_err(|e| anyhow::anyhow!("invalid train config: {e}"))?;
+        Ok(cfg)
+    }
+}
+
+#[derive(clap::Args)]
+pub struct FeatureArgs {
+    /// JSON feature config (its fields are the flags below); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Target rate in Hz, or `native` to keep each file's rate [default: 22050].
+    #[arg(long)]
+    pub sample_rate: Option<String>,
+    /// Cepstral coefficients [default: 40].
+    #[arg(long)]
+    pub n_mfcc: Option<usize>,
+    /// Mel bands [default: 128].
+    #[arg(long)]
+    pub n_mels: Option<usize>,
+    /// FFT size [default: 2048].
+    #[arg(long)]
+    pub n_fft: Option<usize>,
+    /// Hop length [default: 512].
+    #[arg(long)]
+    pub hop_length: Option<usize>,
+    /// Also store the log-mel spectrogram (`mel_db` column).
+    #[arg(long)]
+    pub mel: bool,
+    /// Noise of the noisy copy: `gaussian[:AMP]` or `snr:DB` [default: gaussian:0.035].
+    #[arg(long)]
+    pub noise: Option<String>,
+    /// Noise seed [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Resampler: `fft[:BLOCK]`, BLOCK = FFT block in output frames [default: fft:320].
+    #[arg(long)]
+    pub resampler: Option<String>,
+    /// Compute only slice K of N (1-based), e.g. for a job array.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Commit finished shards at most every this many ms (0: after each shard).
+    #[arg(long, default_value_t = 1000)]
+    pub commit_every_ms: u64,
+}
+
+impl FeatureArgs {
+    pub fn to_config(&self) -> Result<FeatureConfig> {
+        let mut cfg = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => FeatureConfig::default(),
+        };
+        if let Some(sr) = &self.sample_rate {
+            cfg.sample_rate = match sr.as_str() {
+                "native" => None,
+                hz => Some(
+                    hz.parse()
+                        .with_context(|| format!("--sample-rate {hz}: expected Hz or `native`"))?,
+                ),
+            };
+        }
+        if let Some(v) = self.n_mfcc {
+            cfg.mfcc.n_mfcc = v;
+        }
+        if let Some(v) = self.n_mels {
+            cfg.mfcc.n_mels = v;
+        }
+        if let Some(v) = self.n_fft {
+            cfg.mfcc.n_fft = v;
+        }
+        if let Some(v) = self.hop_length {
+            cfg.mfcc.hop_length = v;
+        }
+        cfg.mel_db |= self.mel;
+        if let Some(n) = &self.noise {
+            cfg.noise = NoiseConfig::parse(n).map_err(|e| anyhow::anyhow!("--noise: {e}"))?;
+        }
+        if let Some(s) = self.seed {
+            cfg.seed = s;
+        }
+        if let Some(r) = &self.resampler {
+            cfg.resampler =
+                ResamplerConfig::parse(r).map_err(|e| anyhow::anyhow!("--resampler: {e}"))?;
+        }
+        cfg.validate()
+            .map_err(|e| anyhow::anyhow!("invalid feature config: {e}"))?;
+        Ok(cfg)
+    }
+}

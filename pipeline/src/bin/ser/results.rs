@@ -1,0 +1,166 @@
+//! `ser train`, `ser predict`, `ser report`, `ser query`: call the library,
+//! print what it returns.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use pipeline::report::{format_table, run_report};
+use pipeline::train::{resolve_run, run_train, Predictor, TrainOptions};
+use pipeline::EXIT_SKIPPED;
+use store::Store;
+
+use crate::args::TrainArgs;
+
+/// One line per fold of a multi-fold run (the table shows their mean).
+fn print_folds(df: &polars::prelude::DataFrame) -> Result<()> {
+    if df.height() <= 2 {
+        return Ok(());
+    }
+    let csv = pipeline::query::to_csv(
+        &df.select([
+            "fold",
+            "train_accuracy",
+            "test_accuracy",
+            "test_uar",
+            "n_test",
+        ])
+        .context("summary.parquet lacks a column")?,
+    );
+    for line in csv.lines() {
+        println!("  {}", line.replace(',', "  "));
+    }
+    Ok(())
+}
+
+/// `ser train`: train (or reuse) the run and print its table.
+pub fn train(store: &Path, args: &TrainArgs, progress: bool) -> Result<i32> {
+    let cfg = args.to_config()?;
+    let store = Store::open(store)?;
+    let opts = TrainOptions {
+        force: args.force,
+        show_progress: progress,
+    };
+    let out = run_train(&store, &cfg, &opts)?;
+    if out.reused {
+        println!(
+            "train: run {} already finished with this config and data: reused (--force retrains)",
+            out.run
+        );
+    } else {
+        println!("train: run {} -> {}", out.run, out.dir.display());
+    }
+    let r = run_report(&store, std::slice::from_ref(&out.run), false)?;
+    print!("{}", format_table(&r.lines));
+    print_folds(&out.summary)?;
+    Ok(0)
+}
+
+/// `ser report`: the run table and figures.
+pub fn report(store: &Path, runs: &[String], no_figures: bool) -> Result<i32> {
+    let store = Store::open(store)?;
+    let r = run_report(&store, runs, !no_figures)?;
+    if r.lines.is_empty() {
+        println!(
+            "report: no runs in {} (run `ser train` first)",
+            store.runs_dir().display()
+        );
+    } else {
+        print!("{}", format_table(&r.lines));
+    }
+    for f in &r.figures {
+        println!("figure: {}", f.display());
+    }
+    for why in &r.skipped {
+        eprintln!("skipped {why}");
+    }
+    Ok(if r.skipped.is_empty() {
+        0
+    } else {
+        EXIT_SKIPPED
+    })
+}
+
+/// `ser query`: SQL over the store, as a table, CSV or JSON lines.
+pub fn query(store: &Path, sql: &str, csv: bool, json: bool, with_values: bool) -> Result<i32> {
+    let store = Store::open(store)?;
+    let df = pipeline::query::query(&store, sql, with_values)?;
+    if csv {
+        print!("{}", pipeline::query::to_csv(&df));
+    } else if json {
+        print!("{}", pipeline::query::to_json_lines(&df));
+    } else {
+        for (key, value) in [
+            ("POLARS_FMT_MAX_ROWS", "40"),
+            ("POLARS_FMT_MAX_COLS", "20"),
+            ("POLARS_FMT_STR_LEN", "48"),
+            ("POLARS_FMT_TABLE_ROUNDED_CORNERS", "1"),
+        ] {
+            if std::env::var_os(key).is_none() {
+                std::env::set_var(key, value);
+            }
+        }
+        println!("{df}");
+    }
+    Ok(0)
+}
+
+/// `ser predict`: classify files with a run.
+pub fn predict(
+    store: &Path,
+    run: &str,
+    files: &[PathBuf],
+    json: bool,
+    fold: Option<usize>,
+) -> Result<i32> {
+    let store = Store::open(store)?;
+    let dir = resolve_run(&store, run)?;
+    let p = Predictor::load(&dir)?;
+    let classes = &p.config.classes;
+    let mut failed = 0;
+    if !json {
+        println!("file\tpredicted\tprobability\ttop 3 (run {})", p.config.run);
+    }
+    for file in files {
+        match p.predict_file(file, fold) {
+            Ok(r) => {
+                let best = r.probabilities.iter().cloned().fold(0f32, f32::max);
+                if json {
+                    let probs: serde_json::Map<String, serde_json::Value> = classes
+                        .iter()
+                        .zip(&r.probabilities)
+                        .map(|(c, p)| (c.clone(), serde_json::json!(p)))
+                        .collect();
+                    let line = serde_json::json!({
+                        "path": file.display().to_string(),
+                        "run": p.config.run,
+                        "predicted": r.predicted,
+                        "probability": best,
+                        "probabilities": probs,
+                    });
+                    println!("{line}");
+                } else {
+                    let mut ranked: Vec<(usize, f32)> =
+                        r.probabilities.iter().cloned().enumerate().collect();
+                    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    let top: Vec<String> = ranked
+                        .iter()
+                        .take(3)
+                        .map(|(c, q)| format!("{} {:.3}", classes[*c], q))
+                        .collect();
+                    println!(
+                        "{}\t{}\t{:.3}\t{}",
+                        file.display(),
+                        r.predicted,
+                        best,
+                        top.join(", ")
+                    );
+                }
+            }
+            Err(why) => {
+                failed += 1;
+                eprintln!("skipped {}: {why}", file.display());
+            }
+        }
+    }
+    Ok(if failed > 0 { EXIT_SKIPPED } else { 0 })
+}

@@ -198,6 +198,7 @@ pub fn run_train(
         .map(|f| epochs * steps_per_epoch(f.train.len() * cfg.train_variants.len()))
         .sum();
     let pb = crate::progress::bar(total as u64, cfg.model.name(), opts.show_progress);
+    let log_lines = opts.show_progress && pb.is_hidden();
     let test_variants: Vec<String> = TEST_VARIANTS.iter().map(|s| s.to_string()).collect();
     let mut tables = Tables::new(&run, &names);
     let mut pooled = Pooled::default();
@@ -248,7 +249,22 @@ pub fn run_train(
                     folds.len()
                 ));
             }
-            TrainEvent::Epoch(r) if r.split == "test" => last_test = r.accuracy,
+            TrainEvent::Epoch(r) if r.split == "test" => {
+                last_test = r.accuracy;
+                // No terminal (a log file, CI): a plain line now and then instead of the bar.
+                if log_lines && (r.epoch == 1 || r.epoch % 10 == 0 || r.epoch == epochs) {
+                    eprintln!(
+                        "{}: fold {}/{} epoch {}/{epochs}: test loss {:.3} acc {:.3} uar {:.3}",
+                        cfg.model.name(),
+                        n + 1,
+                        folds.len(),
+                        r.epoch,
+                        r.loss,
+                        r.accuracy,
+                        r.uar
+                    );
+                }
+            }
             TrainEvent::Epoch(_) => {}
         })?;
         tables.history(k, &history);
@@ -300,7 +316,7 @@ pub fn run_train(
             shape: vec![norm.std.len()],
             data: norm.std.clone(),
         });
-        pb.println(format!(
+        let line = format!(
             "fold {}/{} (test actors {:?}): train acc {:.3}, test acc {:.3} (clean {:.3}, noisy {:.3}), UAR {:.3}, {:.0}s",
             n + 1,
             folds.len(),
@@ -311,7 +327,12 @@ pub fn run_train(
             by_variant.noisy.accuracy,
             by_variant.all.uar,
             t0.elapsed().as_secs_f64()
-        ));
+        );
+        if log_lines {
+            eprintln!("{line}");
+        } else {
+            pb.println(line);
+        }
     }
     pb.finish_and_clear();
     tables.pooled(&pooled);

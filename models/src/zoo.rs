@@ -258,11 +258,7 @@ impl TensorVisitor<f32, Cpu> for Prefixed<'_> {
                 view.shape()
             ));
         }
-        let v: Vec<f32> = view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let v: Vec<f32> = le_f32s(view.data());
         t.copy_from(&v);
         Ok(None)
     }
@@ -274,6 +270,14 @@ impl TensorVisitor<f32, Cpu> for Prefixed<'_> {
     ) -> Result<Option<Num>, String> {
         Ok(None)
     }
+}
+
+/// Little-endian `f32` values of a safetensors buffer.
+fn le_f32s(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }
 
 /// Encodes tensors and string metadata as a safetensors file's bytes.
@@ -310,11 +314,7 @@ pub fn read_tensor(bytes: &[u8], name: &str) -> Result<NamedTensor, ModelError> 
     Ok(NamedTensor {
         name: name.to_string(),
         shape: view.shape().to_vec(),
-        data: view
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
+        data: le_f32s(view.data()),
     })
 }
 

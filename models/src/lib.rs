@@ -34,8 +34,8 @@ pub use lstm_model::LstmModel;
 pub use metrics::{ClassScores, Metrics};
 pub use split::{actor_folds, emobox_groups, random_split, round_robin_groups, Fold, SplitClip};
 pub use train::{
-    evaluate, predict, train, Classifier, Dataset, EpochRecord, Loss, TrainConfig, TrainError,
-    TrainEvent,
+    argmax, evaluate, predict, train, Classifier, Dataset, EpochRecord, Loss, TrainConfig,
+    TrainError, TrainEvent,
 };
 /// Keeps freed tensor buffers (up to 32 MiB each) in the heap instead of
 /// returning them to the kernel: training allocates and frees the same large

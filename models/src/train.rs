@@ -223,7 +223,8 @@ pub fn evaluate<const N: usize, M: Classifier<N>>(
     ))
 }
 
-fn argmax(row: &[f32]) -> usize {
+/// Index of the largest value (the predicted class of a probability or logit row).
+pub fn argmax(row: &[f32]) -> usize {
     (0..row.len())
         .max_by(|&a, &b| row[a].total_cmp(&row[b]))
         .unwrap_or(0)

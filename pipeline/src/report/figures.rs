@@ -14,7 +14,7 @@ use crate::dsp::mel::{hz_to_mel, mel_to_hz};
 use crate::dsp::FeatureExtractor;
 use crate::features::{load_resampled, mel_and_mfcc, FeatureConfig};
 use crate::train::data::{load_clips, N_MFCC};
-use crate::train::{pick_set, RunConfig};
+use crate::train::{pick_set, read_feature_config, RunConfig};
 
 fn frame(path: &Path) -> PlotResult<DataFrame> {
     read_frame(path).map_err(|e| e.to_string())
@@ -180,10 +180,7 @@ pub fn data_figures(store: &Store, out: &Path) -> Vec<PlotResult<PathBuf>> {
     };
     let cfg = pick_set(store, None)
         .ok()
-        .and_then(|(id, _)| {
-            let p = store.set_dir(&id).join("config.json");
-            serde_json::from_slice::<FeatureConfig>(&std::fs::read(p).ok()?).ok()
-        })
+        .and_then(|(id, _)| read_feature_config(store, &id).ok())
         .unwrap_or_default();
     vec![
         waveform(&meta, &cfg, out),

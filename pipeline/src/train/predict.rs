@@ -9,7 +9,6 @@ use store::Store;
 
 use super::config::RunConfig;
 use super::data::{Standardizer, Variant, N_MFCC};
-use super::run::argmax;
 use crate::error::{PipelineError, Result};
 use crate::features::clean_mfcc;
 
@@ -160,7 +159,7 @@ impl Predictor {
             .map_err(|e| e.to_string())?;
         Ok(FilePrediction {
             path: path.to_path_buf(),
-            predicted: self.config.classes[argmax(&probabilities)].clone(),
+            predicted: self.config.classes[models::argmax(&probabilities)].clone(),
             probabilities,
         })
     }

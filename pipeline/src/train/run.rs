@@ -82,7 +82,8 @@ pub fn pick_set(store: &Store, want: Option<&str>) -> Result<(String, FeatureSet
     Ok((id, entry))
 }
 
-fn read_feature_config(store: &Store, set: &str) -> Result<FeatureConfig> {
+/// The feature config a set hashes (`features/set=<id>/config.json`).
+pub(crate) fn read_feature_config(store: &Store, set: &str) -> Result<FeatureConfig> {
     let path = store.set_dir(set).join("config.json");
     let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
     serde_json::from_str(&text)
@@ -270,7 +271,7 @@ pub fn run_train(
         tables.history(k, &history);
         let (_, train_m) = net.evaluate(&train_set, &tc)?;
         let probs = net.predict(&test_set, batch_size)?;
-        let pred: Vec<usize> = probs.iter().map(|p| argmax(p)).collect();
+        let pred: Vec<usize> = probs.iter().map(|p| models::argmax(p)).collect();
         let mut preds = Vec::with_capacity(pred.len());
         for (((ci, variant), p), &y) in which.iter().zip(&probs).zip(&pred) {
             let clip = &clips[*ci];
@@ -356,12 +357,6 @@ pub fn run_train(
         dir,
         reused: false,
     })
-}
-
-pub(crate) fn argmax(row: &[f32]) -> usize {
-    (0..row.len())
-        .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-        .unwrap_or(0)
 }
 
 /// Metrics of the test side, all copies and each variant.

@@ -2,7 +2,7 @@
 # so that a warm machine rebuilds little.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/ser-target
 SER    := $(CARGO_TARGET_DIR)/release/ser
-STORE  ?= store
+STORE  ?= ser-store
 DATA   ?= $(if $(wildcard ../shared/ravdess),../shared/ravdess,data)
 DEMO   ?= demo
 PYTHON ?= python3

@@ -5,7 +5,9 @@
 use dfdx::nn::modules::Linear;
 use dfdx::prelude::*;
 
-use crate::layers::{global_avg_pool1d, max_pool1d, Batch, Conv1D, Seq};
+use crate::classifier::Classifier;
+use crate::init::{Init, InitRng};
+use crate::layers::{global_avg_pool1d, init_linear_keras, max_pool1d, Batch, Conv1D, Seq};
 
 /// Coefficients per input frame (40 MFCCs).
 pub const N_MFCC: usize = 40;
@@ -84,9 +86,9 @@ where
 }
 
 impl<const N: usize, const K: usize, E: Dtype, D: Device<E>> Cnn<N, K, E, D> {
-    /// Logits `[batch, N]` of MFCC sequences `[batch, frames, 40]`; dropout
-    /// only when `train` is set. Inputs need [`CnnConfig::min_frames`] frames.
-    pub fn try_forward<T: Tape<E, D> + Merge<T>>(
+    /// The reference forward pass from dfdx ops (conv, ReLU and pool as
+    /// separate ops); [`Cnn::try_forward`] must give the same logits.
+    pub fn try_forward_reference<T: Tape<E, D> + Merge<T>>(
         &self,
         x: Seq<N_MFCC, E, D, T>,
         cfg: &CnnConfig,
@@ -96,6 +98,16 @@ impl<const N: usize, const K: usize, E: Dtype, D: Device<E>> Cnn<N, K, E, D> {
         let x = max_pool1d(self.conv2.try_forward(x)?.try_relu()?, cfg.pool)?; // [b, l/4, 512]
         let x = max_pool1d(self.conv3.try_forward(x)?.try_relu()?, cfg.pool)?; // [b, l/8, 256]
         let x = max_pool1d(self.conv4.try_forward(x)?.try_relu()?, cfg.pool)?; // [b, l/16, 128]
+        self.head(x, cfg, train)
+    }
+
+    /// Global average pool, Dense 64 ReLU, dropout, Dense N.
+    fn head<T: Tape<E, D> + Merge<T>>(
+        &self,
+        x: Seq<128, E, D, T>,
+        cfg: &CnnConfig,
+        train: bool,
+    ) -> Result<Batch<N, E, D, T>, D::Err> {
         let x = global_avg_pool1d(x)?; // [b, 128]
         let x = self.dense1.try_forward(x)?.try_relu()?; // [b, 64]
         let x = if train && cfg.dropout > 0.0 {
@@ -104,6 +116,58 @@ impl<const N: usize, const K: usize, E: Dtype, D: Device<E>> Cnn<N, K, E, D> {
             x
         };
         self.dense2.try_forward(x) // [b, N]
+    }
+
+    /// Keras' initialisers for every layer (see [`crate::init`]).
+    pub fn init_keras(&mut self, seed: u64)
+    where
+        E: num_traits::Float + crate::kernels::Float,
+    {
+        let mut rng = InitRng::new(seed);
+        self.conv1.init_keras(&mut rng);
+        self.conv2.init_keras(&mut rng);
+        self.conv3.init_keras(&mut rng);
+        self.conv4.init_keras(&mut rng);
+        init_linear_keras(&mut self.dense1, &mut rng);
+        init_linear_keras(&mut self.dense2, &mut rng);
+    }
+}
+
+impl<const N: usize, const K: usize, E: Dtype + crate::kernels::Float> Cnn<N, K, E, Cpu>
+where
+    Cpu: Device<E>,
+{
+    /// Logits `[batch, N]` of MFCC sequences `[batch, frames, 40]`; dropout
+    /// only when `train` is set. Inputs need [`CnnConfig::min_frames`]
+    /// frames. Each conv + ReLU + pool is one fused op (the fast kernels).
+    pub fn try_forward<T: Tape<E, Cpu> + Merge<T>>(
+        &self,
+        x: Seq<N_MFCC, E, Cpu, T>,
+        cfg: &CnnConfig,
+        train: bool,
+    ) -> Result<Batch<N, E, Cpu, T>, CpuError> {
+        let x = self.conv1.try_forward_block(x, cfg.pool, false)?; // [b, l/2, 1024]
+        let x = self.conv2.try_forward_block(x, cfg.pool, true)?; // [b, l/4, 512]
+        let x = self.conv3.try_forward_block(x, cfg.pool, true)?; // [b, l/8, 256]
+        let x = self.conv4.try_forward_block(x, cfg.pool, true)?; // [b, l/16, 128]
+        self.head(x, cfg, train)
+    }
+}
+
+impl<const N: usize, const K: usize> Classifier<N> for Cnn<N, K, f32, Cpu> {
+    fn logits<T: Tape<f32, Cpu> + Merge<T>>(
+        &self,
+        x: Seq<N_MFCC, f32, Cpu, T>,
+        _lengths: &[usize],
+        train: bool,
+    ) -> Result<Batch<N, f32, Cpu, T>, CpuError> {
+        self.try_forward(x, &CnnConfig::default(), train)
+    }
+
+    fn initialize(&mut self, init: Init, seed: u64) {
+        if init == Init::Keras {
+            self.init_keras(seed);
+        }
     }
 }
 
@@ -123,6 +187,21 @@ mod tests {
         let convs = 5 * (40 * 1024 + 1024 * 512 + 512 * 256 + 256 * 128) + 1024 + 512 + 256 + 128;
         let dense = 128 * 64 + 64 + 64 * 14 + 14;
         assert_eq!(cnn.num_trainable_params(), convs + dense);
+    }
+
+    #[test]
+    fn fused_forward_matches_the_reference_ops() {
+        let dev = Dev::seed_from_u64(4);
+        let mut cnn = Cnn::<14, 5, f32, Dev>::build(&dev);
+        cnn.init_keras(4);
+        let x: Seq<N_MFCC, f32, Dev, NoneTape> = dev.sample_normal_like(&(2, 37, Const::<N_MFCC>));
+        let cfg = CnnConfig::default();
+        let fast = cnn.try_forward(x.clone(), &cfg, false).unwrap().as_vec();
+        let slow = cnn.try_forward_reference(x, &cfg, false).unwrap().as_vec();
+        let scale = slow.iter().fold(1f32, |m, v| m.max(v.abs()));
+        for (a, b) in fast.iter().zip(&slow) {
+            assert!((a - b).abs() <= 1e-5 * scale, "{a} vs {b}");
+        }
     }
 
     #[test]

@@ -14,8 +14,12 @@
 
 #![deny(missing_docs)]
 
+pub mod classifier;
 pub mod cnn;
 pub mod cnn_lstm;
+pub mod dataset;
+pub mod init;
+pub mod kernels;
 pub mod labels;
 pub mod layers;
 pub mod lstm_model;
@@ -29,10 +33,11 @@ mod testdata;
 
 pub use cnn::{Cnn, CnnConfig};
 pub use cnn_lstm::CnnLstm;
+pub use init::Init;
 pub use labels::LabelSet;
 pub use lstm_model::LstmModel;
 pub use metrics::{ClassScores, Metrics};
-pub use split::{actor_folds, emobox_groups, random_split, round_robin_groups, Fold, SplitClip};
+pub use split::{actor_folds, balanced_groups, emobox_groups, random_split, Fold, SplitClip};
 pub use train::{
     argmax, evaluate, predict, train, Classifier, Dataset, EpochRecord, Loss, TrainConfig,
     TrainError, TrainEvent,

@@ -10,6 +10,9 @@ pub struct SplitClip {
     pub clip_id: String,
     /// Speaker.
     pub actor: u32,
+    /// The speaker's gender (`male`, `female`; empty when unknown): folds
+    /// are balanced by it.
+    pub gender: String,
     /// Class index (stratification key).
     pub class: usize,
 }
@@ -17,8 +20,9 @@ pub struct SplitClip {
 /// One fold: indices into the clip list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fold {
-    /// 0-based fold number.
-    pub index: usize,
+    /// 1-based fold number (what users type and see: `--fold 1` is the
+    /// first fold; EmoBox's fold 1 tests actors 1, 11, 20 and 21).
+    pub number: usize,
     /// Training clips.
     pub train: Vec<usize>,
     /// Test clips.
@@ -79,14 +83,15 @@ pub fn random_split(clips: &[SplitClip], test_fraction: f64, seed: u64) -> Fold 
     train.sort_unstable();
     test.sort_unstable();
     Fold {
-        index: 0,
+        number: 1,
         train,
         test,
     }
 }
 
-/// Speaker-independent folds: fold k tests on the actors of `groups[k]`
-/// and trains on everyone else. Folds with no test clips are skipped.
+/// Speaker-independent folds: fold `k + 1` tests on the actors of
+/// `groups[k]` and trains on everyone else. Folds with no test clips are
+/// skipped (the others keep their numbers).
 pub fn actor_folds(clips: &[SplitClip], groups: &[Vec<u32>]) -> Vec<Fold> {
     groups
         .iter()
@@ -96,7 +101,7 @@ pub fn actor_folds(clips: &[SplitClip], groups: &[Vec<u32>]) -> Vec<Fold> {
             let (test, train): (Vec<usize>, Vec<usize>) =
                 (0..clips.len()).partition(|&i| group.contains(&clips[i].actor));
             (!test.is_empty()).then_some(Fold {
-                index: k,
+                number: k + 1,
                 train,
                 test,
             })
@@ -109,12 +114,35 @@ pub fn emobox_groups() -> Vec<Vec<u32>> {
     EMOBOX_FOLDS.iter().map(|g| g.to_vec()).collect()
 }
 
-/// `k` groups of the actors present, dealt round-robin in actor order.
-pub fn round_robin_groups(clips: &[SplitClip], k: usize) -> Vec<Vec<u32>> {
-    let actors: BTreeSet<u32> = clips.iter().map(|c| c.actor).collect();
-    let mut groups = vec![Vec::new(); k.max(1)];
-    for (i, a) in actors.into_iter().enumerate() {
-        groups[i % k.max(1)].push(a);
+/// `k` groups of the actors present, balanced: each group gets as even a
+/// share of each gender as `k` allows (so an even `k` never makes a
+/// one-gender test fold), and within that the fewest clips so far. Actors
+/// are placed largest first (clip count), ties by actor number, so the
+/// grouping is deterministic.
+pub fn balanced_groups(clips: &[SplitClip], k: usize) -> Vec<Vec<u32>> {
+    let k = k.max(1);
+    // actor -> (gender, clips)
+    let mut actors: BTreeMap<u32, (&str, usize)> = BTreeMap::new();
+    for c in clips {
+        actors.entry(c.actor).or_insert((c.gender.as_str(), 0)).1 += 1;
+    }
+    let mut order: Vec<(u32, &str, usize)> =
+        actors.into_iter().map(|(a, (g, n))| (a, g, n)).collect();
+    order.sort_by(|a, b| a.1.cmp(b.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+    let mut groups = vec![Vec::new(); k];
+    let mut sizes = vec![0usize; k];
+    let mut by_gender: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (actor, gender, n) in order {
+        let counts = by_gender.entry(gender).or_insert_with(|| vec![0; k]);
+        let g = (0..k)
+            .min_by_key(|&g| (counts[g], sizes[g], g))
+            .unwrap_or(0);
+        counts[g] += 1;
+        sizes[g] += n;
+        groups[g].push(actor);
+    }
+    for g in &mut groups {
+        g.sort_unstable();
     }
     groups
 }
@@ -129,6 +157,7 @@ mod tests {
                 (0..60).map(move |i| SplitClip {
                     clip_id: format!("{actor:02}-{i:02}"),
                     actor,
+                    gender: if actor % 2 == 1 { "male" } else { "female" }.into(),
                     class: i % 7,
                 })
             })
@@ -160,12 +189,53 @@ mod tests {
         for f in &folds {
             let tr: BTreeSet<u32> = f.train.iter().map(|&i| c[i].actor).collect();
             let te: BTreeSet<u32> = f.test.iter().map(|&i| c[i].actor).collect();
-            assert!(tr.is_disjoint(&te), "fold {}: {tr:?} vs {te:?}", f.index);
+            assert!(tr.is_disjoint(&te), "fold {}: {tr:?} vs {te:?}", f.number);
             assert_eq!(f.train.len() + f.test.len(), c.len());
         }
         let only_high = actor_folds(&c, &[vec![20, 21]]);
         assert!(only_high.is_empty(), "a fold with no test clips is skipped");
-        let rr = round_robin_groups(&c, 4);
-        assert_eq!(rr, vec![vec![1, 5], vec![2, 6], vec![3, 7], vec![4, 8]]);
+    }
+
+    /// RAVDESS numbers men odd and women even: dealing actors round-robin
+    /// made every test fold of an even `--folds K` one gender.
+    #[test]
+    fn regression_even_fold_counts_mix_genders() {
+        let c = clips();
+        for k in [2, 4] {
+            let groups = balanced_groups(&c, k);
+            assert_eq!(groups.len(), k);
+            let mut all: Vec<u32> = groups.concat();
+            all.sort_unstable();
+            assert_eq!(all, (1..=8).collect::<Vec<_>>(), "every actor once");
+            for g in &groups {
+                let men = g.iter().filter(|&&a| a % 2 == 1).count();
+                assert_eq!(men * 2, g.len(), "k={k}: {g:?} is not half men");
+            }
+        }
+        assert_eq!(
+            balanced_groups(&c, 2),
+            vec![vec![1, 2, 5, 6], vec![3, 4, 7, 8]]
+        );
+    }
+
+    #[test]
+    fn balanced_groups_even_out_clip_counts() {
+        // Two big speakers and four small ones, one gender: the big ones
+        // go to different groups and the small ones fill the other.
+        let mut c = Vec::new();
+        for (actor, n) in [(1u32, 40usize), (2, 40), (3, 10), (4, 10), (5, 10), (6, 10)] {
+            for i in 0..n {
+                c.push(SplitClip {
+                    clip_id: format!("{actor}-{i}"),
+                    actor,
+                    gender: String::new(),
+                    class: 0,
+                });
+            }
+        }
+        let g = balanced_groups(&c, 2);
+        let size = |g: &[u32]| c.iter().filter(|x| g.contains(&x.actor)).count();
+        assert_eq!(size(&g[0]), 60);
+        assert_eq!(size(&g[1]), 60);
     }
 }

@@ -54,8 +54,9 @@ pub fn adam_losses<const N: usize, M: Classifier<N>>(
     );
     (0..steps)
         .map(|_| {
+            let lengths = vec![x.shape().1; x.shape().0];
             let logits = model
-                .logits(x.clone().traced(model.alloc_grads()), false)
+                .logits(x.clone().traced(model.alloc_grads()), &lengths, false)
                 .unwrap();
             let loss = cross_entropy_with_logits_loss(logits, y.clone());
             let value = loss.array();

@@ -8,10 +8,9 @@ use std::time::Instant;
 use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::*;
 
-use crate::cnn::{Cnn, CnnConfig, N_MFCC};
-use crate::cnn_lstm::CnnLstm;
-use crate::layers::{Batch, Seq};
-use crate::lstm_model::LstmModel;
+pub use crate::classifier::Classifier;
+pub use crate::dataset::Dataset;
+use crate::layers::Batch;
 use crate::metrics::Metrics;
 use crate::split::SplitMix;
 
@@ -29,78 +28,6 @@ pub enum TrainError {
 impl From<CpuError> for TrainError {
     fn from(e: CpuError) -> Self {
         TrainError::Tensor(e)
-    }
-}
-
-/// A model that maps MFCC sequences to `N` class logits.
-pub trait Classifier<const N: usize>: TensorCollection<f32, Cpu> + Clone {
-    /// Logits `[batch, N]` of `[batch, frames, 40]`; `train` enables dropout.
-    fn logits<T: Tape<f32, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, f32, Cpu, T>,
-        train: bool,
-    ) -> Result<Batch<N, f32, Cpu, T>, CpuError>;
-}
-
-impl<const N: usize, const K: usize> Classifier<N> for Cnn<N, K, f32, Cpu> {
-    fn logits<T: Tape<f32, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, f32, Cpu, T>,
-        train: bool,
-    ) -> Result<Batch<N, f32, Cpu, T>, CpuError> {
-        self.try_forward(x, &CnnConfig::default(), train)
-    }
-}
-
-impl<const N: usize> Classifier<N> for LstmModel<N, f32, Cpu> {
-    fn logits<T: Tape<f32, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, f32, Cpu, T>,
-        _train: bool,
-    ) -> Result<Batch<N, f32, Cpu, T>, CpuError> {
-        self.try_forward(x)
-    }
-}
-
-impl<const N: usize, const K: usize> Classifier<N> for CnnLstm<N, K, f32, Cpu> {
-    fn logits<T: Tape<f32, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, f32, Cpu, T>,
-        train: bool,
-    ) -> Result<Batch<N, f32, Cpu, T>, CpuError> {
-        self.try_forward(x, train.then_some(0.2))
-    }
-}
-
-/// Examples of equal length: `x` is `[n, frames, 40]` row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Dataset {
-    /// Inputs, `[n, frames, 40]`.
-    pub x: Vec<f32>,
-    /// Frames per example.
-    pub frames: usize,
-    /// Class per example.
-    pub labels: Vec<usize>,
-}
-
-impl Dataset {
-    /// Examples.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    fn batch(&self, idx: &[usize], dev: &Cpu) -> Seq<N_MFCC, f32, Cpu, NoneTape> {
-        let width = self.frames * N_MFCC;
-        let mut v = Vec::with_capacity(idx.len() * width);
-        for &i in idx {
-            v.extend_from_slice(&self.x[i * width..(i + 1) * width]);
-        }
-        dev.tensor_from_vec(v, (idx.len(), self.frames, Const::<N_MFCC>))
     }
 }
 
@@ -138,6 +65,22 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Loss.
     pub loss: Loss,
+    /// Adam's epsilon (Keras: 1e-7; dfdx and PyTorch: 1e-8).
+    pub adam_eps: f64,
+}
+
+impl TrainConfig {
+    /// The paper's optimiser (Adam, `lr`) with Keras' epsilon, cross-entropy.
+    pub fn new(epochs: usize, batch_size: usize, lr: f64, seed: u64) -> TrainConfig {
+        TrainConfig {
+            epochs,
+            batch_size,
+            lr,
+            seed,
+            loss: Loss::CrossEntropy,
+            adam_eps: 1e-7,
+        }
+    }
 }
 
 /// One row of the history: a side's scores after an epoch.
@@ -186,8 +129,9 @@ pub fn predict<const N: usize, M: Classifier<N>>(
     let idx: Vec<usize> = (0..data.len()).collect();
     let mut out = Vec::with_capacity(data.len());
     for chunk in idx.chunks(batch_size.max(1)) {
+        let (x, lengths) = data.batch(chunk, dev);
         let p = model
-            .logits(data.batch(chunk, dev), false)?
+            .logits(x, &lengths, false)?
             .softmax::<Axis<1>>()
             .as_vec();
         for row in p.chunks_exact(N) {
@@ -212,7 +156,8 @@ pub fn evaluate<const N: usize, M: Classifier<N>>(
     let idx: Vec<usize> = (0..data.len()).collect();
     for chunk in idx.chunks(cfg.batch_size.max(1)) {
         let labels: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
-        let logits = model.logits(data.batch(chunk, dev), false)?;
+        let (x, lengths) = data.batch(chunk, dev);
+        let logits = model.logits(x, &lengths, false)?;
         pred.extend(logits.as_vec().chunks_exact(N).map(argmax));
         loss += loss_of(logits, one_hot::<N>(&labels, dev), cfg.loss).array() as f64
             * chunk.len() as f64;
@@ -266,6 +211,7 @@ pub fn train<const N: usize, M: Classifier<N>>(
         model,
         AdamConfig {
             lr: cfg.lr,
+            eps: cfg.adam_eps,
             ..AdamConfig::default()
         },
     );
@@ -282,7 +228,8 @@ pub fn train<const N: usize, M: Classifier<N>>(
         for (s, chunk) in order.chunks(batch).enumerate() {
             let labels: Vec<usize> = chunk.iter().map(|&i| train.labels[i]).collect();
             let grads = model.alloc_grads();
-            let logits = model.logits(train.batch(chunk, dev).traced(grads), true)?; // [b, N]
+            let (x, lengths) = train.batch(chunk, dev);
+            let logits = model.logits(x.traced(grads), &lengths, true)?; // [b, N]
             pred.extend(logits.as_vec().chunks_exact(N).map(argmax));
             actual.extend_from_slice(&labels);
             let loss = loss_of(logits, one_hot::<N>(&labels, dev), cfg.loss);
@@ -340,23 +287,16 @@ mod tests {
             .chunks_exact(3)
             .map(|r| r.iter().position(|&v| v == 1.0).unwrap_or(0))
             .collect();
-        Dataset {
-            x: x.as_vec(),
-            frames: 16,
-            labels,
-        }
+        Dataset::new(x.as_vec(), 16, labels)
     }
 
     fn run(loss: Loss) -> Vec<EpochRecord> {
         let dev = Cpu::seed_from_u64(7);
         let (tr, te) = (data(&dev, 24), data(&dev, 9));
-        let mut m = CnnLstm::<3, 5, f32, Cpu>::build(&dev);
+        let mut m = crate::CnnLstm::<3, 5, f32, Cpu>::build(&dev);
         let cfg = TrainConfig {
-            epochs: 8,
-            batch_size: 8,
-            lr: 1e-3,
-            seed: 42,
             loss,
+            ..TrainConfig::new(8, 8, 1e-3, 42)
         };
         let mut seen = 0;
         let h = train::<3, _>(&mut m, &dev, &tr, &te, &cfg, |e| {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cnn::Cnn;
 use crate::cnn_lstm::CnnLstm;
+use crate::init::Init;
 use crate::lstm_model::LstmModel;
 use crate::metrics::Metrics;
 use crate::train::{self, Classifier, Dataset, EpochRecord, TrainConfig, TrainError, TrainEvent};
@@ -325,24 +326,32 @@ pub fn read_metadata(bytes: &[u8]) -> Result<HashMap<String, String>, ModelError
     Ok(meta.metadata().clone().unwrap_or_default())
 }
 
-fn handle<const N: usize, M: Classifier<N> + 'static>(model: M, dev: Cpu) -> Box<dyn Net> {
+fn handle<const N: usize, M: Classifier<N> + 'static>(
+    mut model: M,
+    dev: Cpu,
+    (init, seed): (Init, u64),
+) -> Box<dyn Net> {
+    model.initialize(init, seed);
     Box::new(Handle::<N, M> { model, dev })
 }
 
 macro_rules! by_kernel {
-    ($model:ident, $n:literal, $kernel:expr, $dev:expr, $kind:expr) => {
+    ($model:ident, $n:literal, $kernel:expr, $dev:expr, $kind:expr, $init:expr) => {
         match $kernel {
             3 => Ok(handle::<$n, _>(
                 $model::<$n, 3, f32, Cpu>::build(&$dev),
                 $dev,
+                $init,
             )),
             5 => Ok(handle::<$n, _>(
                 $model::<$n, 5, f32, Cpu>::build(&$dev),
                 $dev,
+                $init,
             )),
             7 => Ok(handle::<$n, _>(
                 $model::<$n, 7, f32, Cpu>::build(&$dev),
                 $dev,
+                $init,
             )),
             k => Err(ModelError::Unsupported {
                 kind: $kind.name(),
@@ -353,24 +362,39 @@ macro_rules! by_kernel {
     };
 }
 
-/// Builds a freshly initialised model (weights drawn from `seed`).
+/// Builds a freshly initialised model (weights drawn from `seed` as
+/// `init` says; dropout and shuffles of its training also use `seed`).
 pub fn build(
     kind: ModelKind,
     classes: usize,
     kernel: usize,
     seed: u64,
+    init: Init,
 ) -> Result<Box<dyn Net>, ModelError> {
     let dev = Cpu::seed_from_u64(seed);
+    let i = (init, seed);
     match (kind, classes) {
-        (ModelKind::Cnn, 7) => by_kernel!(Cnn, 7, kernel, dev, kind),
-        (ModelKind::Cnn, 8) => by_kernel!(Cnn, 8, kernel, dev, kind),
-        (ModelKind::Cnn, 14) => by_kernel!(Cnn, 14, kernel, dev, kind),
-        (ModelKind::CnnLstm, 7) => by_kernel!(CnnLstm, 7, kernel, dev, kind),
-        (ModelKind::CnnLstm, 8) => by_kernel!(CnnLstm, 8, kernel, dev, kind),
-        (ModelKind::CnnLstm, 14) => by_kernel!(CnnLstm, 14, kernel, dev, kind),
-        (ModelKind::Lstm, 7) => Ok(handle::<7, _>(LstmModel::<7, f32, Cpu>::build(&dev), dev)),
-        (ModelKind::Lstm, 8) => Ok(handle::<8, _>(LstmModel::<8, f32, Cpu>::build(&dev), dev)),
-        (ModelKind::Lstm, 14) => Ok(handle::<14, _>(LstmModel::<14, f32, Cpu>::build(&dev), dev)),
+        (ModelKind::Cnn, 7) => by_kernel!(Cnn, 7, kernel, dev, kind, i),
+        (ModelKind::Cnn, 8) => by_kernel!(Cnn, 8, kernel, dev, kind, i),
+        (ModelKind::Cnn, 14) => by_kernel!(Cnn, 14, kernel, dev, kind, i),
+        (ModelKind::CnnLstm, 7) => by_kernel!(CnnLstm, 7, kernel, dev, kind, i),
+        (ModelKind::CnnLstm, 8) => by_kernel!(CnnLstm, 8, kernel, dev, kind, i),
+        (ModelKind::CnnLstm, 14) => by_kernel!(CnnLstm, 14, kernel, dev, kind, i),
+        (ModelKind::Lstm, 7) => Ok(handle::<7, _>(
+            LstmModel::<7, f32, Cpu>::build(&dev),
+            dev,
+            i,
+        )),
+        (ModelKind::Lstm, 8) => Ok(handle::<8, _>(
+            LstmModel::<8, f32, Cpu>::build(&dev),
+            dev,
+            i,
+        )),
+        (ModelKind::Lstm, 14) => Ok(handle::<14, _>(
+            LstmModel::<14, f32, Cpu>::build(&dev),
+            dev,
+            i,
+        )),
         (k, n) => Err(ModelError::Unsupported {
             kind: k.name(),
             classes: n,
@@ -385,8 +409,8 @@ mod tests {
 
     #[test]
     fn weights_round_trip_through_safetensors_bytes() {
-        let a = build(ModelKind::CnnLstm, 7, 3, 1).unwrap();
-        let mut b = build(ModelKind::CnnLstm, 7, 3, 2).unwrap();
+        let a = build(ModelKind::CnnLstm, 7, 3, 1, Init::Keras).unwrap();
+        let mut b = build(ModelKind::CnnLstm, 7, 3, 2, Init::Keras).unwrap();
         let mut tensors = a.weights("fold0/");
         assert_ne!(
             tensors,
@@ -413,12 +437,16 @@ mod tests {
 
     #[test]
     fn unsupported_shapes_are_errors_not_panics() {
-        assert!(build(ModelKind::Cnn, 14, 4, 0).is_err());
-        assert!(build(ModelKind::Lstm, 5, 5, 0).is_err());
+        assert!(build(ModelKind::Cnn, 14, 4, 0, Init::Keras).is_err());
+        assert!(build(ModelKind::Lstm, 5, 5, 0, Init::Keras).is_err());
         // The LSTM has no kernel: any width builds the same network.
         assert_eq!(
-            build(ModelKind::Lstm, 14, 4, 0).unwrap().num_params(),
-            build(ModelKind::Lstm, 14, 5, 0).unwrap().num_params()
+            build(ModelKind::Lstm, 14, 4, 0, Init::Keras)
+                .unwrap()
+                .num_params(),
+            build(ModelKind::Lstm, 14, 5, 0, Init::Keras)
+                .unwrap()
+                .num_params()
         );
     }
 }

@@ -26,6 +26,22 @@ pub enum PipelineError {
     /// A SQL query failed (one line: polars' message and the tables there are).
     #[error("query failed: {0}")]
     Query(String),
+    /// A data folder holds no audio file at all (nothing to do is not success).
+    #[error("no audio files (.wav) found under {dir}")]
+    NoAudio {
+        /// The folder searched (symbolic links followed).
+        dir: PathBuf,
+    },
+    /// `metadata.parquet` exists but holds no clip.
+    #[error("{path} holds no clips ({rejected} files were skipped, see {rejects}): run `ser metadata --data DIR` on a folder of RAVDESS-named WAVs first")]
+    NoClips {
+        /// The metadata table.
+        path: PathBuf,
+        /// Files `ser metadata` skipped.
+        rejected: usize,
+        /// Where their reasons are.
+        rejects: PathBuf,
+    },
     /// A stage needs the output of an earlier one.
     #[error("{path} not found: run `ser metadata --data DIR` first")]
     NoMetadata {

@@ -33,22 +33,38 @@ pub struct MetadataReport {
     pub seconds: f64,
 }
 
-/// Every `.wav` file under `dir`, sorted.
+/// Every `.wav` file under `dir`, sorted. Symbolic links are followed
+/// (a corpus often lives on shared storage, linked in per actor); a folder
+/// reached twice (a link loop, or two links to one folder) is walked once.
+/// A dangling link is skipped here; `ser metadata` never sees it.
 pub fn find_wavs(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
+        // The real folder, so that a loop of links ends.
+        let real = fs::canonicalize(&d).map_err(|e| PipelineError::io(&d, e))?;
+        if !seen.insert(real) {
+            continue;
+        }
         let entries = fs::read_dir(&d).map_err(|e| PipelineError::io(&d, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| PipelineError::io(&d, e))?;
             let path = entry.path();
-            let ft = entry.file_type().map_err(|e| PipelineError::io(&path, e))?;
+            let mut ft = entry.file_type().map_err(|e| PipelineError::io(&path, e))?;
+            if ft.is_symlink() {
+                match fs::metadata(&path) {
+                    Ok(m) => ft = m.file_type(),
+                    Err(_) => continue, // dangling
+                }
+            }
             if ft.is_dir() {
                 stack.push(path);
-            } else if path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
+            } else if ft.is_file()
+                && path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
             {
                 out.push(path);
             }
@@ -138,6 +154,9 @@ pub fn run_metadata(store: &Store, data: &Path, show_progress: bool) -> Result<M
     let _lock = store.lock(LockMode::Exclusive, "ser metadata")?;
     let data = fs::canonicalize(data).map_err(|e| PipelineError::io(data, e))?;
     let files = find_wavs(&data)?;
+    if files.is_empty() {
+        return Err(PipelineError::NoAudio { dir: data });
+    }
     let previous: HashMap<String, (i64, i64, String)> =
         match MetadataRow::read(&store.metadata_path()) {
             Ok(rows) => rows

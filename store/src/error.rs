@@ -69,6 +69,18 @@ pub enum StoreError {
         /// What the lock file says about its holder (pid, command, start time).
         holder: String,
     },
+    /// No store at this path (no `STORE.json`).
+    #[error("no store at {path} (no STORE.json): check --store, or create one with `ser metadata --data DIR`")]
+    NoStore {
+        /// The folder asked for.
+        path: PathBuf,
+    },
+    /// A store would be created in a folder that holds other files.
+    #[error("{path} is not empty and not a store: refusing to create a store there (pick another --store)")]
+    NotEmpty {
+        /// The folder asked for.
+        path: PathBuf,
+    },
     /// A file exists but does not hold what the store expects.
     #[error("{path}: {reason}")]
     Invalid {

@@ -27,38 +27,75 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the store at `root`, creating it (and `STORE.json`) if absent.
-    /// Fails if the folder holds a store of another format.
+    /// Opens the existing store at `root`. A folder without `STORE.json`
+    /// (a mistyped `--store`) is an error naming it: reading commands never
+    /// create a store. Fails if the folder holds a store of another format.
     pub fn open(root: impl Into<PathBuf>) -> Result<Store> {
-        let root = root.into();
-        fs::create_dir_all(&root).map_err(|e| StoreError::io(&root, e))?;
-        let store = Store { root };
-        let info = store.root.join("STORE.json");
+        let store = Store { root: root.into() };
+        let info = store.info_path();
         match fs::read(&info) {
             Ok(bytes) => {
-                let found: StoreInfo =
-                    serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
-                        path: info.clone(),
-                        source,
-                    })?;
-                if found.format != STORE_FORMAT {
-                    return Err(StoreError::Version {
-                        path: info,
-                        found: found.format,
-                        supported: STORE_FORMAT,
-                    });
+                store.check_format(&bytes)?;
+                Ok(store)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NoStore {
+                path: store.root.clone(),
+            }),
+            Err(e) => Err(StoreError::io(&info, e)),
+        }
+    }
+
+    /// Opens the store at `root`, or creates one there if the folder is
+    /// absent or empty. A non-empty folder that is not a store (a source
+    /// folder, a data folder) is refused, so a store is never mixed into
+    /// other files.
+    pub fn create(root: impl Into<PathBuf>) -> Result<Store> {
+        let root = root.into();
+        if root.join("STORE.json").exists() {
+            return Store::open(root);
+        }
+        match fs::read_dir(&root) {
+            Ok(entries) => {
+                // Leftovers of a creation cut short (temp files) do not count.
+                let other = entries
+                    .flatten()
+                    .any(|e| !e.file_name().to_string_lossy().starts_with(TEMP_PREFIX));
+                if other {
+                    return Err(StoreError::NotEmpty { path: root });
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let body = StoreInfo {
-                    format: STORE_FORMAT,
-                    writer: writer(),
-                };
-                store.write_json(&info, &body)?;
-            }
-            Err(e) => return Err(StoreError::io(&info, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(&root, e)),
         }
+        fs::create_dir_all(&root).map_err(|e| StoreError::io(&root, e))?;
+        let store = Store { root };
+        let body = StoreInfo {
+            format: STORE_FORMAT,
+            writer: writer(),
+        };
+        store.write_json(&store.info_path(), &body)?;
         Ok(store)
+    }
+
+    fn info_path(&self) -> PathBuf {
+        self.root.join("STORE.json")
+    }
+
+    fn check_format(&self, bytes: &[u8]) -> Result<()> {
+        let info = self.info_path();
+        let found: StoreInfo =
+            serde_json::from_slice(bytes).map_err(|source| StoreError::Json {
+                path: info.clone(),
+                source,
+            })?;
+        if found.format != STORE_FORMAT {
+            return Err(StoreError::Version {
+                path: info,
+                found: found.format,
+                supported: STORE_FORMAT,
+            });
+        }
+        Ok(())
     }
 
     /// The store's root folder.
@@ -296,7 +333,7 @@ mod tests {
     #[test]
     fn commit_versions_and_deletes_superseded_parts() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::create(dir.path()).unwrap();
         assert_eq!(store.latest_manifest().unwrap().version, 0);
         let a = "features/set=x/variant=clean/actor=01/part-a.parquet";
         let b = "features/set=x/variant=clean/actor=01/part-b.parquet";
@@ -334,7 +371,7 @@ mod tests {
     #[test]
     fn gc_removes_orphans_and_temps_only() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = Store::create(dir.path()).unwrap();
         let live = "features/set=x/variant=clean/actor=01/part-live.parquet";
         let orphan = "features/set=x/variant=clean/actor=01/part-orphan.parquet";
         let temp = "features/set=x/variant=clean/actor=01/.tmp-1-0-part-z.parquet";
@@ -370,5 +407,31 @@ mod tests {
         .unwrap();
         let err = Store::open(dir.path()).unwrap_err();
         assert!(err.to_string().contains("format 99"), "{err}");
+    }
+
+    #[test]
+    fn regression_open_never_creates_a_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nonexist");
+        let err = Store::open(&missing).unwrap_err();
+        assert!(matches!(err, StoreError::NoStore { .. }), "{err}");
+        assert!(err.to_string().contains("nonexist"), "{err}");
+        assert!(!missing.exists(), "open created {}", missing.display());
+        let empty = dir.path();
+        assert!(Store::open(empty).is_err());
+        assert!(!empty.join("STORE.json").exists());
+    }
+
+    #[test]
+    fn create_refuses_a_folder_that_holds_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("Cargo.toml"), "[package]").unwrap();
+        let err = Store::create(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::NotEmpty { .. }), "{err}");
+        assert!(!dir.path().join("STORE.json").exists());
+        let fresh = dir.path().join("new/store");
+        Store::create(&fresh).unwrap();
+        Store::open(&fresh).unwrap();
+        Store::create(&fresh).unwrap();
     }
 }

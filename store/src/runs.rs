@@ -385,7 +385,7 @@ mod tests {
     #[test]
     fn staged_runs_appear_only_when_published_and_replace_atomically() {
         let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(tmp.path()).unwrap();
+        let store = Store::create(tmp.path()).unwrap();
         let stage = store.stage_run("r1").unwrap();
         write_summary(&stage.path("summary.parquet"), &[summary("r1")]).unwrap();
         assert_eq!(

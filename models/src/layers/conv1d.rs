@@ -1,7 +1,12 @@
-//! 1-D convolution, stride 1, "same" zero padding: zero-pad, then one
-//! matmul per tap on a shifted slice, summed.
+//! 1-D convolution, stride 1, "same" zero padding. The fast path fuses
+//! bias, ReLU and max-pooling into one tape op over [`crate::kernels::conv`];
+//! the reference path zero-pads, then runs one dfdx matmul per tap on a
+//! shifted slice, summed.
 
-use super::{uniform_fan_in, Batch, Seq};
+use super::{put_grad, take_grad, uniform_fan_in, values, Batch, Seq};
+use crate::init::{cast, InitRng};
+use crate::kernels::conv::{self, ConvShape};
+use crate::kernels::Float;
 use dfdx::prelude::*;
 
 /// A 1-D convolution with `I` input channels, `O` filters of width `K`.
@@ -100,5 +105,71 @@ where
         let shape = *y.shape();
         y.try_add(self.bias.retaped::<T>().try_broadcast_like(&shape)?)?
             .try_reshape_like(&(b, l, Const::<O>)) // [b, l, O]
+    }
+}
+
+impl<const I: usize, const O: usize, const K: usize, E: Dtype + Float, D: Device<E>>
+    Conv1D<I, O, K, E, D>
+{
+    /// Keras' Conv1D init: Glorot-uniform kernel (fans `K * I`, `K * O`), zero bias.
+    pub fn init_keras(&mut self, rng: &mut InitRng) {
+        self.weight
+            .copy_from(&cast(rng.glorot(K * I * O, K * I, K * O)));
+        self.bias.copy_from(&vec![E::zero(); O]);
+    }
+}
+
+impl<const I: usize, const O: usize, const K: usize, E: Dtype + Float> Conv1D<I, O, K, E, Cpu>
+where
+    Cpu: Device<E>,
+{
+    /// `maxpool(relu(conv(x) + bias), pool)` as one operation on the tape:
+    /// `[batch, frames, I]` -> `[batch, frames / pool, O]` (pool 1: no
+    /// pooling). With `input_grad` unset, backward skips `dL/dx` (the
+    /// first layer, whose input needs none).
+    pub fn try_forward_block<T: Tape<E, Cpu>>(
+        &self,
+        x: Seq<I, E, Cpu, T>,
+        pool: usize,
+        input_grad: bool,
+    ) -> Result<Seq<O, E, Cpu, T>, CpuError> {
+        let x = x.try_contiguous()?;
+        let (b, l, _) = *x.shape();
+        let s = ConvShape {
+            batch: b,
+            frames: l,
+            inputs: I,
+            filters: O,
+            kernel: K,
+            pool: pool.max(1),
+        };
+        let (x, mut tape) = x.split_tape();
+        let w = values(&self.weight);
+        let (y, saved) = conv::forward(&s, &values(&x), &w, &values(&self.bias), T::OWNS_TAPE);
+        let out = x
+            .device()
+            .try_tensor_from_vec(y, (b, s.out_frames(), Const::<O>))?;
+        if let Some(saved) = saved {
+            let (out_id, x_id) = (out.clone(), x.clone());
+            let (w_id, b_id) = (self.weight.clone(), self.bias.clone());
+            tape.add_backward_op(move |grads| {
+                let dy = take_grad(grads, &out_id)?;
+                let mut dw = take_grad(grads, &w_id)?;
+                let mut db = take_grad(grads, &b_id)?;
+                let mut dx = if input_grad {
+                    Some(take_grad(grads, &x_id)?)
+                } else {
+                    None
+                };
+                conv::backward(&s, &saved, &w, &dy, &mut dw, &mut db, dx.as_deref_mut());
+                put_grad(grads, &w_id, dw)?;
+                put_grad(grads, &b_id, db)?;
+                if let Some(dx) = dx {
+                    put_grad(grads, &x_id, dx)?;
+                }
+                Ok(())
+            });
+        }
+        Ok(out.put_tape(tape))
     }
 }

@@ -4,11 +4,11 @@ use dfdx::prelude::*;
 
 use super::{global_avg_pool1d, max_pool1d, Conv1D, Lstm};
 
-type Dev = Cpu;
-type Seq<const C: usize, T> = Tensor<(usize, usize, Const<C>), f64, Dev, T>;
+pub(crate) type Dev = Cpu;
+pub(crate) type Seq<const C: usize, T> = Tensor<(usize, usize, Const<C>), f64, Dev, T>;
 
 /// Central differences of `loss` with respect to every element of `t`.
-fn numeric_grad<S: Shape>(
+pub(crate) fn numeric_grad<S: Shape>(
     t: &Tensor<S, f64, Dev>,
     loss: impl Fn(&Tensor<S, f64, Dev>) -> f64,
 ) -> Vec<f64> {
@@ -29,7 +29,7 @@ fn numeric_grad<S: Shape>(
         .collect()
 }
 
-fn assert_close(analytic: &[f64], numeric: &[f64], what: &str) {
+pub(crate) fn assert_close(analytic: &[f64], numeric: &[f64], what: &str) {
     assert_eq!(analytic.len(), numeric.len());
     for (i, (a, n)) in analytic.iter().zip(numeric).enumerate() {
         let tol = 1e-6 * (1.0 + a.abs().max(n.abs()));

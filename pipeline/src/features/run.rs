@@ -66,6 +66,33 @@ pub struct FeaturesReport {
 }
 
 impl FeaturesReport {
+    /// The one-line summary `ser features` prints.
+    pub fn summary(&self) -> String {
+        let rows: Vec<String> = self.rows.iter().map(|(v, n)| format!("{n} {v}")).collect();
+        let rows = if rows.is_empty() {
+            "no rows".to_string()
+        } else {
+            format!("{} rows", rows.join(" + "))
+        };
+        if self.is_noop() {
+            format!(
+                "features: set {}: nothing to do, {} shards up to date ({rows}) in {:.3}s",
+                self.set_id, self.shards_total, self.seconds
+            )
+        } else {
+            format!(
+                "features: set {}: computed {} of {} shards ({} clips, {} stale shards removed) in {:.2}s; {rows}; manifest v{}",
+                self.set_id,
+                self.shards_computed,
+                self.shards_total,
+                self.clips_computed,
+                self.shards_removed,
+                self.seconds,
+                self.manifest_version
+            )
+        }
+    }
+
     /// Whether the run computed or removed nothing.
     pub fn is_noop(&self) -> bool {
         self.shards_computed == 0 && self.shards_removed == 0
@@ -104,6 +131,14 @@ pub fn run_features(
         return Err(PipelineError::NoMetadata { path: meta_path });
     }
     let mut clips = MetadataRow::read(&meta_path)?;
+    if clips.is_empty() {
+        let rejects = store.rejects_path("metadata");
+        return Err(PipelineError::NoClips {
+            rejected: RejectRow::read(&rejects).map_or(0, |r| r.len()),
+            path: meta_path,
+            rejects,
+        });
+    }
     report.refingerprinted = refresh_fingerprints(&mut clips);
 
     let set_id = report.set_id.clone();
@@ -339,4 +374,23 @@ fn compute_shard(job: &Job, plan: &ShardPlan) -> ShardResult {
         rejected,
     };
     Ok((plan.key.clone(), entry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_summary_says_rows_once() {
+        let empty = FeaturesReport::default();
+        let line = empty.summary();
+        assert!(line.contains("(no rows)"), "{line}");
+        assert!(!line.contains("rows rows"), "{line}");
+        let full = FeaturesReport {
+            rows: BTreeMap::from([("clean".into(), 3), ("noisy".into(), 3)]),
+            ..FeaturesReport::default()
+        };
+        let line = full.summary();
+        assert!(line.contains("(3 clean + 3 noisy rows)"), "{line}");
+    }
 }

@@ -179,9 +179,9 @@ pub fn run_report(store: &Store, runs: &[String], figures: bool) -> Result<Repor
             continue;
         }
         let cfg_path = dir.join("config.json");
-        let cfg: RunConfig = match std::fs::read(&cfg_path)
+        let cfg: RunConfig = match std::fs::read_to_string(&cfg_path)
             .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            .and_then(|b| RunConfig::from_json(&b).map_err(|e| e.to_string()))
         {
             Ok(c) => c,
             Err(e) => {

@@ -73,7 +73,73 @@ pub const SERIES: [RGBColor; 4] = [
     RGBColor(204, 121, 167),
 ];
 
+/// Tick label of an integer axis (epochs, coefficients): `10`, not `10.0`;
+/// positions between integers get no label.
+pub fn integer_tick(x: &f64) -> String {
+    if (x - x.round()).abs() < 1e-9 {
+        format!("{}", x.round() as i64)
+    } else {
+        String::new()
+    }
+}
+
+/// Height in pixels of the legend strip under a panel with several series.
+pub const LEGEND_STRIP: u32 = 34;
+
+/// Splits a panel into the chart and, when there is more than one series,
+/// a legend strip below it: the legend never covers a curve.
+pub fn legend_split<'a>(
+    area: &DrawingArea<BitMapBackend<'a>, Shift>,
+    n_series: usize,
+) -> (
+    DrawingArea<BitMapBackend<'a>, Shift>,
+    Option<DrawingArea<BitMapBackend<'a>, Shift>>,
+) {
+    if n_series < 2 {
+        return (area.clone(), None);
+    }
+    let h = area.dim_in_pixel().1 as i32;
+    let (chart, strip) = area.split_vertically(h - LEGEND_STRIP as i32);
+    (chart, Some(strip))
+}
+
+/// Draws swatches and names in a row, centred in `strip`.
+fn legend_row(strip: &DrawingArea<BitMapBackend<'_>, Shift>, names: &[&str]) -> PlotResult {
+    let style = font(15);
+    let widths: Vec<i32> = names
+        .iter()
+        .map(|n| {
+            strip
+                .estimate_text_size(n, &style)
+                .map(|(w, _)| w as i32)
+                .unwrap_or(8 * n.len() as i32)
+        })
+        .collect();
+    let item = |w: i32| 28 + w + 24; // swatch, gap, name, spacing
+    let total: i32 = widths.iter().map(|&w| item(w)).sum();
+    let (sw, sh) = strip.dim_in_pixel();
+    let mut x = ((sw as i32 - total) / 2).max(4);
+    let y = sh as i32 / 2;
+    for (i, (name, w)) in names.iter().zip(&widths).enumerate() {
+        let c = SERIES[i % SERIES.len()];
+        strip
+            .draw(&PathElement::new(
+                vec![(x, y), (x + 22, y)],
+                c.stroke_width(3),
+            ))
+            .map_err(err)?;
+        strip
+            .draw(&Text::new(name.to_string(), (x + 28, y - 8), style.clone()))
+            .map_err(err)?;
+        x += item(*w);
+    }
+    Ok(())
+}
+
 /// A line panel: named series of (x, y) points, titled, with axis labels.
+/// With more than one series the legend goes in a strip under the chart.
+/// When every x is a whole number (epochs, coefficients), x ticks are
+/// labelled as integers.
 pub fn lines(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
     title: &str,
@@ -82,50 +148,48 @@ pub fn lines(
 ) -> PlotResult {
     let pts = series.iter().flat_map(|(_, s)| s.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let mut integer_x = true;
     for &(x, y) in pts {
         x0 = x0.min(x);
         x1 = x1.max(x);
         y0 = y0.min(y);
         y1 = y1.max(y);
+        integer_x &= x.fract() == 0.0;
     }
     if x0 > x1 {
         return Err(format!("{title}: nothing to plot"));
     }
     let pad = ((y1 - y0) * 0.05).max(1e-6);
     let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
-    let mut chart = ChartBuilder::on(area)
+    let (chart_area, strip) = legend_split(area, series.len());
+    let mut chart = ChartBuilder::on(&chart_area)
         .caption(title, font(22))
         .margin(12)
         .x_label_area_size(45)
         .y_label_area_size(65)
         .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_label)
         .y_desc(y_label)
         .label_style(font(14))
         .axis_desc_style(font(16))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(err)?;
-    for (i, (name, pts)) in series.iter().enumerate() {
+        .light_line_style(WHITE.mix(0.0));
+    if integer_x {
+        // At most ~10 ticks, each on a whole number.
+        let span = (x1 - x0).round() as usize + 1;
+        mesh.x_labels(span.min(11)).x_label_formatter(&integer_tick);
+    }
+    mesh.draw().map_err(err)?;
+    for (i, (_, pts)) in series.iter().enumerate() {
         let c = SERIES[i % SERIES.len()];
         chart
             .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-            .map_err(err)?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(3)));
-    }
-    if series.len() > 1 {
-        chart
-            .configure_series_labels()
-            .label_font(font(15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
             .map_err(err)?;
+    }
+    if let Some(strip) = strip {
+        let names: Vec<&str> = series.iter().map(|(n, _)| *n).collect();
+        legend_row(&strip, &names)?;
     }
     Ok(())
 }
@@ -215,4 +279,39 @@ fn colour_bar(
         }))
         .map_err(err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_epoch_ticks_are_integers() {
+        assert_eq!(integer_tick(&10.0), "10");
+        assert_eq!(integer_tick(&1.0), "1");
+        assert_eq!(integer_tick(&2.5), "", "no label between epochs");
+    }
+
+    #[test]
+    fn regression_legend_sits_under_the_chart_not_on_the_curves() {
+        let mut buf = vec![0u8; 600 * 400 * 3];
+        let root = BitMapBackend::with_buffer(&mut buf, (600, 400)).into_drawing_area();
+        let (chart, strip) = legend_split(&root, 2);
+        let strip = strip.expect("two series get a legend strip");
+        let (_, chart_y) = chart.get_pixel_range();
+        let (_, strip_y) = strip.get_pixel_range();
+        assert!(
+            chart_y.end <= strip_y.start,
+            "{chart_y:?} overlaps {strip_y:?}"
+        );
+        assert_eq!((strip_y.end - strip_y.start) as u32, LEGEND_STRIP);
+        assert!(legend_split(&root, 1).1.is_none(), "one series: no legend");
+        // A whole panel draws with its legend in the strip.
+        register_font();
+        let series = [
+            ("train", vec![(1.0, 0.0), (10.0, 1.0)]),
+            ("test", vec![(1.0, 1.0), (10.0, 0.0)]),
+        ];
+        lines(&root, "t", ("epoch", "accuracy"), &series).unwrap();
+    }
 }

@@ -2,7 +2,7 @@
 //! the resolved form saved as `runs/<run>/config.json`, whose hash (with
 //! the feature set and the data fingerprint) names the run.
 
-use models::{LabelSet, Loss, ModelKind};
+use models::{Init, LabelSet, Loss, ModelKind};
 use serde::{Deserialize, Serialize};
 use store::fingerprint::short_id;
 
@@ -10,7 +10,7 @@ use crate::features::FeatureConfig;
 
 /// Bumped when the training code changes its results for the same config,
 /// so that old runs are not reused for new code.
-pub const TRAIN_CODE_VERSION: u32 = 1;
+pub const TRAIN_CODE_VERSION: u32 = 2;
 
 /// How clips are split into train and test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +64,37 @@ impl Window {
     }
 }
 
+/// Which frames of a clip longer than the window are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Crop {
+    /// The first `window` frames (what the Keras notebooks the paper
+    /// follows take).
+    #[default]
+    Start,
+    /// The middle `window` frames.
+    Centre,
+}
+
+impl Crop {
+    /// Parses `start` or `centre` (`center` too).
+    pub fn parse(s: &str) -> Result<Crop, String> {
+        match s {
+            "start" => Ok(Crop::Start),
+            "centre" | "center" => Ok(Crop::Centre),
+            _ => Err(format!("unknown crop `{s}`: use start or centre")),
+        }
+    }
+
+    /// The name `parse` accepts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Crop::Start => "start",
+            Crop::Centre => "centre",
+        }
+    }
+}
+
 /// Everything `ser train` is asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -79,7 +110,7 @@ pub struct TrainStageConfig {
     /// Seed of the `random` split.
     pub split_seed: u64,
     /// `actors` split: `None` uses EmoBox's six RAVDESS folds; `Some(k)`
-    /// deals actors round-robin into `k` folds.
+    /// groups actors into `k` folds balanced by gender and clip count.
     pub folds: Option<usize>,
     /// Train and test only the first this many folds (quick looks).
     pub max_folds: Option<usize>,
@@ -97,6 +128,10 @@ pub struct TrainStageConfig {
     pub kernel: usize,
     /// Frames per example.
     pub window: Window,
+    /// Which frames of a longer clip the window keeps.
+    pub crop: Crop,
+    /// Weight initialisation.
+    pub init: Init,
     /// Variants trained on (`clean`, `noisy`); test reports both, separately.
     pub train_variants: Vec<String>,
     /// Feature set id; `None`: the store's only set, or the default config's.
@@ -120,6 +155,8 @@ impl Default for TrainStageConfig {
             loss: Loss::CrossEntropy,
             kernel: 5,
             window: Window::Auto,
+            crop: Crop::default(),
+            init: Init::default(),
             train_variants: vec!["clean".into(), "noisy".into()],
             feature_set: None,
         }
@@ -206,13 +243,26 @@ pub struct RunConfig {
     pub data_fingerprint: String,
     /// Clips seen.
     pub clips: usize,
-    /// Folds trained (0-based indices into the split's folds).
+    /// Folds trained, by number (1-based since code version 2; 0-based
+    /// before). Weights are saved as `fold<number>/...`.
     pub folds: Vec<usize>,
     /// Test actors of each trained fold.
     pub test_actors: Vec<Vec<u32>>,
 }
 
 impl RunConfig {
+    /// Parses a run's `config.json`, filling what older code versions did
+    /// not record with what they did: before code version 2, windows were
+    /// centre crops and weights started `U(±1/sqrt(fan_in))`.
+    pub fn from_json(text: &str) -> Result<RunConfig, serde_json::Error> {
+        let mut c: RunConfig = serde_json::from_str(text)?;
+        if c.code < 2 {
+            c.train.crop = Crop::Centre;
+            c.train.init = Init::Uniform;
+        }
+        Ok(c)
+    }
+
     /// The run name for a config, feature set and data: readable prefix +
     /// short hash of everything that determines the results.
     pub fn name_for(

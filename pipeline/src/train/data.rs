@@ -1,17 +1,21 @@
 //! From feature shards to model inputs: load a set's clips, fix the window,
 //! standardise with training-side statistics, and build datasets.
 //!
-//! **Window.** Every example is `window` frames of 40 MFCCs. `auto` takes
-//! the median clean-clip length of the set (the 480 RAVDESS clips of
-//! actors 1-8 at 22050 Hz / hop 512: 133-216 frames, median 160, i.e.
-//! 3.7 s), so half the clips are cropped and half padded. Longer clips are cropped around their centre
-//! (RAVDESS speech sits mid-clip between silences); shorter ones are padded
-//! at the end with the training mean (0 after standardisation), so padding
-//! carries no signal.
+//! **Window.** Every example is `window` frames of 40 MFCCs ([`Framing`]).
+//! `auto` takes the median clean-clip length of the set (the 480 RAVDESS
+//! clips of actors 1-8 at 22050 Hz / hop 512: 133-216 frames, median 160,
+//! i.e. 3.7 s). A longer clip keeps its first `window` frames (`crop
+//! start`, the Keras notebooks' choice) or its middle ones (`crop
+//! centre`); a shorter one is padded at the end with the training mean (0
+//! after standardisation), and its real length travels with it, so the
+//! recurrent models read their state at its last real frame rather than
+//! after the padding.
 
 use std::collections::BTreeMap;
 
 use models::Dataset;
+
+use super::config::Crop;
 use sha2::{Digest, Sha256};
 use store::manifest::FeatureSetEntry;
 use store::{FeatureRow, Store};
@@ -111,13 +115,24 @@ pub fn auto_window(clips: &[Clip], min: usize) -> usize {
     lens.get(lens.len() / 2).copied().unwrap_or(min).max(min)
 }
 
-/// Frames `[start, start + n)` of a clip that a window of `window` keeps:
-/// the centre when the clip is longer, all of it otherwise.
-pub fn window_span(frames: usize, window: usize) -> (usize, usize) {
-    if frames > window {
-        ((frames - window) / 2, window)
-    } else {
-        (0, frames)
+/// How a clip becomes a fixed-length example.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing {
+    /// Frames per example.
+    pub window: usize,
+    /// Which frames a longer clip keeps.
+    pub crop: Crop,
+}
+
+impl Framing {
+    /// Frames `[start, start + n)` of a clip of `frames` that the window
+    /// keeps (`n < window`: the whole clip, padded after).
+    pub fn span(&self, frames: usize) -> (usize, usize) {
+        match self.crop {
+            _ if frames <= self.window => (0, frames),
+            Crop::Start => (0, self.window),
+            Crop::Centre => ((frames - self.window) / 2, self.window),
+        }
     }
 }
 
@@ -133,12 +148,12 @@ pub struct Standardizer {
 impl Standardizer {
     /// Statistics over the windowed frames of the given copies (the
     /// training side only, so nothing of the test side leaks in).
-    pub fn fit<'a>(copies: impl Iterator<Item = &'a Variant>, window: usize) -> Standardizer {
+    pub fn fit<'a>(copies: impl Iterator<Item = &'a Variant>, framing: Framing) -> Standardizer {
         let mut sum = [0f64; N_MFCC];
         let mut sq = [0f64; N_MFCC];
         let mut n = 0usize;
         for v in copies {
-            let (start, len) = window_span(v.frames, window);
+            let (start, len) = framing.span(v.frames);
             for frame in v.mfcc[start * N_MFCC..(start + len) * N_MFCC].chunks_exact(N_MFCC) {
                 for (k, &x) in frame.iter().enumerate() {
                     sum[k] += x as f64;
@@ -157,10 +172,11 @@ impl Standardizer {
         Standardizer { mean, std }
     }
 
-    /// One example `[window, 40]`: the centre crop (or the whole clip, then
-    /// zeros), standardised. Appends to `out`.
-    pub fn example_into(&self, v: &Variant, window: usize, out: &mut Vec<f32>) {
-        let (start, len) = window_span(v.frames, window);
+    /// One example `[window, 40]`: the kept frames (or the whole clip,
+    /// then zeros), standardised, appended to `out`. Returns its real
+    /// length in frames.
+    pub fn example_into(&self, v: &Variant, framing: Framing, out: &mut Vec<f32>) -> usize {
+        let (start, len) = framing.span(v.frames);
         for frame in v.mfcc[start * N_MFCC..(start + len) * N_MFCC].chunks_exact(N_MFCC) {
             out.extend(
                 frame
@@ -169,7 +185,8 @@ impl Standardizer {
                     .map(|(x, (m, s))| (x - m) / s),
             );
         }
-        out.resize(out.len() + (window - len) * N_MFCC, 0.0);
+        out.resize(out.len() + (framing.window - len) * N_MFCC, 0.0);
+        len.max(1)
     }
 }
 
@@ -181,28 +198,28 @@ pub fn dataset(
     classes: &[usize],
     variants: &[String],
     norm: &Standardizer,
-    window: usize,
+    framing: Framing,
 ) -> (Dataset, Vec<(usize, String)>) {
-    let mut x = Vec::with_capacity(idx.len() * variants.len() * window * N_MFCC);
+    let mut x = Vec::with_capacity(idx.len() * variants.len() * framing.window * N_MFCC);
     let mut labels = Vec::new();
+    let mut lengths = Vec::new();
     let mut which = Vec::new();
     for &i in idx {
         for name in variants {
             if let Some(v) = clips[i].variants.get(name) {
-                norm.example_into(v, window, &mut x);
+                lengths.push(norm.example_into(v, framing, &mut x));
                 labels.push(classes[i]);
                 which.push((i, name.clone()));
             }
         }
     }
-    (
-        Dataset {
-            x,
-            frames: window,
-            labels,
-        },
-        which,
-    )
+    let data = Dataset {
+        x,
+        frames: framing.window,
+        labels,
+        lengths,
+    };
+    (data, which)
 }
 
 #[cfg(test)]
@@ -218,22 +235,44 @@ mod tests {
         }
     }
 
+    const CENTRE4: Framing = Framing {
+        window: 4,
+        crop: Crop::Centre,
+    };
+    const START4: Framing = Framing {
+        window: 4,
+        crop: Crop::Start,
+    };
+
     #[test]
-    fn windows_crop_the_centre_and_pad_with_the_mean() {
-        assert_eq!(window_span(10, 4), (3, 4));
-        assert_eq!(window_span(3, 4), (0, 3));
+    fn windows_crop_and_pad_with_the_mean_and_report_real_lengths() {
+        assert_eq!(CENTRE4.span(10), (3, 4));
+        assert_eq!(CENTRE4.span(3), (0, 3));
+        assert_eq!(START4.span(10), (0, 4), "start: the first frames");
+        assert_eq!(START4.span(3), (0, 3));
         let long = variant(10, |t, _| t as f32);
         let norm = Standardizer {
             mean: vec![1.0; N_MFCC],
             std: vec![2.0; N_MFCC],
         };
-        let mut out = Vec::new();
-        norm.example_into(&long, 4, &mut out);
-        let firsts: Vec<f32> = out.chunks(N_MFCC).map(|f| f[0]).collect();
-        assert_eq!(firsts, vec![1.0, 1.5, 2.0, 2.5], "frames 3..7, (t - 1) / 2");
+        let firsts = |framing: Framing| {
+            let mut out = Vec::new();
+            assert_eq!(norm.example_into(&long, framing, &mut out), 4);
+            out.chunks(N_MFCC).map(|f| f[0]).collect::<Vec<f32>>()
+        };
+        assert_eq!(
+            firsts(CENTRE4),
+            vec![1.0, 1.5, 2.0, 2.5],
+            "frames 3..7, (t - 1) / 2"
+        );
+        assert_eq!(firsts(START4), vec![-0.5, 0.0, 0.5, 1.0], "frames 0..4");
         let short = variant(2, |_, _| 5.0);
         let mut out = Vec::new();
-        norm.example_into(&short, 4, &mut out);
+        assert_eq!(
+            norm.example_into(&short, START4, &mut out),
+            2,
+            "real length"
+        );
         assert_eq!(out.len(), 4 * N_MFCC);
         assert_eq!(out[0], 2.0);
         assert_eq!(out[3 * N_MFCC], 0.0, "padding is the mean");
@@ -243,13 +282,18 @@ mod tests {
     fn statistics_come_from_the_given_copies_only() {
         let a = variant(4, |t, k| (t + k) as f32);
         let b = variant(4, |t, k| (t + k) as f32 + 100.0);
-        let s = Standardizer::fit([&a].into_iter(), 16);
+        let w16 = Framing {
+            window: 16,
+            crop: Crop::Start,
+        };
+        let s = Standardizer::fit([&a].into_iter(), w16);
         assert!((s.mean[0] - 1.5).abs() < 1e-6, "{}", s.mean[0]);
         assert!((s.std[0] - 1.25f32.sqrt()).abs() < 1e-6);
-        let both = Standardizer::fit([&a, &b].into_iter(), 16);
+        let both = Standardizer::fit([&a, &b].into_iter(), w16);
         assert!(both.mean[0] > 50.0);
         let flat = variant(3, |_, _| 7.0);
-        assert_eq!(Standardizer::fit([&flat].into_iter(), 3).std[0], 1e-6);
+        let w3 = Framing { window: 3, ..w16 };
+        assert_eq!(Standardizer::fit([&flat].into_iter(), w3).std[0], 1e-6);
     }
 
     #[test]

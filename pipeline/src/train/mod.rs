@@ -15,7 +15,7 @@ mod predict;
 mod run;
 mod tables;
 
-pub use config::{RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION};
+pub use config::{Crop, RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION};
 pub use predict::{resolve_run, FilePrediction, Predictor};
 pub(crate) use run::read_feature_config;
 pub use run::{pick_set, run_train, TrainOptions, TrainOutcome, TEST_VARIANTS};

@@ -8,7 +8,7 @@ use models::Net;
 use store::Store;
 
 use super::config::RunConfig;
-use super::data::{Standardizer, Variant, N_MFCC};
+use super::data::{Framing, Standardizer, Variant, N_MFCC};
 use crate::error::{PipelineError, Result};
 use crate::features::clean_mfcc;
 
@@ -68,12 +68,15 @@ impl Predictor {
         let cfg_path = dir.join("config.json");
         let text =
             std::fs::read_to_string(&cfg_path).map_err(|e| PipelineError::io(&cfg_path, e))?;
-        let config: RunConfig = serde_json::from_str(&text)
+        let config = RunConfig::from_json(&text)
             .map_err(|e| PipelineError::Config(format!("{}: {e}", cfg_path.display())))?;
         let w_path = dir.join("model.safetensors");
         let bytes = std::fs::read(&w_path).map_err(|e| PipelineError::io(&w_path, e))?;
         let bad =
             |e: models::ModelError| PipelineError::Config(format!("{}: {e}", w_path.display()));
+        // Runs of code version 1 numbered folds from 0 (in their weights'
+        // names too); users see every fold from 1.
+        let shown = usize::from(config.code < 2);
         let mut folds = Vec::new();
         for &k in &config.folds {
             let mut net = models::build(
@@ -81,6 +84,7 @@ impl Predictor {
                 config.classes.len(),
                 config.train.kernel,
                 0,
+                config.train.init,
             )
             .map_err(bad)?;
             net.load(&bytes, &format!("fold{k}/")).map_err(bad)?;
@@ -92,49 +96,62 @@ impl Predictor {
                     .map_err(bad)?
                     .data,
             };
-            folds.push((k, net, norm));
+            folds.push((k + shown, net, norm));
         }
         Ok(Predictor { config, folds })
     }
 
-    /// Folds this run trained (0-based).
+    /// Folds this run trained (1-based numbers).
     pub fn folds(&self) -> Vec<usize> {
         self.folds.iter().map(|f| f.0).collect()
     }
 
+    /// Checks that fold `k` (1-based) exists; `None` (every fold) always does.
+    pub fn check_fold(&self, fold: Option<usize>) -> Result<()> {
+        match fold {
+            Some(k) if !self.folds.iter().any(|f| f.0 == k) => Err(PipelineError::Config(format!(
+                "run {} has no fold {k} (folds: {})",
+                self.config.run,
+                self.folds()
+                    .iter()
+                    .map(|f| f.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Class probabilities of MFCCs `[frames, 40]`: from fold `fold`'s
-    /// model, or the mean over every fold's model when `None`.
+    /// model (1-based), or the mean over every fold's model when `None`.
     pub fn predict_mfcc(
         &self,
         frames: usize,
         mfcc: &[f32],
         fold: Option<usize>,
     ) -> Result<Vec<f32>> {
+        self.check_fold(fold)?;
         let chosen: Vec<&(usize, Box<dyn Net>, Standardizer)> = match fold {
             Some(k) => self.folds.iter().filter(|f| f.0 == k).collect(),
             None => self.folds.iter().collect(),
         };
-        if chosen.is_empty() {
-            return Err(PipelineError::Config(format!(
-                "run {} has no fold {} (folds: {:?})",
-                self.config.run,
-                fold.unwrap_or(0),
-                self.folds()
-            )));
-        }
         let v = Variant {
             frames,
             mfcc: mfcc.to_vec(),
         };
-        let window = self.config.window;
+        let framing = Framing {
+            window: self.config.window,
+            crop: self.config.train.crop,
+        };
         let mut mean = vec![0f32; self.config.classes.len()];
         for (_, net, norm) in &chosen {
-            let mut x = Vec::with_capacity(window * N_MFCC);
-            norm.example_into(&v, window, &mut x);
+            let mut x = Vec::with_capacity(framing.window * N_MFCC);
+            let len = norm.example_into(&v, framing, &mut x);
             let data = models::Dataset {
                 x,
-                frames: window,
+                frames: framing.window,
                 labels: vec![0],
+                lengths: vec![len],
             };
             let p = net.predict(&data, 1)?;
             for (m, q) in mean.iter_mut().zip(&p[0]) {

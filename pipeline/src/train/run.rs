@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use models::split::{actor_folds, emobox_groups, random_split, round_robin_groups, SplitClip};
+use models::split::{actor_folds, balanced_groups, emobox_groups, random_split, SplitClip};
 use models::zoo::{encode_safetensors, NamedTensor};
 use models::{Metrics, TrainConfig, TrainEvent};
 use polars::prelude::DataFrame;
@@ -13,7 +13,9 @@ use store::runs::{self, PredictionRow, SummaryRow};
 use store::{LockMode, Store};
 
 use super::config::{RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION};
-use super::data::{auto_window, data_fingerprint, dataset, load_clips, Clip, Standardizer};
+use super::data::{
+    auto_window, data_fingerprint, dataset, load_clips, Clip, Framing, Standardizer,
+};
 use super::tables::{Pooled, Tables};
 use crate::error::{PipelineError, Result};
 use crate::features::FeatureConfig;
@@ -143,6 +145,7 @@ pub fn run_train(
         .map(|(c, &class)| SplitClip {
             clip_id: c.clip_id.clone(),
             actor: c.actor,
+            gender: c.gender.clone(),
             class,
         })
         .collect();
@@ -154,7 +157,7 @@ pub fn run_train(
         )],
         SplitKind::Actors => {
             let groups = match cfg.folds {
-                Some(k) => round_robin_groups(&split_clips, k),
+                Some(k) => balanced_groups(&split_clips, k),
                 None => emobox_groups(),
             };
             actor_folds(&split_clips, &groups)
@@ -181,7 +184,7 @@ pub fn run_train(
         features,
         data_fingerprint: fingerprint,
         clips: clips.len(),
-        folds: folds.iter().map(|f| f.index).collect(),
+        folds: folds.iter().map(|f| f.number).collect(),
         test_actors: folds
             .iter()
             .map(|f| {
@@ -204,9 +207,13 @@ pub fn run_train(
     let mut tables = Tables::new(&run, &names);
     let mut pooled = Pooled::default();
     let mut weights: Vec<NamedTensor> = Vec::new();
+    let framing = Framing {
+        window,
+        crop: cfg.crop,
+    };
     for (n, fold) in folds.iter().enumerate() {
         let t0 = Instant::now();
-        let k = fold.index;
+        let k = fold.number; // 1-based, as users see it
         let clips_ref = &clips;
         let norm = Standardizer::fit(
             fold.train.iter().flat_map(|&i| {
@@ -214,7 +221,7 @@ pub fn run_train(
                     .iter()
                     .filter_map(move |v| clips_ref[i].variants.get(v))
             }),
-            window,
+            framing,
         );
         let (train_set, _) = dataset(
             &clips,
@@ -222,19 +229,16 @@ pub fn run_train(
             &classes,
             &cfg.train_variants,
             &norm,
-            window,
+            framing,
         );
         let (test_set, which) =
-            dataset(&clips, &fold.test, &classes, &test_variants, &norm, window);
-        let seed = cfg.seed.wrapping_add(k as u64);
+            dataset(&clips, &fold.test, &classes, &test_variants, &norm, framing);
+        let seed = cfg.seed.wrapping_add(k as u64 - 1);
         let tc = TrainConfig {
-            epochs,
-            batch_size,
-            lr: cfg.lr,
-            seed,
             loss: cfg.loss,
+            ..TrainConfig::new(epochs, batch_size, cfg.lr, seed)
         };
-        let mut net = models::build(cfg.model, names.len(), cfg.kernel, seed)?;
+        let mut net = models::build(cfg.model, names.len(), cfg.kernel, seed, cfg.init)?;
         let mut last_test = f64::NAN;
         let history = net.fit(&train_set, &test_set, &tc, &mut |ev| match ev {
             TrainEvent::Step {

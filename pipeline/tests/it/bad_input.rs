@@ -155,7 +155,7 @@ fn missing_metadata_and_bad_flags_are_one_line_errors() {
     let out = t.ser(&["features"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("run `ser metadata --data DIR` first"), "{err}");
+    assert!(err.contains("`ser metadata --data DIR`"), "{err}");
     let out = t.ser(&["features", "--noise", "pink:3"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("--noise"), "{}", stderr(&out));

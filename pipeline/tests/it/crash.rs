@@ -1,12 +1,13 @@
-//! SIGKILL in the middle of `ser features`: the store stays readable, and a
-//! re-run finishes with exactly one row per clip and variant.
+//! SIGKILL in the middle of `ser features` (480 synthetic clips, 8 actors):
+//! the store stays readable, and a re-run finishes with exactly one row per
+//! clip and variant.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use store::shard::read_shard;
 
-use crate::util::{files_under, ok, ravdess, TestDir};
+use crate::util::{files_under, ok, synth_corpus, TestDir};
 
 /// Every part the latest manifest lists is readable.
 fn assert_readable(t: &TestDir) -> usize {
@@ -30,7 +31,7 @@ fn assert_readable(t: &TestDir) -> usize {
 #[test]
 fn sigkill_mid_run_leaves_a_readable_store_and_a_rerun_completes() {
     let t = TestDir::new();
-    ok(&t.ser(&["metadata", "--data", ravdess().to_str().unwrap()]));
+    ok(&t.ser(&["metadata", "--data", synth_corpus().to_str().unwrap()]));
     let manifests = t.store_path().join("manifest");
     let mut partial = Vec::new();
     // Kill shortly after start (mid-computation, maybe mid-write), then

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
-use crate::util::{copy_ravdess, ok, stderr, write_tone, TestDir};
+use crate::util::{copy_clips, ok, stderr, write_tone, TestDir};
 
 fn mtimes(t: &TestDir) -> BTreeMap<String, SystemTime> {
     t.part_files()
@@ -32,7 +32,7 @@ fn with_actor(files: &BTreeMap<String, SystemTime>, actor: &str) -> BTreeMap<Str
 fn noop_changed_file_added_file_and_new_config() {
     let t = TestDir::new();
     let data = t.path().join("data");
-    let files = copy_ravdess(&data, &[1, 2], 6);
+    let files = copy_clips(&data, &[1, 2], 6);
     let d = data.to_str().unwrap();
     ok(&t.ser(&["metadata", "--data", d]));
     let out = ok(&t.ser(&["features"]));
@@ -131,7 +131,7 @@ fn noop_changed_file_added_file_and_new_config() {
 fn shard_workers_fill_one_store_side_by_side() {
     let t = TestDir::new();
     let data = t.path().join("data");
-    copy_ravdess(&data, &[1, 2, 3], 4);
+    copy_clips(&data, &[1, 2, 3], 4);
     ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
     let mut a = t.cmd(&["features", "--shard", "1/2"]).spawn().unwrap();
     let mut b = t.cmd(&["features", "--shard", "2/2"]).spawn().unwrap();
@@ -145,7 +145,7 @@ fn shard_workers_fill_one_store_side_by_side() {
 fn removed_actor_drops_its_shard() {
     let t = TestDir::new();
     let data = t.path().join("data");
-    copy_ravdess(&data, &[1, 2], 3);
+    copy_clips(&data, &[1, 2], 3);
     let d = data.to_str().unwrap();
     ok(&t.ser(&["metadata", "--data", d]));
     ok(&t.ser(&["features"]));

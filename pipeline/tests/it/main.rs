@@ -7,6 +7,7 @@ mod download;
 mod incremental;
 mod parity;
 mod ravdess_store;
+mod regressions;
 mod report;
 mod synth;
 mod train;

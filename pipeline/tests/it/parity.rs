@@ -8,13 +8,13 @@ use pipeline::audio::{read_wav, resample, ResamplerConfig};
 use pipeline::dsp::{mfcc, MfccConfig};
 use polars::prelude::*;
 
-use crate::util::shared;
+use crate::util::{ravdess, shared_or_skip};
 
 /// (file, sample_rate, feature) -> [frame][coef] matrix from the golden table.
 type Golden = BTreeMap<(String, u32, String), Vec<Vec<f32>>>;
 
-fn golden() -> Golden {
-    let path = shared().join("golden/librosa_reference.parquet");
+fn golden(dir: &std::path::Path) -> Golden {
+    let path = dir.join("librosa_reference.parquet");
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let df = ParquetReader::new(file).finish().unwrap();
     let file = df.column("file").unwrap().str().unwrap().clone();
@@ -73,7 +73,11 @@ fn rel_l2(ours: &[f32], width: usize, reference: &[Vec<f32>]) -> f64 {
 }
 
 /// Errors per (file, rate, feature) for a resampler.
-fn errors(g: &Golden, resampler: &ResamplerConfig) -> Vec<((String, u32, String), f64)> {
+fn errors(
+    g: &Golden,
+    corpus: &std::path::Path,
+    resampler: &ResamplerConfig,
+) -> Vec<((String, u32, String), f64)> {
     let cfg = MfccConfig::default();
     let files: Vec<String> = g
         .keys()
@@ -83,7 +87,7 @@ fn errors(g: &Golden, resampler: &ResamplerConfig) -> Vec<((String, u32, String)
         .collect();
     let mut out = Vec::new();
     for file in files {
-        let audio = read_wav(&shared().join("ravdess").join(&file)).unwrap();
+        let audio = read_wav(&corpus.join(&file)).unwrap();
         let native = audio.info.sample_rate;
         for sr in [native, 22050, 16000] {
             let y = resample(&audio.samples, native, sr, resampler).unwrap();
@@ -105,8 +109,15 @@ fn errors(g: &Golden, resampler: &ResamplerConfig) -> Vec<((String, u32, String)
 
 #[test]
 fn mel_db_and_mfcc_match_librosa_at_native_rate_and_after_resampling() {
-    let g = golden();
-    let errs = errors(&g, &ResamplerConfig::default());
+    let test = "parity with librosa";
+    let Some(dir) = shared_or_skip("golden", test) else {
+        return;
+    };
+    let Some(corpus) = ravdess(test) else {
+        return;
+    };
+    let g = golden(&dir);
+    let errs = errors(&g, &corpus, &ResamplerConfig::default());
     assert_eq!(
         errs.len(),
         5 * 3 * 2,

@@ -123,7 +123,7 @@ fn each_model_learns_and_writes_every_run_file_with_the_contract_columns() {
         assert_eq!(
             m.height(),
             8 * 3 * 2,
-            "8 classes x (all, clean, noisy) x (fold 0, pooled)"
+            "8 classes x (all, clean, noisy) x (fold 1, pooled)"
         );
         let c = frame(&t, &run, "confusion.parquet");
         assert_columns(
@@ -168,13 +168,13 @@ fn each_model_learns_and_writes_every_run_file_with_the_contract_columns() {
         );
         assert_eq!(
             i64s(&s, "fold"),
-            vec![Some(0), None],
-            "a fold row and the mean row"
+            vec![Some(1), None],
+            "a fold row (folds count from 1) and the mean row"
         );
         let acc = f64s(&s, "test_accuracy")[0];
         let confusion_correct: i64 = (0..c.height())
             .filter(|&i| strs(&c, "actual")[i] == strs(&c, "predicted")[i])
-            .filter(|&i| strs(&c, "variant")[i] == "all" && i64s(&c, "fold")[i] == Some(0))
+            .filter(|&i| strs(&c, "variant")[i] == "all" && i64s(&c, "fold")[i] == Some(1))
             .map(|i| i64s(&c, "count")[i].unwrap())
             .sum();
         assert!(
@@ -230,8 +230,10 @@ fn splits_keep_speakers_and_each_clips_copies_on_one_side_and_training_is_determ
             .insert(variants[i].clone());
     }
     assert_eq!(tested.len(), 2, "two folds");
-    assert_eq!(tested[&0], BTreeSet::from([1]));
+    // Balanced groups place the woman first (genders in name order), each
+    // fold numbered from 1.
     assert_eq!(tested[&1], BTreeSet::from([2]));
+    assert_eq!(tested[&2], BTreeSet::from([1]));
     assert!(
         copies.values().all(|v| v.len() == 2),
         "every tested clip has both copies on the test side"
@@ -244,7 +246,8 @@ fn splits_keep_speakers_and_each_clips_copies_on_one_side_and_training_is_determ
         &std::fs::read(t.store().run_dir(&run).join("config.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(cfg["test_actors"], serde_json::json!([[1], [2]]));
+    assert_eq!(cfg["test_actors"], serde_json::json!([[2], [1]]));
+    assert_eq!(cfg["folds"], serde_json::json!([1, 2]));
 
     // Random split: a clip's two copies are tested together or not at all.
     let run = run_name(&ok(&t.ser(&[

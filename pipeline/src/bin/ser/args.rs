@@ -4,21 +4,25 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use models::{LabelSet, Loss, ModelKind};
+use models::{Init, LabelSet, Loss, ModelKind};
 use pipeline::audio::ResamplerConfig;
 use pipeline::dsp::noise::NoiseConfig;
 use pipeline::features::FeatureConfig;
-use pipeline::train::{SplitKind, TrainStageConfig, Window};
+use pipeline::train::{Crop, SplitKind, TrainStageConfig, Window};
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
+    #[command(flatten)]
+    pub s: crate::cli::StoreFlags,
     /// JSON train config (its fields are the flags below); flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// `cnn`, `lstm` or `cnn-lstm` [default: cnn].
     #[arg(long)]
     pub model: Option<String>,
-    /// `gender-emotion14`, `emotion8` or `emotion7` [default: gender-emotion14].
+    /// Label set [default: gender-emotion14]: `gender-emotion14` = the paper's 14
+    /// classes, gender x 7 emotions with calm merged into neutral; `emotion8` = all
+    /// 8 RAVDESS emotions; `emotion7` = 7 emotions, calm merged into neutral.
     #[arg(long)]
     pub labels: Option<String>,
     /// `random` (stratified, the paper's) or `actors` (speaker-independent) [default: random].
@@ -30,7 +34,7 @@ pub struct TrainArgs {
     /// Seed of the random split [default: 42].
     #[arg(long)]
     pub split_seed: Option<u64>,
-    /// Actors split: K round-robin folds of actors [default: EmoBox's six folds].
+    /// Actors split: K folds of actors balanced by gender and clip count [default: EmoBox's six folds].
     #[arg(long)]
     pub folds: Option<usize>,
     /// Train only the first N folds.
@@ -57,6 +61,17 @@ pub struct TrainArgs {
     /// Frames per example: `auto` (median clip length) or a number [default: auto].
     #[arg(long)]
     pub window: Option<String>,
+    /// Which frames of a clip longer than the window to keep: `start` (the
+    /// first ones, as the Keras notebooks) or `centre` [default: start].
+    #[arg(long)]
+    pub crop: Option<String>,
+    /// Weight init: `keras` (Glorot-uniform, orthogonal recurrent, zero
+    /// biases) or `uniform` (U(±1/sqrt(fan_in)), dfdx's) [default: keras].
+    #[arg(long)]
+    pub init: Option<String>,
+    /// Worker threads for training [default: RAYON_NUM_THREADS, else one per core].
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Variants to train on, comma-separated [default: clean,noisy].
     #[arg(long)]
     pub train_variants: Option<String>,
@@ -95,6 +110,12 @@ impl TrainArgs {
         if let Some(w) = &self.window {
             cfg.window = Window::parse(w).map_err(bad("window"))?;
         }
+        if let Some(c) = &self.crop {
+            cfg.crop = Crop::parse(c).map_err(bad("crop"))?;
+        }
+        if let Some(i) = &self.init {
+            cfg.init = Init::parse(i).map_err(bad("init"))?;
+        }
         if let Some(v) = &self.train_variants {
             cfg.train_variants = v.split(',').map(|s| s.trim().to_string()).collect();
         }
@@ -116,6 +137,8 @@ impl TrainArgs {
 
 #[derive(clap::Args)]
 pub struct FeatureArgs {
+    #[command(flatten)]
+    pub s: crate::cli::StoreFlags,
     /// JSON feature config (its fields are the flags below); flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,

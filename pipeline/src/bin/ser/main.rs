@@ -11,130 +11,17 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 mod args;
+mod cli;
 mod results;
 
-use args::{FeatureArgs, TrainArgs};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser};
+use cli::{Cli, Command};
 use pipeline::corpus::{self, Checksums, DownloadConfig, VerifyReport};
 use pipeline::features::{run_features, RunOptions, ShardSpec};
 use pipeline::metadata::run_metadata;
 use pipeline::synth::{run_synth, SynthConfig};
 use pipeline::{PipelineError, EXIT_LOCKED, EXIT_SKIPPED, EXIT_VERIFY_FAILED};
 use store::{Store, StoreError};
-
-#[derive(Parser)]
-#[command(
-    name = "ser",
-    version,
-    about = "Speech emotion recognition: features, training, reports"
-)]
-struct Cli {
-    /// The store folder.
-    #[arg(long, global = true, default_value = "store")]
-    store: PathBuf,
-    /// No progress bars.
-    #[arg(long, short, global = true)]
-    quiet: bool,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Write a small deterministic RAVDESS-named demo corpus.
-    Synth {
-        /// Output folder (Actor_NN/ folders are created in it).
-        #[arg(long)]
-        out: PathBuf,
-        /// Actors (odd male, even female), 60 clips each.
-        #[arg(long, default_value_t = 4)]
-        actors: u32,
-        /// Sample rate of the files, Hz.
-        #[arg(long, default_value_t = 48000)]
-        sample_rate: u32,
-        /// Seed.
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-    },
-    /// Download the RAVDESS speech set (resumable), unpack it safely, verify it.
-    Download {
-        /// Folder to unpack into (the archive is kept there too).
-        #[arg(long)]
-        out: PathBuf,
-        /// Archive URL.
-        #[arg(long, default_value = corpus::RAVDESS_URL)]
-        url: String,
-        /// Expected MD5 of the archive, or `none` [default: Zenodo's MD5 for the default URL].
-        #[arg(long)]
-        md5: Option<String>,
-        /// Connect, response and per-read timeout, seconds.
-        #[arg(long, default_value_t = 60)]
-        timeout_s: u64,
-        /// Checksum list (`sha256sum` format) to verify against [default: the embedded RAVDESS list].
-        #[arg(long)]
-        sums: Option<PathBuf>,
-    },
-    /// Check a RAVDESS folder against the 1440 published SHA-256 checksums.
-    Verify {
-        /// The folder.
-        #[arg(long)]
-        data: PathBuf,
-        /// Missing files are reported as a count, not a failure.
-        #[arg(long)]
-        allow_partial: bool,
-        /// Checksum list (`sha256sum` format) [default: the embedded RAVDESS list].
-        #[arg(long)]
-        sums: Option<PathBuf>,
-    },
-    /// Scan a folder of RAVDESS WAVs into `metadata.parquet`.
-    Metadata {
-        /// Folder holding the WAV files (searched recursively).
-        #[arg(long)]
-        data: PathBuf,
-    },
-    /// Compute MFCC (and optionally log-mel) shards for clean and noisy copies.
-    Features(FeatureArgs),
-    /// Train a model on a feature set; writes (or reuses) `runs/<run>/`.
-    Train(TrainArgs),
-    /// Classify WAV files with a trained run.
-    Predict {
-        /// Run name, unique prefix of one, or run folder.
-        #[arg(long)]
-        run: String,
-        /// WAV files.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// One JSON object per line instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Use this fold's model only [default: mean of every fold's probabilities].
-        #[arg(long)]
-        fold: Option<usize>,
-    },
-    /// Print the table of runs and write the paper's figures (PNG).
-    Report {
-        /// Runs (names, unique prefixes or folders) [default: every run].
-        runs: Vec<String>,
-        /// Only the table, no figures.
-        #[arg(long)]
-        no_figures: bool,
-    },
-    /// Run polars SQL over the store's tables (metadata, features, history,
-    /// metrics, confusion, predictions, summary).
-    Query {
-        /// The SQL, e.g. "SELECT model, test_accuracy FROM summary WHERE fold IS NULL".
-        sql: String,
-        /// CSV on stdout.
-        #[arg(long, conflicts_with = "json")]
-        csv: bool,
-        /// JSON lines on stdout.
-        #[arg(long)]
-        json: bool,
-        /// Include the MFCC / log-mel value lists in `features`.
-        #[arg(long)]
-        with_values: bool,
-    },
-}
 
 fn checksums(sums: &Option<PathBuf>) -> Result<Checksums> {
     match sums {
@@ -179,8 +66,7 @@ fn report_verify(r: &VerifyReport, allow_partial: bool) -> i32 {
     }
 }
 
-fn run(cli: Cli) -> Result<i32> {
-    let progress = !cli.quiet;
+fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
     match cli.command {
         Command::Download {
             out,
@@ -188,6 +74,7 @@ fn run(cli: Cli) -> Result<i32> {
             md5,
             timeout_s,
             sums,
+            q: _,
         } => {
             let sums = checksums(&sums)?;
             let md5 = match md5.as_deref() {
@@ -233,6 +120,7 @@ fn run(cli: Cli) -> Result<i32> {
             data,
             allow_partial,
             sums,
+            q: _,
         } => {
             let sums = checksums(&sums)?;
             let r = corpus::verify(&data, &sums, progress)?;
@@ -258,8 +146,10 @@ fn run(cli: Cli) -> Result<i32> {
             );
             Ok(0)
         }
-        Command::Metadata { data } => {
-            let store = Store::open(&cli.store)?;
+        Command::Metadata { data, s: _ } => {
+            // A wrong --data must not leave an empty store behind.
+            std::fs::read_dir(&data).with_context(|| format!("{}", data.display()))?;
+            let store = Store::create(&store)?;
             let r = run_metadata(&store, &data, progress)?;
             for rej in &r.rejects {
                 eprintln!("skipped {}: {}", rej.path, rej.reason);
@@ -287,7 +177,7 @@ fn run(cli: Cli) -> Result<i32> {
                 .map(ShardSpec::parse)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--shard {e}"))?;
-            let store = Store::open(&cli.store)?;
+            let store = Store::open(&store)?;
             let opts = RunOptions {
                 shard,
                 show_progress: progress,
@@ -297,23 +187,7 @@ fn run(cli: Cli) -> Result<i32> {
             for rej in &r.rejects {
                 eprintln!("skipped {}: {}", rej.path, rej.reason);
             }
-            let rows: Vec<String> = r.rows.iter().map(|(v, n)| format!("{n} {v}")).collect();
-            let rows = if rows.is_empty() {
-                "no rows".to_string()
-            } else {
-                rows.join(" + ")
-            };
-            if r.is_noop() {
-                println!(
-                    "features: set {}: nothing to do, {} shards up to date ({rows} rows) in {:.3}s",
-                    r.set_id, r.shards_total, r.seconds
-                );
-            } else {
-                println!(
-                    "features: set {}: computed {} of {} shards ({} clips, {} stale shards removed) in {:.2}s; {rows} rows; manifest v{}",
-                    r.set_id, r.shards_computed, r.shards_total, r.clips_computed, r.shards_removed, r.seconds, r.manifest_version
-                );
-            }
+            println!("{}", r.summary());
             if r.refingerprinted > 0 {
                 eprintln!(
                     "features: {} files changed since `ser metadata` (re-hashed); run `ser metadata` to refresh the table",
@@ -332,20 +206,27 @@ fn run(cli: Cli) -> Result<i32> {
                 EXIT_SKIPPED
             })
         }
-        Command::Train(args) => results::train(&cli.store, &args, progress),
-        Command::Report { runs, no_figures } => results::report(&cli.store, &runs, no_figures),
+        Command::Train(args) => results::train(&store, &args, progress),
+        Command::Report {
+            runs,
+            no_figures,
+            s: _,
+        } => results::report(&store, &runs, no_figures),
         Command::Query {
             sql,
             csv,
             json,
             with_values,
-        } => results::query(&cli.store, &sql, csv, json, with_values),
+            s: _,
+        } => results::query(&store, &sql, csv, json, with_values),
         Command::Predict {
             run,
             files,
             json,
             fold,
-        } => results::predict(&cli.store, &run, &files, json, fold),
+            s: _,
+        } => results::predict(&store, &run, &files, json, fold),
+        Command::Help { command } => help(command.as_deref()),
     }
 }
 
@@ -365,10 +246,34 @@ fn one_line(err: &anyhow::Error) -> String {
     msg
 }
 
+/// `ser help [COMMAND]`: the same text as `--help`.
+fn help(command: Option<&str>) -> Result<i32> {
+    let mut top = Cli::command();
+    let cmd = match command {
+        None => &mut top,
+        Some(name) => match top.find_subcommand_mut(name) {
+            Some(c) => c,
+            None => {
+                eprintln!("error: no command `{name}` (see `ser --help`)");
+                return Ok(2);
+            }
+        },
+    };
+    cmd.print_long_help()?;
+    Ok(0)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let (store, quiet) = match cli::resolve_flags(&cli) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     models::tune_allocator();
-    match run(cli) {
+    match run(cli, store, !quiet) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {
             eprintln!("error: {}", one_line(&err));

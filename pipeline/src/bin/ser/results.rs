@@ -35,6 +35,12 @@ fn print_folds(df: &polars::prelude::DataFrame) -> Result<()> {
 /// `ser train`: train (or reuse) the run and print its table.
 pub fn train(store: &Path, args: &TrainArgs, progress: bool) -> Result<i32> {
     let cfg = args.to_config()?;
+    if let Some(n) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("--threads: the thread pool is already running")?;
+    }
     let store = Store::open(store)?;
     let opts = TrainOptions {
         force: args.force,
@@ -115,6 +121,7 @@ pub fn predict(
     let store = Store::open(store)?;
     let dir = resolve_run(&store, run)?;
     let p = Predictor::load(&dir)?;
+    p.check_fold(fold)?;
     let classes = &p.config.classes;
     let mut failed = 0;
     if !json {
@@ -161,6 +168,9 @@ pub fn predict(
                 eprintln!("skipped {}: {why}", file.display());
             }
         }
+    }
+    if failed == files.len() {
+        anyhow::bail!("no file could be classified ({failed} skipped, each named above)");
     }
     Ok(if failed > 0 { EXIT_SKIPPED } else { 0 })
 }

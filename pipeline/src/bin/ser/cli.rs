@@ -1,0 +1,205 @@
+//! The command line: every subcommand and its flags (clap). `--store` and
+//! `-q` go only on the commands that use them; given before the subcommand
+//! (`ser --store DIR train`) they apply to it just the same.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use pipeline::corpus;
+
+use crate::args::{FeatureArgs, TrainArgs};
+
+/// Where the store lives unless `--store` says otherwise. Not `./store`:
+/// in a checkout that is the `store` crate's source folder.
+pub const DEFAULT_STORE: &str = "ser-store";
+
+#[derive(Parser)]
+#[command(
+    name = "ser",
+    version,
+    about = "Speech emotion recognition: features, training, reports",
+    disable_help_subcommand = true,
+    after_help = "Exit status: 0 done; 1 error; 2 bad command line; 3 done but some inputs \
+                  skipped (each named on stderr); 4 store locked by another writer; \
+                  5 verify/download found modified or missing files."
+)]
+pub struct Cli {
+    /// Flags of the store commands, accepted before the subcommand too.
+    #[command(flatten)]
+    pub top: StoreFlags,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The store and progress flags.
+#[derive(Args, Debug, Clone, Default)]
+pub struct StoreFlags {
+    /// The store folder [default: ./ser-store].
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Progress flag alone (commands without a store).
+#[derive(Args, Debug, Clone, Default)]
+pub struct QuietFlag {
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Write a small deterministic RAVDESS-named demo corpus.
+    Synth {
+        /// Output folder (Actor_NN/ folders are created in it).
+        #[arg(long)]
+        out: PathBuf,
+        /// Actors (odd male, even female), 60 clips each.
+        #[arg(long, default_value_t = 4)]
+        actors: u32,
+        /// Sample rate of the files, Hz.
+        #[arg(long, default_value_t = 48000)]
+        sample_rate: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Download the RAVDESS speech set (resumable), unpack it safely, verify it.
+    Download {
+        /// Folder to unpack into (the archive is kept there too).
+        #[arg(long)]
+        out: PathBuf,
+        /// Archive URL.
+        #[arg(long, default_value = corpus::RAVDESS_URL)]
+        url: String,
+        /// Expected MD5 of the archive, or `none` to skip the check. Default:
+        /// Zenodo's MD5 when --url is the default; with another --url, no
+        /// MD5 check unless given (the size is still checked).
+        #[arg(long)]
+        md5: Option<String>,
+        /// Connect, response and per-read timeout, seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout_s: u64,
+        /// Checksum list (`sha256sum` format) to verify against [default: the embedded RAVDESS list].
+        #[arg(long)]
+        sums: Option<PathBuf>,
+        #[command(flatten)]
+        q: QuietFlag,
+    },
+    /// Check a RAVDESS folder against the 1440 published SHA-256 checksums.
+    Verify {
+        /// The folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// Missing files are reported as a count, not a failure.
+        #[arg(long)]
+        allow_partial: bool,
+        /// Checksum list (`sha256sum` format) [default: the embedded RAVDESS list].
+        #[arg(long)]
+        sums: Option<PathBuf>,
+        #[command(flatten)]
+        q: QuietFlag,
+    },
+    /// Scan a folder of RAVDESS WAVs into `metadata.parquet` (creates the store).
+    Metadata {
+        /// Folder holding the WAV files (searched recursively, symbolic links followed).
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        s: StoreFlags,
+    },
+    /// Compute MFCC (and optionally log-mel) shards for clean and noisy copies.
+    Features(FeatureArgs),
+    /// Train a model on a feature set; writes (or reuses) `runs/<run>/`.
+    Train(TrainArgs),
+    /// Classify WAV files with a trained run.
+    Predict {
+        /// Run name, unique prefix of one, or run folder.
+        #[arg(long)]
+        run: String,
+        /// WAV files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Use this fold's model only (folds count from 1, as in the run's
+        /// tables) [default: mean of every fold's probabilities].
+        #[arg(long)]
+        fold: Option<usize>,
+        #[command(flatten)]
+        s: StoreFlags,
+    },
+    /// Print the table of runs and write the paper's figures (PNG).
+    Report {
+        /// Runs (names, unique prefixes or folders) [default: every run].
+        runs: Vec<String>,
+        /// Only the table, no figures.
+        #[arg(long)]
+        no_figures: bool,
+        #[command(flatten)]
+        s: StoreFlags,
+    },
+    /// Run polars SQL over the store's tables (metadata, features, history,
+    /// metrics, confusion, predictions, summary).
+    Query {
+        /// The SQL, e.g. "SELECT model, test_accuracy FROM summary WHERE fold IS NULL".
+        sql: String,
+        /// CSV on stdout.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        /// JSON lines on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Include the MFCC / log-mel value lists in `features`.
+        #[arg(long)]
+        with_values: bool,
+        #[command(flatten)]
+        s: StoreFlags,
+    },
+    /// Print the help of `ser` or of one command (`ser help train`).
+    Help {
+        /// The command.
+        command: Option<String>,
+    },
+}
+
+impl Command {
+    /// The store flags given after the subcommand, if it takes them.
+    pub fn store_flags(&self) -> Option<&StoreFlags> {
+        match self {
+            Command::Metadata { s, .. }
+            | Command::Predict { s, .. }
+            | Command::Report { s, .. }
+            | Command::Query { s, .. } => Some(s),
+            Command::Features(a) => Some(&a.s),
+            Command::Train(a) => Some(&a.s),
+            Command::Synth { .. }
+            | Command::Download { .. }
+            | Command::Verify { .. }
+            | Command::Help { .. } => None,
+        }
+    }
+}
+
+/// The store folder and quietness a command runs with: flags after the
+/// subcommand win over those before it. `Err` names a flag given to a
+/// command that does not use it.
+pub fn resolve_flags(cli: &Cli) -> Result<(PathBuf, bool), String> {
+    match cli.command.store_flags() {
+        Some(s) => Ok((
+            s.store
+                .clone()
+                .or_else(|| cli.top.store.clone())
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_STORE)),
+            s.quiet || cli.top.quiet,
+        )),
+        None if cli.top.store.is_some() => {
+            Err("--store is not used by this command (it reads no store)".into())
+        }
+        None => Ok((PathBuf::from(DEFAULT_STORE), cli.top.quiet)),
+    }
+}

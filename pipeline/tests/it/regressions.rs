@@ -1,0 +1,124 @@
+//! Regression tests for rough edges a new user hit, each named after it.
+
+use std::process::Command;
+
+use crate::util::{ok, stderr, write_tone, TestDir};
+
+/// Two RAVDESS-named tones for actor `actor` under `dir/Actor_NN/`.
+fn two_clips(dir: &std::path::Path, actor: u32) {
+    for name in ["03-01-01-01-01-01", "03-01-05-02-01-01"] {
+        let p = dir.join(format!("Actor_{actor:02}/{name}-{actor:02}.wav"));
+        write_tone(&p, 22050, 1.0, 200.0);
+    }
+}
+
+#[test]
+#[cfg(unix)]
+fn regression_symlinked_actor_folders_are_followed() {
+    let t = TestDir::new();
+    let shared = t.path().join("shared-storage");
+    two_clips(&shared, 1);
+    two_clips(&shared, 2);
+    let data = t.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for a in ["Actor_01", "Actor_02"] {
+        std::os::unix::fs::symlink(shared.join(a), data.join(a)).unwrap();
+    }
+    // A loop (a link back to the data folder) must not hang or duplicate.
+    std::os::unix::fs::symlink(&data, shared.join("Actor_01/loop")).unwrap();
+    // A dangling link is ignored.
+    std::os::unix::fs::symlink(t.path().join("gone"), data.join("Actor_03")).unwrap();
+    let out = ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
+    assert!(out.contains("metadata: 4 clips"), "{out}");
+    let out = ok(&t.ser(&["features"]));
+    assert!(out.contains("; 4 clean + 4 noisy rows;"), "{out}");
+    assert_eq!(t.rows(None).len(), 8);
+}
+
+#[test]
+fn regression_no_audio_files_is_an_error_naming_the_folder() {
+    let t = TestDir::new();
+    let data = t.path().join("data");
+    two_clips(&data, 1);
+    ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
+    let before = std::fs::read(t.store().metadata_path()).unwrap();
+    let empty = t.path().join("empty");
+    std::fs::create_dir_all(empty.join("Actor_01")).unwrap();
+    let out = t.ser(&["metadata", "--data", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no audio files") && err.contains("empty"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        std::fs::read(t.store().metadata_path()).unwrap(),
+        before,
+        "the store's metadata survives"
+    );
+}
+
+#[test]
+fn regression_features_on_empty_metadata_says_what_to_run() {
+    let t = TestDir::new();
+    let data = t.path().join("data/Actor_01");
+    // Only badly named files: metadata keeps no clip.
+    write_tone(&data.join("hello.wav"), 22050, 1.0, 200.0);
+    let out = t.ser(&[
+        "metadata",
+        "--data",
+        t.path().join("data").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let out = t.ser(&["features"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("holds no clips") && err.contains("ser metadata --data"),
+        "{err}"
+    );
+}
+
+#[test]
+fn regression_default_store_is_not_the_store_crate_folder() {
+    let t = TestDir::new();
+    let data = t.path().join("data");
+    two_clips(&data, 1);
+    // A checkout: `store/` is a source folder of the workspace.
+    let checkout = t.path().join("checkout");
+    std::fs::create_dir_all(checkout.join("store/src")).unwrap();
+    std::fs::write(checkout.join("store/Cargo.toml"), "[package]\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ser"))
+        .current_dir(&checkout)
+        .args(["--quiet", "metadata", "--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    ok(&out);
+    assert!(checkout.join("ser-store/STORE.json").is_file());
+    let source: Vec<_> = std::fs::read_dir(checkout.join("store"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(source.len(), 2, "store/ got new files: {source:?}");
+    // Pointed at a source folder on purpose, `ser` refuses to mix a store in.
+    let out = Command::new(env!("CARGO_BIN_EXE_ser"))
+        .current_dir(&checkout)
+        .args([
+            "--quiet",
+            "--store",
+            "store",
+            "metadata",
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not empty and not a store"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!checkout.join("store/STORE.json").exists());
+}

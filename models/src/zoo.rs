@@ -319,6 +319,29 @@ pub fn read_tensor(bytes: &[u8], name: &str) -> Result<NamedTensor, ModelError> 
     })
 }
 
+/// Every tensor in safetensors bytes (F32 only), in name order.
+pub fn read_tensors(bytes: &[u8]) -> Result<Vec<NamedTensor>, ModelError> {
+    let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Weights(format!("{e:?}")))?;
+    let mut names: Vec<String> = st.names().into_iter().cloned().collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let view = st
+                .tensor(&name)
+                .map_err(|_| ModelError::Weights(format!("tensor `{name}` missing")))?;
+            if view.dtype() != SDtype::F32 {
+                return Err(ModelError::Weights(format!("tensor `{name}` is not F32")));
+            }
+            Ok(NamedTensor {
+                shape: view.shape().to_vec(),
+                data: le_f32s(view.data()),
+                name,
+            })
+        })
+        .collect()
+}
+
 /// The string metadata of safetensors bytes.
 pub fn read_metadata(bytes: &[u8]) -> Result<HashMap<String, String>, ModelError> {
     let (_, meta) =
@@ -431,6 +454,11 @@ mod tests {
             vec![1.5, -2.0]
         );
         assert_eq!(read_metadata(&bytes).unwrap()["classes"], "a,b");
+        let all = read_tensors(&bytes).unwrap();
+        assert_eq!(all.len(), tensors.len());
+        assert!(all
+            .iter()
+            .any(|t| t.name == "norm.mean" && t.data == [1.5, -2.0]));
         let err = b.load(&bytes, "fold1/").unwrap_err().to_string();
         assert!(err.contains("fold1/conv1.weight"), "{err}");
     }

@@ -14,6 +14,7 @@
 //!   features/set=<fs>/variant=<v>/actor=<aa>/part-<digest>.parquet
 //!   manifest/<n:020>.json                             versioned manifest
 //!   runs/<run>/{config.json, *.parquet, model.safetensors}  training runs
+//!   runs/.folds/<run>/fold-<k>/                       finished folds of a run not yet published
 //! ```
 //!
 //! Every write goes through [`atomic`]: temp sibling, fsync, rename, fsync

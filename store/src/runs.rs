@@ -6,6 +6,12 @@
 //! folder that exists is complete. Re-publishing a name (`--force`) moves
 //! the old folder aside first and deletes it only after the new one is in
 //! place.
+//!
+//! Folds are the unit of scale-out: each trained fold is kept under
+//! `runs/.folds/<run>/fold-<k>/` (written in a temp folder and renamed, so
+//! a fold folder that exists is complete) until the run is collected and
+//! published; then the run's `.folds` folder is removed. Workers of a job
+//! array fill it side by side; `COLLECT.lock` lets one of them publish.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,7 +28,7 @@ use crate::Store;
 pub struct HistoryRow {
     /// Run name.
     pub run: String,
-    /// 0-based fold.
+    /// Fold number (from 1).
     pub fold: i32,
     /// 1-based epoch.
     pub epoch: i32,
@@ -43,7 +49,7 @@ pub struct HistoryRow {
 pub struct MetricRow {
     /// Run name.
     pub run: String,
-    /// 0-based fold; `None`: all folds' test predictions pooled.
+    /// Fold number (from 1); `None`: all folds' test predictions pooled.
     pub fold: Option<i32>,
     /// `all`, `clean` or `noisy`: which test copies were scored.
     pub variant: String,
@@ -64,7 +70,7 @@ pub struct MetricRow {
 pub struct ConfusionRow {
     /// Run name.
     pub run: String,
-    /// 0-based fold; `None`: all folds pooled.
+    /// Fold number (from 1); `None`: all folds pooled.
     pub fold: Option<i32>,
     /// `all`, `clean` or `noisy`.
     pub variant: String,
@@ -81,7 +87,7 @@ pub struct ConfusionRow {
 pub struct PredictionRow {
     /// Run name.
     pub run: String,
-    /// 0-based fold the clip was tested in.
+    /// Fold number (from 1) the clip was tested in.
     pub fold: i32,
     /// Clip id.
     pub clip_id: String,
@@ -108,7 +114,7 @@ pub struct SummaryRow {
     pub labels: String,
     /// `random` or `actors`.
     pub split: String,
-    /// 0-based fold; `None`: mean over folds.
+    /// Fold number (from 1); `None`: mean over folds.
     pub fold: Option<i32>,
     /// Epochs trained.
     pub epochs: i32,
@@ -297,6 +303,38 @@ impl Drop for RunStage {
     }
 }
 
+/// A fold being written: files go into a temp folder until [`FoldStage::finish`].
+#[derive(Debug)]
+pub struct FoldStage {
+    dir: PathBuf,
+    target: PathBuf,
+}
+
+impl FoldStage {
+    /// A file of the staged fold.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Moves the fold to `runs/.folds/<run>/fold-<k>/` (replacing an older
+    /// copy of the same fold).
+    pub fn finish(self) -> Result<PathBuf> {
+        if self.target.exists() {
+            fs::remove_dir_all(&self.target).map_err(|e| StoreError::io(&self.target, e))?;
+        }
+        atomic::rename_durable(&self.dir, &self.target)?;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for FoldStage {
+    fn drop(&mut self) {
+        if self.dir.exists() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
 fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -326,12 +364,75 @@ impl Store {
         for entry in entries {
             let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with(TEMP_PREFIX) && entry.path().is_dir() {
+            // Hidden folders are staging areas (`.tmp-*`, `.folds`), not runs.
+            if !name.starts_with('.') && entry.path().is_dir() {
                 runs.push(name);
             }
         }
         runs.sort();
         Ok(runs)
+    }
+
+    /// `runs/.folds/<run>/`: the finished folds of a run not yet published.
+    pub fn folds_dir(&self, run: &str) -> PathBuf {
+        self.runs_dir().join(".folds").join(run)
+    }
+
+    /// `runs/.folds/<run>/fold-<k>/`.
+    pub fn fold_dir(&self, run: &str, fold: usize) -> PathBuf {
+        self.folds_dir(run).join(format!("fold-{fold}"))
+    }
+
+    /// Folds of `run` already finished (numbers, sorted).
+    pub fn folds_done(&self, run: &str) -> Result<Vec<usize>> {
+        let dir = self.folds_dir(run);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StoreError::io(&dir, e)),
+        };
+        let mut done: Vec<usize> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_prefix("fold-")?.parse().ok()
+            })
+            .collect();
+        done.sort_unstable();
+        Ok(done)
+    }
+
+    /// Starts writing fold `fold` of `run` in a fresh temp folder.
+    pub fn stage_fold(&self, run: &str, fold: usize) -> Result<FoldStage> {
+        let parent = self.folds_dir(run);
+        fs::create_dir_all(&parent).map_err(|e| StoreError::io(&parent, e))?;
+        let dir = parent.join(format!("{TEMP_PREFIX}fold-{fold}-{}", std::process::id()));
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        }
+        fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        Ok(FoldStage {
+            dir,
+            target: self.fold_dir(run, fold),
+        })
+    }
+
+    /// Takes the lock that lets one process collect `run`'s folds, waiting
+    /// for another collector to finish.
+    pub fn collect_lock(&self, run: &str) -> Result<crate::StoreLock> {
+        let dir = self.folds_dir(run);
+        fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        crate::StoreLock::acquire_blocking(&dir.join("COLLECT.lock"), "ser train --collect")
+    }
+
+    /// Removes `run`'s finished folds (after its publication, or to retrain).
+    pub fn remove_folds(&self, run: &str) -> Result<()> {
+        let dir = self.folds_dir(run);
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::io(&dir, e)),
+        }
     }
 
     /// Starts writing run `run` in a fresh staging folder (removing stale

@@ -95,6 +95,30 @@ impl Crop {
     }
 }
 
+/// Where the recurrent models (LSTM, CNN+LSTM) read their final state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Readout {
+    /// At each clip's last real frame (padding after it is never read).
+    #[default]
+    LastReal,
+    /// At the window's last frame, after any padding (ser before code version 2).
+    LastFrame,
+}
+
+impl Readout {
+    /// Parses `last-real` or `last-frame`.
+    pub fn parse(s: &str) -> Result<Readout, String> {
+        match s {
+            "last-real" => Ok(Readout::LastReal),
+            "last-frame" => Ok(Readout::LastFrame),
+            _ => Err(format!(
+                "unknown readout `{s}`: use last-real or last-frame"
+            )),
+        }
+    }
+}
+
 /// Everything `ser train` is asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -132,6 +156,10 @@ pub struct TrainStageConfig {
     pub crop: Crop,
     /// Weight initialisation.
     pub init: Init,
+    /// Where recurrent models read their final state.
+    pub readout: Readout,
+    /// Adam's epsilon (Keras 1e-7; dfdx and PyTorch 1e-8).
+    pub adam_eps: f64,
     /// Variants trained on (`clean`, `noisy`); test reports both, separately.
     pub train_variants: Vec<String>,
     /// Feature set id; `None`: the store's only set, or the default config's.
@@ -157,6 +185,8 @@ impl Default for TrainStageConfig {
             window: Window::Auto,
             crop: Crop::default(),
             init: Init::default(),
+            readout: Readout::default(),
+            adam_eps: 1e-7,
             train_variants: vec!["clean".into(), "noisy".into()],
             feature_set: None,
         }
@@ -180,6 +210,9 @@ impl TrainStageConfig {
         }
         if self.epochs == Some(0) || self.batch_size == Some(0) {
             return Err("epochs and batch_size must be at least 1".into());
+        }
+        if !(self.adam_eps > 0.0 && self.adam_eps.is_finite()) {
+            return Err(format!("adam_eps must be positive, got {}", self.adam_eps));
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return Err(format!("lr must be positive, got {}", self.lr));
@@ -208,6 +241,11 @@ impl TrainStageConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Whether recurrent models read their state after the padding.
+    pub fn readout_last_frame(&self) -> bool {
+        self.readout == Readout::LastFrame
     }
 
     /// Epochs and batch size after the paper's defaults.
@@ -259,6 +297,8 @@ impl RunConfig {
         if c.code < 2 {
             c.train.crop = Crop::Centre;
             c.train.init = Init::Uniform;
+            c.train.readout = Readout::LastFrame;
+            c.train.adam_eps = 1e-8;
         }
         Ok(c)
     }

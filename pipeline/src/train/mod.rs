@@ -1,21 +1,32 @@
 //! The `train` stage and `predict`: from feature shards to runs.
 //!
-//! `ser train` loads a feature set's shards, labels and splits the clips
-//! (a clip's clean and noisy copies always on the same side), standardises
-//! with training-side statistics, trains one model per fold (the `models`
-//! crate does the arithmetic), and writes `runs/<run>/` (DESIGN.md section
-//! 4) in one atomic publish. The run name hashes the config, the feature
-//! set and the data, so an unchanged re-run reuses the finished run.
-//! `ser predict` loads a run and classifies new WAV files through exactly
-//! the feature path of training.
+//! `ser train` ([`run_train`]) reads as its steps:
+//! 1. [`plan`]: load a feature set's clips, label and split them (a clip's
+//!    clean and noisy copies always on the same side), fix the window, and
+//!    name the run by a hash of the config, the feature set and the data;
+//! 2. [`fold`]: train each fold still missing (standardised with its
+//!    training side's statistics; the `models` crate does the arithmetic)
+//!    and keep it under `runs/.folds/<run>/`;
+//! 3. `collect`: once every fold is in, write `runs/<run>/` (the store
+//!    format's tables and weights) and publish it with one rename.
+//!
+//! An unchanged re-run reuses the published run; a killed one keeps its
+//! finished folds. `ser predict` ([`Predictor`]) loads a run and
+//! classifies new audio through exactly the feature path of training.
 
+mod collect;
 pub mod config;
 pub mod data;
+pub mod fold;
+pub mod plan;
 mod predict;
 mod run;
 mod tables;
 
-pub use config::{Crop, RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION};
+pub use config::{
+    Crop, Readout, RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION,
+};
+pub use plan::{FoldData, TrainPlan};
 pub use predict::{resolve_run, FilePrediction, Predictor};
 pub(crate) use run::read_feature_config;
-pub use run::{pick_set, run_train, TrainOptions, TrainOutcome, TEST_VARIANTS};
+pub use run::{pick_set, run_train, RunState, TrainOptions, TrainOutcome, TEST_VARIANTS};

@@ -1,22 +1,19 @@
-//! `ser train`: load a feature set, split, train each fold, write the run.
+//! `ser train`: plan the run, train the folds it still lacks, publish it
+//! once all are in. `--fold K` trains one fold (a job array's worker);
+//! `--collect` only publishes.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Instant;
 
-use models::split::{actor_folds, balanced_groups, emobox_groups, random_split, SplitClip};
-use models::zoo::{encode_safetensors, NamedTensor};
-use models::{Metrics, TrainConfig, TrainEvent};
+use models::TrainEvent;
 use polars::prelude::DataFrame;
 use store::manifest::FeatureSetEntry;
-use store::runs::{self, PredictionRow, SummaryRow};
+use store::runs;
 use store::{LockMode, Store};
 
-use super::config::{RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION};
-use super::data::{
-    auto_window, data_fingerprint, dataset, load_clips, Clip, Framing, Standardizer,
-};
-use super::tables::{Pooled, Tables};
+use super::collect::{collect, missing_folds};
+use super::config::TrainStageConfig;
+use super::fold::{save_fold, train_fold, FoldResult};
+use super::plan::TrainPlan;
 use crate::error::{PipelineError, Result};
 use crate::features::FeatureConfig;
 
@@ -26,10 +23,30 @@ pub const TEST_VARIANTS: [&str; 2] = ["clean", "noisy"];
 /// How to run the stage.
 #[derive(Debug, Clone, Default)]
 pub struct TrainOptions {
-    /// Retrain even if a finished run of the same name exists.
+    /// Retrain even if a finished run (or fold) of the same name exists.
     pub force: bool,
     /// Draw a progress bar.
     pub show_progress: bool,
+    /// Train only this fold (from 1), e.g. one worker of a job array.
+    pub fold: Option<usize>,
+    /// Train nothing; publish the run if all its folds are in.
+    pub collect_only: bool,
+}
+
+/// Where a run stands after `ser train`.
+#[derive(Debug)]
+pub enum RunState {
+    /// Trained (or collected) and published now.
+    Published,
+    /// A finished run with this name existed and was reused.
+    Reused,
+    /// Some folds are still to be trained (by other workers, or later).
+    Waiting {
+        /// Folds kept so far.
+        done: Vec<usize>,
+        /// Folds still missing.
+        missing: Vec<usize>,
+    },
 }
 
 /// What a training run did.
@@ -37,12 +54,12 @@ pub struct TrainOptions {
 pub struct TrainOutcome {
     /// Run name.
     pub run: String,
-    /// `runs/<run>/`.
+    /// `runs/<run>/` (not there yet while waiting).
     pub dir: PathBuf,
-    /// A finished run of that name existed and was reused.
-    pub reused: bool,
-    /// `summary.parquet`.
-    pub summary: DataFrame,
+    /// Where the run stands.
+    pub state: RunState,
+    /// `summary.parquet`, once published.
+    pub summary: Option<DataFrame>,
 }
 
 /// Picks the feature set: the one asked for, the store's only one, or the
@@ -50,6 +67,12 @@ pub struct TrainOutcome {
 pub fn pick_set(store: &Store, want: Option<&str>) -> Result<(String, FeatureSetEntry)> {
     let manifest = store.latest_manifest()?;
     let ids: Vec<&String> = manifest.sets.keys().collect();
+    let list = || {
+        ids.iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let id = match want {
         Some(id) => id.to_string(),
         None if ids.len() == 1 => ids[0].clone(),
@@ -65,20 +88,14 @@ pub fn pick_set(store: &Store, want: Option<&str>) -> Result<(String, FeatureSet
         None => {
             return Err(PipelineError::Config(format!(
                 "several feature sets ({}): pick one with --set",
-                ids.iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                list()
             )))
         }
     };
     let entry = manifest.sets.get(&id).cloned().ok_or_else(|| {
         PipelineError::Config(format!(
             "feature set `{id}` not in the store (have: {})",
-            ids.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            list()
         ))
     })?;
     Ok((id, entry))
@@ -92,7 +109,9 @@ pub(crate) fn read_feature_config(store: &Store, set: &str) -> Result<FeatureCon
         .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))
 }
 
-/// Trains (or reuses) the run that `cfg` names on the store's feature set.
+/// Trains (or reuses) the run that `cfg` names on the store's feature set:
+/// plan, train the folds still missing (all, or `opts.fold`), publish once
+/// every fold is in.
 pub fn run_train(
     store: &Store,
     cfg: &TrainStageConfig,
@@ -100,147 +119,84 @@ pub fn run_train(
 ) -> Result<TrainOutcome> {
     cfg.validate().map_err(PipelineError::Config)?;
     let _lock = store.lock(LockMode::Shared, "ser train")?;
-    let (set_id, entry) = pick_set(store, cfg.feature_set.as_deref())?;
-    let features = read_feature_config(store, &set_id)?;
-    let fingerprint = data_fingerprint(&set_id, &entry);
-    let parts: usize = entry.shards.values().map(|s| s.parts.len()).sum();
-    let pb = crate::progress::bar(parts as u64, "load", opts.show_progress);
-    let clips = load_clips(store, &set_id, &entry, || pb.inc(1))?;
-    pb.finish_and_clear();
-    let window = match cfg.window {
-        Window::Frames(n) => n,
-        Window::Auto => auto_window(&clips, cfg.model.min_frames()),
-    };
-    let run = RunConfig::name_for(cfg, window, &set_id, &fingerprint);
+    let plan = TrainPlan::new(store, cfg, opts.show_progress)?;
+    let run = plan.run().to_string();
     let dir = store.run_dir(&run);
-    if !opts.force && dir.join("summary.parquet").exists() {
-        return Ok(TrainOutcome {
-            summary: runs::read_summary(&dir.join("summary.parquet"))?,
-            run,
-            dir,
-            reused: true,
-        });
+    let published = dir.join("summary.parquet").exists();
+    if published && !opts.force {
+        return outcome(run, dir, RunState::Reused);
     }
+    if let Some(k) = opts.fold {
+        if plan.fold(k).is_none() {
+            return Err(PipelineError::Config(format!(
+                "run {run} has no fold {k} (folds: {})",
+                join(&plan.config.folds)
+            )));
+        }
+    }
+    if opts.force && opts.fold.is_none() && !opts.collect_only {
+        store.remove_folds(&run)?;
+    }
+    let todo = folds_to_train(store, &plan, opts)?;
+    train_folds(store, &plan, &todo, opts.show_progress)?;
+    let missing = missing_folds(store, &plan.config)?;
+    if !missing.is_empty() {
+        let done = store.folds_done(&run)?;
+        return outcome(run, dir, RunState::Waiting { done, missing });
+    }
+    let dir = collect(store, &plan.config)?;
+    outcome(run, dir, RunState::Published)
+}
 
-    // Labels and folds over clips (a clip's copies travel together).
-    let names = cfg.labels.classes();
-    let mut kept: Vec<Clip> = Vec::with_capacity(clips.len());
-    let mut classes = Vec::with_capacity(clips.len());
-    for c in clips {
-        if let Some(k) = cfg.labels.class_of(c.emotion, &c.gender) {
-            classes.push(k);
-            kept.push(c);
-        }
-    }
-    let clips = kept;
-    if clips.is_empty() {
-        return Err(PipelineError::Config(format!(
-            "feature set {set_id} has no clips with {} labels",
-            cfg.labels.name()
-        )));
-    }
-    let split_clips: Vec<SplitClip> = clips
-        .iter()
-        .zip(&classes)
-        .map(|(c, &class)| SplitClip {
-            clip_id: c.clip_id.clone(),
-            actor: c.actor,
-            gender: c.gender.clone(),
-            class,
-        })
-        .collect();
-    let mut folds = match cfg.split {
-        SplitKind::Random => vec![random_split(
-            &split_clips,
-            cfg.test_fraction,
-            cfg.split_seed,
-        )],
-        SplitKind::Actors => {
-            let groups = match cfg.folds {
-                Some(k) => balanced_groups(&split_clips, k),
-                None => emobox_groups(),
-            };
-            actor_folds(&split_clips, &groups)
-        }
+fn outcome(run: String, dir: PathBuf, state: RunState) -> Result<TrainOutcome> {
+    let path = dir.join("summary.parquet");
+    let summary = match state {
+        RunState::Waiting { .. } => None,
+        _ => Some(runs::read_summary(&path)?),
     };
-    folds.retain(|f| !f.train.is_empty() && !f.test.is_empty());
-    folds.truncate(cfg.max_folds.unwrap_or(usize::MAX));
-    if folds.is_empty() {
-        return Err(PipelineError::Config(
-            "the split has no fold with clips on both sides (too few actors?)".into(),
-        ));
-    }
+    Ok(TrainOutcome {
+        run,
+        dir,
+        state,
+        summary,
+    })
+}
 
-    let (epochs, batch_size) = cfg.schedule();
-    let config = RunConfig {
-        run: run.clone(),
-        code: TRAIN_CODE_VERSION,
-        train: cfg.clone(),
-        epochs,
-        batch_size,
-        window,
-        classes: names.clone(),
-        feature_set: set_id.clone(),
-        features,
-        data_fingerprint: fingerprint,
-        clips: clips.len(),
-        folds: folds.iter().map(|f| f.number).collect(),
-        test_actors: folds
+/// The folds this call trains: the one asked for (again with `--force`),
+/// or every fold not yet kept; none when only collecting.
+fn folds_to_train(store: &Store, plan: &TrainPlan, opts: &TrainOptions) -> Result<Vec<usize>> {
+    if opts.collect_only {
+        return Ok(Vec::new());
+    }
+    let done = store.folds_done(plan.run())?;
+    Ok(match opts.fold {
+        Some(k) if opts.force || !done.contains(&k) => vec![k],
+        Some(_) => Vec::new(),
+        None => plan
+            .config
+            .folds
             .iter()
-            .map(|f| {
-                let mut a: Vec<u32> = f.test.iter().map(|&i| clips[i].actor).collect();
-                a.sort_unstable();
-                a.dedup();
-                a
-            })
+            .copied()
+            .filter(|k| !done.contains(k))
             .collect(),
-    };
+    })
+}
 
-    let steps_per_epoch = |n: usize| n.div_ceil(batch_size);
-    let total: usize = folds
+/// Trains and keeps each fold in `todo`, with one progress bar over all.
+fn train_folds(store: &Store, plan: &TrainPlan, todo: &[usize], show: bool) -> Result<()> {
+    let cfg = &plan.config;
+    let (epochs, batch) = (cfg.epochs, cfg.batch_size);
+    let steps: usize = todo
         .iter()
-        .map(|f| epochs * steps_per_epoch(f.train.len() * cfg.train_variants.len()))
+        .filter_map(|&k| plan.fold(k))
+        .map(|f| epochs * (f.train.len() * cfg.train.train_variants.len()).div_ceil(batch))
         .sum();
-    let pb = crate::progress::bar(total as u64, cfg.model.name(), opts.show_progress);
-    let log_lines = opts.show_progress && pb.is_hidden();
-    let test_variants: Vec<String> = TEST_VARIANTS.iter().map(|s| s.to_string()).collect();
-    let mut tables = Tables::new(&run, &names);
-    let mut pooled = Pooled::default();
-    let mut weights: Vec<NamedTensor> = Vec::new();
-    let framing = Framing {
-        window,
-        crop: cfg.crop,
-    };
-    for (n, fold) in folds.iter().enumerate() {
-        let t0 = Instant::now();
-        let k = fold.number; // 1-based, as users see it
-        let clips_ref = &clips;
-        let norm = Standardizer::fit(
-            fold.train.iter().flat_map(|&i| {
-                cfg.train_variants
-                    .iter()
-                    .filter_map(move |v| clips_ref[i].variants.get(v))
-            }),
-            framing,
-        );
-        let (train_set, _) = dataset(
-            &clips,
-            &fold.train,
-            &classes,
-            &cfg.train_variants,
-            &norm,
-            framing,
-        );
-        let (test_set, which) =
-            dataset(&clips, &fold.test, &classes, &test_variants, &norm, framing);
-        let seed = cfg.seed.wrapping_add(k as u64 - 1);
-        let tc = TrainConfig {
-            loss: cfg.loss,
-            ..TrainConfig::new(epochs, batch_size, cfg.lr, seed)
-        };
-        let mut net = models::build(cfg.model, names.len(), cfg.kernel, seed, cfg.init)?;
+    let pb = crate::progress::bar(steps as u64, cfg.train.model.name(), show);
+    let log_lines = show && pb.is_hidden();
+    for (n, &k) in todo.iter().enumerate() {
+        let what = format!("fold {k} ({}/{})", n + 1, todo.len());
         let mut last_test = f64::NAN;
-        let history = net.fit(&train_set, &test_set, &tc, &mut |ev| match ev {
+        let (result, weights) = train_fold(plan, k, &mut |ev| match ev {
             TrainEvent::Step {
                 epoch,
                 loss,
@@ -249,9 +205,7 @@ pub fn run_train(
             } => {
                 pb.inc(1);
                 pb.set_message(format!(
-                    "fold {}/{} epoch {epoch}/{epochs} loss {loss:.3} acc {accuracy:.3} test acc {last_test:.3}",
-                    n + 1,
-                    folds.len()
+                    "{what} epoch {epoch}/{epochs} loss {loss:.3} acc {accuracy:.3} test acc {last_test:.3}"
                 ));
             }
             TrainEvent::Epoch(r) if r.split == "test" => {
@@ -259,10 +213,8 @@ pub fn run_train(
                 // No terminal (a log file, CI): a plain line now and then instead of the bar.
                 if log_lines && (r.epoch == 1 || r.epoch % 10 == 0 || r.epoch == epochs) {
                     eprintln!(
-                        "{}: fold {}/{} epoch {}/{epochs}: test loss {:.3} acc {:.3} uar {:.3}",
-                        cfg.model.name(),
-                        n + 1,
-                        folds.len(),
+                        "{}: {what} epoch {}/{epochs}: test loss {:.3} acc {:.3} uar {:.3}",
+                        cfg.train.model.name(),
                         r.epoch,
                         r.loss,
                         r.accuracy,
@@ -272,100 +224,30 @@ pub fn run_train(
             }
             TrainEvent::Epoch(_) => {}
         })?;
-        tables.history(k, &history);
-        let (_, train_m) = net.evaluate(&train_set, &tc)?;
-        let probs = net.predict(&test_set, batch_size)?;
-        let pred: Vec<usize> = probs.iter().map(|p| models::argmax(p)).collect();
-        let mut preds = Vec::with_capacity(pred.len());
-        for (((ci, variant), p), &y) in which.iter().zip(&probs).zip(&pred) {
-            let clip = &clips[*ci];
-            preds.push(PredictionRow {
-                run: run.clone(),
-                fold: k as i32,
-                clip_id: clip.clip_id.clone(),
-                variant: variant.clone(),
-                actor: clip.actor as i32,
-                actual: names[classes[*ci]].clone(),
-                predicted: names[y].clone(),
-                probabilities: p.clone(),
-            });
-        }
-        let by_variant = tables.scores(Some(k), &test_set.labels, &pred, &which);
-        pooled.add(&test_set.labels, &pred, &which);
-        tables.summary(SummaryRow {
-            run: run.clone(),
-            model: cfg.model.name().into(),
-            labels: cfg.labels.name().into(),
-            split: cfg.split.name().into(),
-            fold: Some(k as i32),
-            epochs: epochs as i32,
-            train_accuracy: train_m.accuracy,
-            test_accuracy: by_variant.all.accuracy,
-            test_uar: by_variant.all.uar,
-            test_macro_f1: by_variant.all.macro_f1,
-            test_accuracy_clean: by_variant.clean.accuracy,
-            test_accuracy_noisy: by_variant.noisy.accuracy,
-            n_train: train_set.len() as i64,
-            n_test: test_set.len() as i64,
-            seconds: t0.elapsed().as_secs_f64(),
-        });
-        tables.predictions.extend(preds);
-        weights.extend(net.weights(&format!("fold{k}/")));
-        weights.push(NamedTensor {
-            name: format!("fold{k}/norm.mean"),
-            shape: vec![norm.mean.len()],
-            data: norm.mean.clone(),
-        });
-        weights.push(NamedTensor {
-            name: format!("fold{k}/norm.std"),
-            shape: vec![norm.std.len()],
-            data: norm.std.clone(),
-        });
-        let line = format!(
-            "fold {}/{} (test actors {:?}): train acc {:.3}, test acc {:.3} (clean {:.3}, noisy {:.3}), UAR {:.3}, {:.0}s",
-            n + 1,
-            folds.len(),
-            config.test_actors[n],
-            train_m.accuracy,
-            by_variant.all.accuracy,
-            by_variant.clean.accuracy,
-            by_variant.noisy.accuracy,
-            by_variant.all.uar,
-            t0.elapsed().as_secs_f64()
-        );
-        if log_lines {
+        save_fold(store, plan.run(), &result, &weights)?;
+        let line = fold_line(&result, cfg.classes.len(), &what);
+        if log_lines || !show {
             eprintln!("{line}");
         } else {
             pb.println(line);
         }
     }
     pb.finish_and_clear();
-    tables.pooled(&pooled);
-    tables.mean_summary();
-
-    let stage = store.stage_run(&run)?;
-    store.write_json(&stage.path("config.json"), &config)?;
-    tables.write(&stage)?;
-    let meta = HashMap::from([
-        ("run".to_string(), run.clone()),
-        ("model".to_string(), cfg.model.name().to_string()),
-        ("classes".to_string(), names.join(",")),
-        ("window".to_string(), window.to_string()),
-    ]);
-    let bytes = encode_safetensors(&weights, meta)?;
-    store::atomic::write_bytes_atomic(&stage.path("model.safetensors"), &bytes)?;
-    let dir = stage.publish()?;
-    Ok(TrainOutcome {
-        summary: runs::read_summary(&dir.join("summary.parquet"))?,
-        run,
-        dir,
-        reused: false,
-    })
+    Ok(())
 }
 
-/// Metrics of the test side, all copies and each variant.
-pub(crate) struct ByVariant {
-    pub all: Metrics,
-    pub clean: Metrics,
-    pub noisy: Metrics,
+/// One line per finished fold.
+fn fold_line(r: &FoldResult, classes: usize, what: &str) -> String {
+    let [all, clean, noisy] = r.scores(classes);
+    format!(
+        "{what}, test actors {:?}: train acc {:.3}, test acc {:.3} (clean {:.3}, noisy {:.3}), UAR {:.3}, {:.0}s",
+        r.test_actors, r.train_accuracy, all.accuracy, clean.accuracy, noisy.accuracy, all.uar, r.seconds
+    )
+}
+
+fn join(v: &[usize]) -> String {
+    v.iter()
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,10 +1,16 @@
 //! The run's result tables, gathered fold by fold and written together.
 
-use models::{EpochRecord, Metrics};
+use models::Metrics;
 use store::runs::{self, ConfusionRow, HistoryRow, MetricRow, PredictionRow, RunStage, SummaryRow};
 
-use super::run::ByVariant;
 use crate::error::Result;
+
+/// Metrics of a test side: all copies and each variant.
+pub(crate) struct ByVariant {
+    pub all: Metrics,
+    pub clean: Metrics,
+    pub noisy: Metrics,
+}
 
 /// Test predictions of every fold, pooled (each clip is tested once per
 /// fold it is in; in `actors` splits, exactly once overall).
@@ -16,10 +22,10 @@ pub(crate) struct Pooled {
 }
 
 impl Pooled {
-    pub(crate) fn add(&mut self, actual: &[usize], pred: &[usize], which: &[(usize, String)]) {
+    pub(crate) fn add(&mut self, actual: &[usize], pred: &[usize], variants: &[&str]) {
         self.actual.extend_from_slice(actual);
         self.pred.extend_from_slice(pred);
-        self.variant.extend(which.iter().map(|(_, v)| v.clone()));
+        self.variant.extend(variants.iter().map(|v| v.to_string()));
     }
 }
 
@@ -47,33 +53,9 @@ impl Tables {
         }
     }
 
-    pub(crate) fn history(&mut self, fold: usize, records: &[EpochRecord]) {
-        self.history.extend(records.iter().map(|r| HistoryRow {
-            run: self.run.clone(),
-            fold: fold as i32,
-            epoch: r.epoch as i32,
-            split: r.split.to_string(),
-            loss: r.loss,
-            accuracy: r.accuracy,
-            uar: r.uar,
-            seconds: r.seconds,
-        }));
-    }
-
-    /// Scores of all test copies and of each variant; adds their metric and
-    /// confusion rows under `fold`.
+    /// Scores of all test copies and of each variant (`variants[i]` is
+    /// example `i`'s); adds their metric and confusion rows under `fold`.
     pub(crate) fn scores(
-        &mut self,
-        fold: Option<usize>,
-        actual: &[usize],
-        pred: &[usize],
-        which: &[(usize, String)],
-    ) -> ByVariant {
-        let variants: Vec<&str> = which.iter().map(|(_, v)| v.as_str()).collect();
-        self.scores_by_name(fold, actual, pred, &variants)
-    }
-
-    fn scores_by_name(
         &mut self,
         fold: Option<usize>,
         actual: &[usize],
@@ -134,11 +116,7 @@ impl Tables {
     /// Metric and confusion rows with fold `None`: every fold's test side pooled.
     pub(crate) fn pooled(&mut self, p: &Pooled) {
         let variants: Vec<&str> = p.variant.iter().map(String::as_str).collect();
-        self.scores_by_name(None, &p.actual, &p.pred, &variants);
-    }
-
-    pub(crate) fn summary(&mut self, row: SummaryRow) {
-        self.summary.push(row);
+        self.scores(None, &p.actual, &p.pred, &variants);
     }
 
     /// The fold `None` summary row: the folds' scores averaged, their

@@ -8,7 +8,7 @@ use models::{Init, LabelSet, Loss, ModelKind};
 use pipeline::audio::ResamplerConfig;
 use pipeline::dsp::noise::NoiseConfig;
 use pipeline::features::FeatureConfig;
-use pipeline::train::{Crop, SplitKind, TrainStageConfig, Window};
+use pipeline::train::{Crop, Readout, SplitKind, TrainStageConfig, Window};
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -69,6 +69,13 @@ pub struct TrainArgs {
     /// biases) or `uniform` (U(±1/sqrt(fan_in)), dfdx's) [default: keras].
     #[arg(long)]
     pub init: Option<String>,
+    /// Where LSTM models read their final state: `last-real` (each clip's last
+    /// real frame) or `last-frame` (after the padding) [default: last-real].
+    #[arg(long)]
+    pub readout: Option<String>,
+    /// Adam's epsilon [default: 1e-7, as Keras].
+    #[arg(long)]
+    pub adam_eps: Option<f64>,
     /// Worker threads for training [default: RAYON_NUM_THREADS, else one per core].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -78,9 +85,16 @@ pub struct TrainArgs {
     /// Feature set id [default: the store's only set, or the default config's].
     #[arg(long)]
     pub set: Option<String>,
-    /// Retrain even if this run already finished.
+    /// Retrain even if this run already finished (with --fold: that fold).
     #[arg(long)]
     pub force: bool,
+    /// Train only fold K (from 1) and keep it under runs/.folds/; the worker
+    /// that completes the set publishes the run (one job of a job array).
+    #[arg(long, value_name = "K")]
+    pub fold: Option<usize>,
+    /// Train nothing: publish the run if all its folds are in, else list the missing ones (exit 1).
+    #[arg(long, conflicts_with = "fold")]
+    pub collect: bool,
 }
 
 impl TrainArgs {
@@ -116,6 +130,10 @@ impl TrainArgs {
         if let Some(i) = &self.init {
             cfg.init = Init::parse(i).map_err(bad("init"))?;
         }
+        if let Some(r) = &self.readout {
+            cfg.readout = Readout::parse(r).map_err(bad("readout"))?;
+        }
+        cfg.adam_eps = self.adam_eps.unwrap_or(cfg.adam_eps);
         if let Some(v) = &self.train_variants {
             cfg.train_variants = v.split(',').map(|s| s.trim().to_string()).collect();
         }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use pipeline::report::{format_table, run_report};
-use pipeline::train::{resolve_run, run_train, Predictor, TrainOptions};
+use pipeline::train::{resolve_run, run_train, Predictor, RunState, TrainOptions};
 use pipeline::EXIT_SKIPPED;
 use store::Store;
 
@@ -45,20 +45,49 @@ pub fn train(store: &Path, args: &TrainArgs, progress: bool) -> Result<i32> {
     let opts = TrainOptions {
         force: args.force,
         show_progress: progress,
+        fold: args.fold,
+        collect_only: args.collect,
     };
     let out = run_train(&store, &cfg, &opts)?;
-    if out.reused {
-        println!(
+    match &out.state {
+        RunState::Reused => println!(
             "train: run {} already finished with this config and data: reused (--force retrains)",
             out.run
-        );
-    } else {
-        println!("train: run {} -> {}", out.run, out.dir.display());
+        ),
+        RunState::Published => println!("train: run {} -> {}", out.run, out.dir.display()),
+        RunState::Waiting { done, missing } => {
+            println!(
+                "train: run {}: folds {} of {} done; waiting for fold{} {}. The worker that trains \
+                 the last one publishes the run, or run the same command with --collect.",
+                out.run,
+                list(done),
+                done.len() + missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                list(missing)
+            );
+            if args.collect {
+                anyhow::bail!(
+                    "cannot collect run {}: folds {} are missing",
+                    out.run,
+                    list(missing)
+                );
+            }
+            return Ok(0);
+        }
     }
     let r = run_report(&store, std::slice::from_ref(&out.run), false)?;
     print!("{}", format_table(&r.lines));
-    print_folds(&out.summary)?;
+    if let Some(summary) = &out.summary {
+        print_folds(summary)?;
+    }
     Ok(0)
+}
+
+fn list(v: &[usize]) -> String {
+    v.iter()
+        .map(|k| k.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `ser report`: the run table and figures.

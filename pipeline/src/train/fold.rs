@@ -1,0 +1,186 @@
+//! One fold: train it, score its test side, and keep the result under
+//! `runs/.folds/<run>/fold-<k>/` until the run is collected. A fold's
+//! result holds everything the run's tables need (history, predictions,
+//! train accuracy, timing) plus its weights and standardisation.
+
+use std::time::Instant;
+
+use models::zoo::{encode_safetensors, read_tensors, NamedTensor};
+use models::{EpochRecord, Metrics, TrainConfig, TrainEvent};
+use serde::{Deserialize, Serialize};
+use store::Store;
+
+use super::plan::TrainPlan;
+use crate::error::{PipelineError, Result};
+
+/// A side's scores after an epoch (a `history.parquet` row without the run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochScores {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// `train` or `test`.
+    pub split: String,
+    /// Mean loss.
+    pub loss: f64,
+    /// Accuracy.
+    pub accuracy: f64,
+    /// Unweighted average recall.
+    pub uar: f64,
+    /// Seconds.
+    pub seconds: f64,
+}
+
+impl From<&EpochRecord> for EpochScores {
+    fn from(r: &EpochRecord) -> Self {
+        EpochScores {
+            epoch: r.epoch,
+            split: r.split.to_string(),
+            loss: r.loss,
+            accuracy: r.accuracy,
+            uar: r.uar,
+            seconds: r.seconds,
+        }
+    }
+}
+
+/// One test example's prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestPrediction {
+    /// Clip id.
+    pub clip_id: String,
+    /// `clean` or `noisy`.
+    pub variant: String,
+    /// Actor.
+    pub actor: u32,
+    /// True class index.
+    pub actual: usize,
+    /// Predicted class index.
+    pub predicted: usize,
+    /// Probability per class.
+    pub probabilities: Vec<f32>,
+}
+
+/// What a trained fold leaves for the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoldResult {
+    /// Fold number (from 1).
+    pub fold: usize,
+    /// Its test actors.
+    pub test_actors: Vec<u32>,
+    /// Per-epoch scores, train and test.
+    pub history: Vec<EpochScores>,
+    /// Accuracy on the training side after training (dropout off).
+    pub train_accuracy: f64,
+    /// Training examples.
+    pub n_train: usize,
+    /// Seconds of training and evaluation.
+    pub seconds: f64,
+    /// Every test example's prediction.
+    pub predictions: Vec<TestPrediction>,
+}
+
+impl FoldResult {
+    /// Metrics of its test side: all copies, then clean, then noisy.
+    pub fn scores(&self, classes: usize) -> [Metrics; 3] {
+        let pick = |v: Option<&str>| {
+            let (a, p): (Vec<usize>, Vec<usize>) = self
+                .predictions
+                .iter()
+                .filter(|r| v.is_none_or(|v| r.variant == v))
+                .map(|r| (r.actual, r.predicted))
+                .unzip();
+            Metrics::compute(&a, &p, classes)
+        };
+        [pick(None), pick(Some("clean")), pick(Some("noisy"))]
+    }
+}
+
+/// Trains fold `k` of `plan`; `on_event` sees every step and epoch.
+/// Returns the result and the weights (`fold<k>/…`, with `norm.mean`
+/// and `norm.std`).
+pub fn train_fold(
+    plan: &TrainPlan,
+    k: usize,
+    on_event: &mut dyn FnMut(TrainEvent<'_>),
+) -> Result<(FoldResult, Vec<NamedTensor>)> {
+    let t0 = Instant::now();
+    let cfg = &plan.config.train;
+    let fold = plan
+        .fold(k)
+        .ok_or_else(|| PipelineError::Config(format!("run {} has no fold {k}", plan.run())))?;
+    let data = plan.fold_data(fold);
+    let seed = cfg.seed.wrapping_add(k as u64 - 1);
+    let tc = TrainConfig {
+        loss: cfg.loss,
+        adam_eps: cfg.adam_eps,
+        ..TrainConfig::new(plan.config.epochs, plan.config.batch_size, cfg.lr, seed)
+    };
+    let names = &plan.config.classes;
+    let mut net = models::build(cfg.model, names.len(), cfg.kernel, seed, cfg.init)?;
+    let history = net.fit(&data.train, &data.test, &tc, on_event)?;
+    let (_, train_m) = net.evaluate(&data.train, &tc)?;
+    let probs = net.predict(&data.test, plan.config.batch_size)?;
+    let predictions = data
+        .which
+        .iter()
+        .zip(probs)
+        .map(|((ci, variant), p)| {
+            let clip = &plan.clips[*ci];
+            TestPrediction {
+                clip_id: clip.clip_id.clone(),
+                variant: variant.clone(),
+                actor: clip.actor,
+                actual: plan.classes[*ci],
+                predicted: models::argmax(&p),
+                probabilities: p,
+            }
+        })
+        .collect();
+    let mut weights = net.weights(&format!("fold{k}/"));
+    for (name, v) in [("mean", &data.norm.mean), ("std", &data.norm.std)] {
+        weights.push(NamedTensor {
+            name: format!("fold{k}/norm.{name}"),
+            shape: vec![v.len()],
+            data: v.clone(),
+        });
+    }
+    let result = FoldResult {
+        fold: k,
+        test_actors: plan
+            .folds
+            .iter()
+            .position(|f| f.number == k)
+            .map(|i| plan.config.test_actors[i].clone())
+            .unwrap_or_default(),
+        history: history.iter().map(EpochScores::from).collect(),
+        train_accuracy: train_m.accuracy,
+        n_train: data.train.len(),
+        seconds: t0.elapsed().as_secs_f64(),
+        predictions,
+    };
+    Ok((result, weights))
+}
+
+/// Keeps a trained fold under `runs/.folds/<run>/fold-<k>/`, atomically.
+pub fn save_fold(store: &Store, run: &str, r: &FoldResult, weights: &[NamedTensor]) -> Result<()> {
+    let stage = store.stage_fold(run, r.fold)?;
+    store.write_json(&stage.path("fold.json"), r)?;
+    let bytes = encode_safetensors(weights, Default::default())?;
+    store::atomic::write_bytes_atomic(&stage.path("weights.safetensors"), &bytes)?;
+    stage.finish()?;
+    Ok(())
+}
+
+/// Reads back a fold [`save_fold`] kept.
+pub fn load_fold(store: &Store, run: &str, k: usize) -> Result<(FoldResult, Vec<NamedTensor>)> {
+    let dir = store.fold_dir(run, k);
+    let path = dir.join("fold.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
+    let r: FoldResult = serde_json::from_str(&text)
+        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
+    let path = dir.join("weights.safetensors");
+    let bytes = std::fs::read(&path).map_err(|e| PipelineError::io(&path, e))?;
+    let weights = read_tensors(&bytes)
+        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
+    Ok((r, weights))
+}

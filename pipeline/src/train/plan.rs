@@ -1,0 +1,208 @@
+//! Everything a training run is decided by, resolved once before any fold
+//! trains: the feature set and its clips, labels, folds, window and the
+//! run's name. Every fold of a run — trained in one process or spread over
+//! a job array — starts from the same plan.
+
+use models::split::{actor_folds, balanced_groups, emobox_groups, random_split, Fold, SplitClip};
+use models::Dataset;
+use store::Store;
+
+use super::config::{RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION};
+use super::data::{
+    auto_window, data_fingerprint, dataset, load_clips, Clip, Framing, Standardizer,
+};
+use super::run::{pick_set, read_feature_config, TEST_VARIANTS};
+use crate::error::{PipelineError, Result};
+
+/// A resolved run: config, clips, folds, framing.
+pub struct TrainPlan {
+    /// The run's resolved config (its `config.json`); `config.run` names it.
+    pub config: RunConfig,
+    /// The labelled clips, sorted by clip id.
+    pub clips: Vec<Clip>,
+    /// Class of each clip.
+    pub classes: Vec<usize>,
+    /// Folds to train (each with clips on both sides).
+    pub folds: Vec<Fold>,
+    /// How clips become examples.
+    pub framing: Framing,
+}
+
+/// One fold's examples, standardised with its training side's statistics.
+pub struct FoldData {
+    /// Per-coefficient statistics of the training side.
+    pub norm: Standardizer,
+    /// Training examples (the configured variants of each training clip).
+    pub train: Dataset,
+    /// Test examples (clean and noisy copies of each test clip).
+    pub test: Dataset,
+    /// `(clip index, variant)` of each test example.
+    pub which: Vec<(usize, String)>,
+}
+
+impl TrainPlan {
+    /// Loads the feature set's clips and resolves the run `cfg` asks for.
+    pub fn new(store: &Store, cfg: &TrainStageConfig, show_progress: bool) -> Result<TrainPlan> {
+        let (set_id, entry) = pick_set(store, cfg.feature_set.as_deref())?;
+        let features = read_feature_config(store, &set_id)?;
+        let fingerprint = data_fingerprint(&set_id, &entry);
+        let parts: usize = entry.shards.values().map(|s| s.parts.len()).sum();
+        let pb = crate::progress::bar(parts as u64, "load", show_progress);
+        let all = load_clips(store, &set_id, &entry, || pb.inc(1))?;
+        pb.finish_and_clear();
+        let window = match cfg.window {
+            Window::Frames(n) => n,
+            Window::Auto => auto_window(&all, cfg.model.min_frames()),
+        };
+        let (clips, classes) = label(all, cfg);
+        if clips.is_empty() {
+            return Err(PipelineError::Config(format!(
+                "feature set {set_id} has no clips with {} labels",
+                cfg.labels.name()
+            )));
+        }
+        let folds = split(&clips, &classes, cfg);
+        if folds.is_empty() {
+            return Err(PipelineError::Config(
+                "the split has no fold with clips on both sides (too few actors?)".into(),
+            ));
+        }
+        let (epochs, batch_size) = cfg.schedule();
+        let config = RunConfig {
+            run: RunConfig::name_for(cfg, window, &set_id, &fingerprint),
+            code: TRAIN_CODE_VERSION,
+            train: cfg.clone(),
+            epochs,
+            batch_size,
+            window,
+            classes: cfg.labels.classes(),
+            feature_set: set_id,
+            features,
+            data_fingerprint: fingerprint,
+            clips: clips.len(),
+            folds: folds.iter().map(|f| f.number).collect(),
+            test_actors: folds.iter().map(|f| test_actors(&clips, f)).collect(),
+        };
+        Ok(TrainPlan {
+            config,
+            clips,
+            classes,
+            folds,
+            framing: Framing {
+                window,
+                crop: cfg.crop,
+            },
+        })
+    }
+
+    /// The run's name.
+    pub fn run(&self) -> &str {
+        &self.config.run
+    }
+
+    /// The fold numbered `k` (from 1), if the plan has it.
+    pub fn fold(&self, k: usize) -> Option<&Fold> {
+        self.folds.iter().find(|f| f.number == k)
+    }
+
+    /// Fold `fold`'s examples: standardised with its training side's
+    /// statistics, trained on the configured variants, tested on both.
+    pub fn fold_data(&self, fold: &Fold) -> FoldData {
+        let cfg = &self.config.train;
+        let clips = &self.clips;
+        let norm = Standardizer::fit(
+            fold.train.iter().flat_map(|&i| {
+                cfg.train_variants
+                    .iter()
+                    .filter_map(move |v| clips[i].variants.get(v))
+            }),
+            self.framing,
+        );
+        let train_variants = &cfg.train_variants;
+        let (train, _) = dataset(
+            clips,
+            &fold.train,
+            &self.classes,
+            train_variants,
+            &norm,
+            self.framing,
+        );
+        let test_variants: Vec<String> = TEST_VARIANTS.iter().map(|s| s.to_string()).collect();
+        let (test, which) = dataset(
+            clips,
+            &fold.test,
+            &self.classes,
+            &test_variants,
+            &norm,
+            self.framing,
+        );
+        let (train, test) = if cfg.readout_last_frame() {
+            (full_length(train), full_length(test))
+        } else {
+            (train, test)
+        };
+        FoldData {
+            norm,
+            train,
+            test,
+            which,
+        }
+    }
+}
+
+/// Every example treated as a full window (readout after the padding).
+fn full_length(mut d: Dataset) -> Dataset {
+    d.lengths.iter_mut().for_each(|n| *n = d.frames);
+    d
+}
+
+/// The clips the label set keeps, and their classes.
+fn label(all: Vec<Clip>, cfg: &TrainStageConfig) -> (Vec<Clip>, Vec<usize>) {
+    let mut clips = Vec::with_capacity(all.len());
+    let mut classes = Vec::with_capacity(all.len());
+    for c in all {
+        if let Some(k) = cfg.labels.class_of(c.emotion, &c.gender) {
+            classes.push(k);
+            clips.push(c);
+        }
+    }
+    (clips, classes)
+}
+
+/// The split's folds, each with clips on both sides, at most `max_folds`.
+fn split(clips: &[Clip], classes: &[usize], cfg: &TrainStageConfig) -> Vec<Fold> {
+    let split_clips: Vec<SplitClip> = clips
+        .iter()
+        .zip(classes)
+        .map(|(c, &class)| SplitClip {
+            clip_id: c.clip_id.clone(),
+            actor: c.actor,
+            gender: c.gender.clone(),
+            class,
+        })
+        .collect();
+    let mut folds = match cfg.split {
+        SplitKind::Random => vec![random_split(
+            &split_clips,
+            cfg.test_fraction,
+            cfg.split_seed,
+        )],
+        SplitKind::Actors => {
+            let groups = match cfg.folds {
+                Some(k) => balanced_groups(&split_clips, k),
+                None => emobox_groups(),
+            };
+            actor_folds(&split_clips, &groups)
+        }
+    };
+    folds.retain(|f| !f.train.is_empty() && !f.test.is_empty());
+    folds.truncate(cfg.max_folds.unwrap_or(usize::MAX));
+    folds
+}
+
+fn test_actors(clips: &[Clip], fold: &Fold) -> Vec<u32> {
+    let mut a: Vec<u32> = fold.test.iter().map(|&i| clips[i].actor).collect();
+    a.sort_unstable();
+    a.dedup();
+    a
+}

@@ -112,9 +112,9 @@ pub enum Command {
         s: StoreFlags,
     },
     /// Compute MFCC (and optionally log-mel) shards for clean and noisy copies.
-    Features(FeatureArgs),
+    Features(Box<FeatureArgs>),
     /// Train a model on a feature set; writes (or reuses) `runs/<run>/`.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Classify WAV files with a trained run.
     Predict {
         /// Run name, unique prefix of one, or run folder.

@@ -9,7 +9,7 @@ PYTHON ?= python3
 # `ser` exits 3 when it finished but skipped some inputs (named on stderr).
 OK_IF_SKIPPED = || test $$? -eq 3
 
-.PHONY: build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps lint bench bench-deps bench-train clean-demo
+.PHONY: parity-train build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps lint bench bench-deps bench-train clean-demo
 
 build:
 	cargo build --release -p ser-pipeline --bin ser
@@ -85,6 +85,11 @@ bench: build bench-deps
 bench-train:
 	cargo build --release -q -p ser-models --bench epoch
 	$(PYTHON) bench/train_bench.py --clips $(or $(CLIPS),2160)
+
+## One fold trained by ser and by Keras from the same initial weights and
+## batches, curves side by side: make parity-train STORE=... MODEL=lstm|cnn|cnn-lstm
+parity-train: bench-deps
+	$(PYTHON) bench/parity_train.py --store $(STORE) --model $(or $(MODEL),lstm) $(if $(EPOCHS),--epochs $(EPOCHS))
 
 clean-demo:
 	rm -rf $(DEMO)

@@ -5,17 +5,34 @@ use dfdx::prelude::*;
 use crate::cnn::N_MFCC;
 use crate::init::Init;
 use crate::layers::{Batch, Seq};
+use crate::split::SplitMix;
 
 /// A model that maps MFCC sequences to `N` class logits.
 pub trait Classifier<const N: usize>: TensorCollection<f32, Cpu> + Clone {
     /// Logits `[batch, N]` of `[batch, frames, 40]` whose examples hold
     /// `lengths[e]` real frames (then padding); `train` enables dropout.
+    /// Layers with running statistics (batch norm) use them here.
     fn logits<T: Tape<f32, Cpu> + Merge<T>>(
         &self,
         x: Seq<N_MFCC, f32, Cpu, T>,
         lengths: &[usize],
         train: bool,
     ) -> Result<Batch<N, f32, Cpu, T>, CpuError>;
+
+    /// Logits of a training step: dropout on, batch norm on the batch's
+    /// statistics (updating the running ones). Models without such layers
+    /// keep the default, [`Classifier::logits`] with `train` set.
+    fn train_logits(
+        &mut self,
+        x: Seq<N_MFCC, f32, Cpu, OwnedTape<f32, Cpu>>,
+        lengths: &[usize],
+    ) -> Result<Batch<N, f32, Cpu, OwnedTape<f32, Cpu>>, CpuError> {
+        self.logits(x, lengths, true)
+    }
+
+    /// Changes a training batch `[b, frames, 40]` in place before the step
+    /// (data augmentation); the default leaves it as it is.
+    fn augment(&self, _x: &mut [f32], _frames: usize, _lengths: &[usize], _rng: &mut SplitMix) {}
 
     /// Draws every weight again as `init` says, from `seed` (dfdx's own
     /// `build` already gives [`Init::Uniform`]).

@@ -42,12 +42,8 @@ impl Dataset {
         self.labels.is_empty()
     }
 
-    /// The examples `idx` as a batch `[b, frames, 40]` and their lengths.
-    pub(crate) fn batch(
-        &self,
-        idx: &[usize],
-        dev: &Cpu,
-    ) -> (Seq<N_MFCC, f32, Cpu, NoneTape>, Vec<usize>) {
+    /// The examples `idx`, `[b, frames, 40]` row-major, and their lengths.
+    pub(crate) fn batch_values(&self, idx: &[usize]) -> (Vec<f32>, Vec<usize>) {
         let width = self.frames * N_MFCC;
         let mut v = Vec::with_capacity(idx.len() * width);
         for &i in idx {
@@ -57,9 +53,17 @@ impl Dataset {
             .iter()
             .map(|&i| self.lengths.get(i).copied().unwrap_or(self.frames))
             .collect();
-        (
-            dev.tensor_from_vec(v, (idx.len(), self.frames, Const::<N_MFCC>)),
-            lengths,
-        )
+        (v, lengths)
+    }
+
+    /// The examples `idx` as a batch `[b, frames, 40]` and their lengths.
+    pub(crate) fn batch(
+        &self,
+        idx: &[usize],
+        dev: &Cpu,
+    ) -> (Seq<N_MFCC, f32, Cpu, NoneTape>, Vec<usize>) {
+        let (v, lengths) = self.batch_values(idx);
+        let shape = (idx.len(), self.frames, Const::<N_MFCC>);
+        (dev.tensor_from_vec(v, shape), lengths)
     }
 }

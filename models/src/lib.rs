@@ -24,6 +24,7 @@ pub mod labels;
 pub mod layers;
 pub mod lstm_model;
 pub mod metrics;
+pub mod si_cnn;
 pub mod split;
 pub mod train;
 pub mod zoo;
@@ -37,10 +38,13 @@ pub use init::Init;
 pub use labels::LabelSet;
 pub use lstm_model::LstmModel;
 pub use metrics::{ClassScores, Metrics};
-pub use split::{actor_folds, balanced_groups, emobox_groups, random_split, Fold, SplitClip};
+pub use si_cnn::SiCnn;
+pub use split::{
+    actor_folds, balanced_groups, emobox_groups, random_split, Fold, SplitClip, SplitMix,
+};
 pub use train::{
-    argmax, evaluate, predict, train, Classifier, Dataset, EpochRecord, Loss, TrainConfig,
-    TrainError, TrainEvent,
+    argmax, evaluate, predict, train, Classifier, Dataset, EpochOrders, EpochRecord, Loss,
+    Schedule, TrainConfig, TrainError, TrainEvent,
 };
 /// Keeps freed tensor buffers (up to 32 MiB each) in the heap instead of
 /// returning them to the kernel: training allocates and frees the same large

@@ -39,11 +39,13 @@ pub const EMOBOX_FOLDS: [[u32; 4]; 6] = [
     [6, 13, 17, 22],
 ];
 
-/// SplitMix64: a tiny seeded generator for shuffles (same seed, same split).
-pub(crate) struct SplitMix(pub(crate) u64);
+/// SplitMix64: a tiny seeded generator for shuffles and augmentation
+/// (same seed, same numbers).
+pub struct SplitMix(pub u64);
 
 impl SplitMix {
-    pub(crate) fn next(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -51,8 +53,9 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+    /// Uniform in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
     }
 
     /// Fisher-Yates.

@@ -9,6 +9,7 @@ use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::*;
 
 pub use crate::classifier::Classifier;
+use crate::cnn::N_MFCC;
 pub use crate::dataset::Dataset;
 use crate::layers::Batch;
 use crate::metrics::Metrics;
@@ -67,6 +68,58 @@ pub struct TrainConfig {
     pub loss: Loss,
     /// Adam's epsilon (Keras: 1e-7; dfdx and PyTorch: 1e-8).
     pub adam_eps: f64,
+    /// Decoupled weight decay (AdamW); 0 for plain Adam.
+    pub weight_decay: f64,
+    /// Learning rate over the run.
+    pub schedule: Schedule,
+    /// Target smoothing: the true class gets `1 - s`, every class `s / N`
+    /// (cross-entropy only; 0 for one-hot targets).
+    pub label_smoothing: f64,
+    /// Let the model augment its training batches ([`Classifier::augment`]).
+    pub augment: bool,
+}
+
+/// How the learning rate moves during training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// `lr` throughout (the paper's).
+    #[default]
+    Constant,
+    /// One cycle: linear warm-up from `lr / 25` to `lr` over the first 30 %
+    /// of the steps, then cosine down to `lr / 1e4` (Smith's one-cycle,
+    /// PyTorch's `OneCycleLR` defaults).
+    OneCycle,
+}
+
+impl Schedule {
+    /// Parses `constant` or `one-cycle`.
+    pub fn parse(s: &str) -> Result<Schedule, String> {
+        match s {
+            "constant" => Ok(Schedule::Constant),
+            "one-cycle" => Ok(Schedule::OneCycle),
+            _ => Err(format!("unknown schedule `{s}`: use constant or one-cycle")),
+        }
+    }
+
+    /// The learning rate at `step` of `total` (0-based) for peak `lr`.
+    pub fn lr_at(self, lr: f64, step: usize, total: usize) -> f64 {
+        match self {
+            Schedule::Constant => lr,
+            Schedule::OneCycle => {
+                let total = total.max(1) as f64;
+                let warm = (0.3 * total).max(1.0);
+                let s = step as f64;
+                if s < warm {
+                    lr / 25.0 + (lr - lr / 25.0) * s / warm
+                } else {
+                    let p = ((s - warm) / (total - warm).max(1.0)).min(1.0);
+                    let low = lr / 1e4;
+                    low + (lr - low) * 0.5 * (1.0 + (std::f64::consts::PI * p).cos())
+                }
+            }
+        }
+    }
 }
 
 impl TrainConfig {
@@ -79,6 +132,10 @@ impl TrainConfig {
             seed,
             loss: Loss::CrossEntropy,
             adam_eps: 1e-7,
+            weight_decay: 0.0,
+            schedule: Schedule::Constant,
+            label_smoothing: 0.0,
+            augment: true,
         }
     }
 }
@@ -111,10 +168,16 @@ fn loss_of<const N: usize, T: Tape<f32, Cpu>>(
     }
 }
 
-fn one_hot<const N: usize>(labels: &[usize], dev: &Cpu) -> Batch<N, f32, Cpu, NoneTape> {
-    let mut v = vec![0f32; labels.len() * N];
+/// Targets: one-hot, or smoothed (`1 - s` on the class plus `s / N` everywhere).
+fn targets<const N: usize>(
+    labels: &[usize],
+    smoothing: f64,
+    dev: &Cpu,
+) -> Batch<N, f32, Cpu, NoneTape> {
+    let s = smoothing as f32;
+    let mut v = vec![s / N as f32; labels.len() * N];
     for (i, &c) in labels.iter().enumerate() {
-        v[i * N + c.min(N - 1)] = 1.0;
+        v[i * N + c.min(N - 1)] += 1.0 - s;
     }
     dev.tensor_from_vec(v, (labels.len(), Const::<N>))
 }
@@ -159,7 +222,7 @@ pub fn evaluate<const N: usize, M: Classifier<N>>(
         let (x, lengths) = data.batch(chunk, dev);
         let logits = model.logits(x, &lengths, false)?;
         pred.extend(logits.as_vec().chunks_exact(N).map(argmax));
-        loss += loss_of(logits, one_hot::<N>(&labels, dev), cfg.loss).array() as f64
+        loss += loss_of(logits, targets::<N>(&labels, 0.0, dev), cfg.loss).array() as f64
             * chunk.len() as f64;
     }
     Ok((
@@ -173,6 +236,30 @@ pub fn argmax(row: &[f32]) -> usize {
     (0..row.len())
         .max_by(|&a, &b| row[a].total_cmp(&row[b]))
         .unwrap_or(0)
+}
+
+/// The order examples are visited in, epoch after epoch: a fresh seeded
+/// shuffle each epoch (what [`train`] uses; exported by the Keras parity
+/// tool so both frameworks see the same batches).
+pub struct EpochOrders {
+    rng: SplitMix,
+    order: Vec<usize>,
+}
+
+impl EpochOrders {
+    /// Orders of `n` examples from `seed`.
+    pub fn new(n: usize, seed: u64) -> EpochOrders {
+        EpochOrders {
+            rng: SplitMix(seed),
+            order: (0..n).collect(),
+        }
+    }
+
+    /// The next epoch's order.
+    pub fn next_epoch(&mut self) -> &[usize] {
+        self.rng.shuffle(&mut self.order);
+        &self.order
+    }
 }
 
 /// What the training loop reports as it goes (progress bars, logs).
@@ -212,27 +299,43 @@ pub fn train<const N: usize, M: Classifier<N>>(
         AdamConfig {
             lr: cfg.lr,
             eps: cfg.adam_eps,
+            weight_decay: (cfg.weight_decay > 0.0)
+                .then_some(WeightDecay::Decoupled(cfg.weight_decay)),
             ..AdamConfig::default()
         },
     );
-    let mut rng = SplitMix(cfg.seed);
-    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut orders = EpochOrders::new(train.len(), cfg.seed);
+    // Augmentation draws from its own stream, so models without it train
+    // exactly as before.
+    let mut aug_rng = SplitMix(cfg.seed ^ 0xa5a5_5a5a_0f0f_f0f0);
     let batch = cfg.batch_size.max(1);
     let steps = train.len().div_ceil(batch);
+    let total_steps = steps * cfg.epochs;
     let mut history = Vec::new();
     for epoch in 1..=cfg.epochs {
         let t0 = Instant::now();
-        rng.shuffle(&mut order);
+        let order = orders.next_epoch();
         let (mut loss_sum, mut seen) = (0.0, 0usize);
         let (mut actual, mut pred) = (Vec::with_capacity(train.len()), Vec::new());
         for (s, chunk) in order.chunks(batch).enumerate() {
+            opt.cfg.lr = cfg
+                .schedule
+                .lr_at(cfg.lr, (epoch - 1) * steps + s, total_steps);
             let labels: Vec<usize> = chunk.iter().map(|&i| train.labels[i]).collect();
             let grads = model.alloc_grads();
-            let (x, lengths) = train.batch(chunk, dev);
-            let logits = model.logits(x.traced(grads), &lengths, true)?; // [b, N]
+            let (mut v, lengths) = train.batch_values(chunk);
+            if cfg.augment {
+                model.augment(&mut v, train.frames, &lengths, &mut aug_rng);
+            }
+            let x = dev.tensor_from_vec(v, (chunk.len(), train.frames, Const::<N_MFCC>));
+            let logits = model.train_logits(x.traced(grads), &lengths)?; // [b, N]
             pred.extend(logits.as_vec().chunks_exact(N).map(argmax));
             actual.extend_from_slice(&labels);
-            let loss = loss_of(logits, one_hot::<N>(&labels, dev), cfg.loss);
+            let loss = loss_of(
+                logits,
+                targets::<N>(&labels, cfg.label_smoothing, dev),
+                cfg.loss,
+            );
             loss_sum += loss.array() as f64 * chunk.len() as f64;
             seen += chunk.len();
             let grads = loss.backward();

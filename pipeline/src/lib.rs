@@ -6,7 +6,9 @@
 //! - [`features`]: librosa-compatible MFCC / log-mel of clean and noisy
 //!   copies, written as Parquet shards, incrementally and in parallel;
 //! - [`train`]: `ser train` (feature shards -> `runs/<run>/`) and `ser predict`;
-//! - [`report`]: the run table and the paper's figures (PNG); [`query`]: SQL.
+//! - [`report`]: the run table and the paper's figures (PNG); [`query`]: SQL;
+//! - [`reproduce`]: the paper's table and the speaker-independent table in
+//!   one resumable command, written as `reports/paper/REPORT.md`.
 //!
 //! Audio decoding ([`audio`]) and DSP ([`dsp`]) compute on memory
 //! (`&[f32]`); reading a file is a thin wrapper. The store's layout and
@@ -27,6 +29,7 @@ pub mod progress;
 pub mod query;
 pub mod ravdess;
 pub mod report;
+pub mod reproduce;
 pub mod synth;
 pub mod train;
 

@@ -60,10 +60,12 @@ pub(crate) fn put_grad<S: Shape, E: Dtype>(
     Ok(())
 }
 
+mod batchnorm;
 mod conv1d;
 mod lstm;
 mod pool;
 
+pub use batchnorm::{batchnorm_eval, batchnorm_train};
 pub use conv1d::Conv1D;
 pub use lstm::{last_frames, Lstm};
 pub use pool::{global_avg_pool1d, max_pool1d};

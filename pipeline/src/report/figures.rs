@@ -4,10 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use polars::prelude::*;
-use store::table::read_frame;
 use store::{MetadataRow, Store};
 
+use super::columns::{col_f64, col_opt_i64, col_str, frame};
 use super::grid;
 use super::plot::{heatmap, lines, save_png, PlotResult};
 use crate::dsp::mel::{hz_to_mel, mel_to_hz};
@@ -15,41 +14,6 @@ use crate::dsp::FeatureExtractor;
 use crate::features::{load_resampled, mel_and_mfcc, FeatureConfig};
 use crate::train::data::{load_clips, N_MFCC};
 use crate::train::{pick_set, read_feature_config, RunConfig};
-
-fn frame(path: &Path) -> PlotResult<DataFrame> {
-    read_frame(path).map_err(|e| e.to_string())
-}
-
-fn col_f64(df: &DataFrame, name: &str) -> PlotResult<Vec<f64>> {
-    let c = df
-        .column(name)
-        .and_then(|c| c.cast(&DataType::Float64))
-        .map_err(|e| format!("column `{name}`: {e}"))?;
-    Ok(c.f64()
-        .map_err(|e| e.to_string())?
-        .iter()
-        .map(|v| v.unwrap_or(f64::NAN))
-        .collect())
-}
-
-fn col_opt_i64(df: &DataFrame, name: &str) -> PlotResult<Vec<Option<i64>>> {
-    let c = df
-        .column(name)
-        .and_then(|c| c.cast(&DataType::Int64))
-        .map_err(|e| format!("column `{name}`: {e}"))?;
-    Ok(c.i64().map_err(|e| e.to_string())?.iter().collect())
-}
-
-fn col_str(df: &DataFrame, name: &str) -> PlotResult<Vec<String>> {
-    let c = df
-        .column(name)
-        .map_err(|e| format!("column `{name}`: {e}"))?;
-    Ok(c.str()
-        .map_err(|e| e.to_string())?
-        .iter()
-        .map(|v| v.unwrap_or_default().to_string())
-        .collect())
-}
 
 /// Train vs test accuracy and loss per epoch (the mean over folds).
 pub fn history(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {

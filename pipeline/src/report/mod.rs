@@ -7,7 +7,8 @@
 //! Text is drawn with a font compiled into the binary, so figures render
 //! the same on a machine with no fonts installed.
 
-mod figures;
+pub(crate) mod columns;
+pub(crate) mod figures;
 mod grid;
 pub mod plot;
 

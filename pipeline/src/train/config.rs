@@ -2,7 +2,7 @@
 //! the resolved form saved as `runs/<run>/config.json`, whose hash (with
 //! the feature set and the data fingerprint) names the run.
 
-use models::{Init, LabelSet, Loss, ModelKind};
+use models::{Init, LabelSet, Loss, ModelKind, Schedule};
 use serde::{Deserialize, Serialize};
 use store::fingerprint::short_id;
 
@@ -119,6 +119,56 @@ impl Readout {
     }
 }
 
+/// How MFCCs are standardised before the model sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Norm {
+    /// Per coefficient, with the training side's mean and deviation (the
+    /// same numbers for every clip, saved with the run).
+    Train,
+    /// Each clip by its own mean and deviation per coefficient (removes a
+    /// speaker's and a recording's offsets).
+    Clip,
+}
+
+impl Norm {
+    /// Parses `train` or `clip`.
+    pub fn parse(s: &str) -> Result<Norm, String> {
+        match s {
+            "train" => Ok(Norm::Train),
+            "clip" => Ok(Norm::Clip),
+            _ => Err(format!("unknown norm `{s}`: use train or clip")),
+        }
+    }
+}
+
+/// The optimisation settings a run trains with: the config's, else the
+/// model's recipe ([`ModelKind::recipe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Resolved {
+    /// Epochs.
+    pub epochs: usize,
+    /// Batch size.
+    pub batch_size: usize,
+    /// (Peak) learning rate.
+    pub lr: f64,
+    /// Learning-rate schedule.
+    pub schedule: Schedule,
+    /// Decoupled weight decay.
+    pub weight_decay: f64,
+    /// Label smoothing.
+    pub label_smoothing: f64,
+    /// Standardisation.
+    pub norm: Norm,
+    /// Training-time augmentation (where the model has one).
+    #[serde(default = "yes")]
+    pub augment: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// Everything `ser train` is asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -142,8 +192,19 @@ pub struct TrainStageConfig {
     pub epochs: Option<usize>,
     /// Batch size; `None`: the paper's (CNN 30, LSTM and CNN+LSTM 28).
     pub batch_size: Option<usize>,
-    /// Adam learning rate.
-    pub lr: f64,
+    /// (Peak) learning rate; `None`: the model's (1e-3 for the paper's).
+    pub lr: Option<f64>,
+    /// Learning-rate schedule; `None`: the model's (constant for the paper's).
+    pub schedule: Option<Schedule>,
+    /// Decoupled weight decay (AdamW); `None`: the model's (0 for the paper's).
+    pub weight_decay: Option<f64>,
+    /// Label smoothing; `None`: the model's (0 for the paper's).
+    pub label_smoothing: Option<f64>,
+    /// Standardisation; `None`: the model's (`train` for the paper's).
+    pub norm: Option<Norm>,
+    /// Training-time augmentation of the models that have it (si-cnn's
+    /// masks); `None`: on.
+    pub augment: Option<bool>,
     /// Seed of weights, dropout and shuffles.
     pub seed: u64,
     /// Loss.
@@ -178,7 +239,12 @@ impl Default for TrainStageConfig {
             max_folds: None,
             epochs: None,
             batch_size: None,
-            lr: 1e-3,
+            lr: None,
+            schedule: None,
+            weight_decay: None,
+            label_smoothing: None,
+            norm: None,
+            augment: None,
             seed: 42,
             loss: Loss::CrossEntropy,
             kernel: 5,
@@ -214,8 +280,16 @@ impl TrainStageConfig {
         if !(self.adam_eps > 0.0 && self.adam_eps.is_finite()) {
             return Err(format!("adam_eps must be positive, got {}", self.adam_eps));
         }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(format!("lr must be positive, got {}", self.lr));
+        if let Some(lr) = self.lr {
+            if !(lr > 0.0 && lr.is_finite()) {
+                return Err(format!("lr must be positive, got {lr}"));
+            }
+        }
+        if matches!(self.weight_decay, Some(w) if !(0.0..1.0).contains(&w)) {
+            return Err("weight_decay must be in [0, 1)".into());
+        }
+        if matches!(self.label_smoothing, Some(s) if !(0.0..1.0).contains(&s)) {
+            return Err("label_smoothing must be in [0, 1)".into());
         }
         if self.model != ModelKind::Lstm && !models::zoo::KERNELS.contains(&self.kernel) {
             return Err(format!("kernel must be 3, 5 or 7, got {}", self.kernel));
@@ -248,10 +322,27 @@ impl TrainStageConfig {
         self.readout == Readout::LastFrame
     }
 
-    /// Epochs and batch size after the paper's defaults.
+    /// Epochs and batch size after the model's defaults.
     pub fn schedule(&self) -> (usize, usize) {
-        let (e, b) = self.model.paper_schedule();
-        (self.epochs.unwrap_or(e), self.batch_size.unwrap_or(b))
+        let r = self.resolved();
+        (r.epochs, r.batch_size)
+    }
+
+    /// The optimisation settings: the config's, else the model's recipe.
+    pub fn resolved(&self) -> Resolved {
+        let r = self.model.recipe();
+        Resolved {
+            epochs: self.epochs.unwrap_or(r.epochs),
+            batch_size: self.batch_size.unwrap_or(r.batch_size),
+            lr: self.lr.unwrap_or(r.lr),
+            schedule: self.schedule.unwrap_or(r.schedule),
+            weight_decay: self.weight_decay.unwrap_or(r.weight_decay),
+            label_smoothing: self.label_smoothing.unwrap_or(r.label_smoothing),
+            norm: self
+                .norm
+                .unwrap_or(if r.clip_norm { Norm::Clip } else { Norm::Train }),
+            augment: self.augment.unwrap_or(true),
+        }
     }
 }
 
@@ -269,6 +360,10 @@ pub struct RunConfig {
     pub epochs: usize,
     /// Batch size.
     pub batch_size: usize,
+    /// Every optimisation setting as trained (absent before code version 2,
+    /// whose runs used the paper's: see [`RunConfig::resolved`]).
+    #[serde(default)]
+    pub optimisation: Option<Resolved>,
     /// Frames per example, resolved.
     pub window: usize,
     /// Class names in output order.
@@ -289,6 +384,11 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
+    /// The optimisation settings the run trained with.
+    pub fn resolved(&self) -> Resolved {
+        self.optimisation.unwrap_or_else(|| self.train.resolved())
+    }
+
     /// Parses a run's `config.json`, filling what older code versions did
     /// not record with what they did: before code version 2, windows were
     /// centre crops and weights started `U(±1/sqrt(fan_in))`.
@@ -379,5 +479,32 @@ mod tests {
             ..c
         };
         assert_ne!(a, RunConfig::name_for(&e, 128, "set", "data"));
+    }
+}
+
+#[cfg(test)]
+mod examples {
+    use super::*;
+
+    /// `docs/examples/*.json` are the defaults, so a user can start from them.
+    #[test]
+    fn example_configs_are_the_defaults() {
+        let train: TrainStageConfig =
+            serde_json::from_str(include_str!("../../../docs/examples/train.json")).unwrap();
+        assert_eq!(train, TrainStageConfig::default());
+        let features: FeatureConfig =
+            serde_json::from_str(include_str!("../../../docs/examples/features.json")).unwrap();
+        assert_eq!(features, FeatureConfig::default());
+    }
+
+    #[test]
+    #[ignore = "writes docs/examples/ (run by hand after changing a default)"]
+    fn write_example_configs() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples");
+        std::fs::create_dir_all(&dir).unwrap();
+        let train = serde_json::to_string_pretty(&TrainStageConfig::default()).unwrap();
+        std::fs::write(dir.join("train.json"), train + "\n").unwrap();
+        let features = serde_json::to_string_pretty(&FeatureConfig::default()).unwrap();
+        std::fs::write(dir.join("features.json"), features + "\n").unwrap();
     }
 }

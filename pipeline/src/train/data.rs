@@ -2,14 +2,16 @@
 //! standardise with training-side statistics, and build datasets.
 //!
 //! **Window.** Every example is `window` frames of 40 MFCCs ([`Framing`]).
-//! `auto` takes the median clean-clip length of the set (the 480 RAVDESS
-//! clips of actors 1-8 at 22050 Hz / hop 512: 133-216 frames, median 160,
-//! i.e. 3.7 s). A longer clip keeps its first `window` frames (`crop
-//! start`, the Keras notebooks' choice) or its middle ones (`crop
-//! centre`); a shorter one is padded at the end with the training mean (0
-//! after standardisation), and its real length travels with it, so the
-//! recurrent models read their state at its last real frame rather than
-//! after the padding.
+//! `auto` ([`auto_window`]) is the first 3 seconds (130 frames at 22050 Hz
+//! / hop 512, what the Keras notebooks the paper follows take), or the
+//! median clip length if that is shorter. RAVDESS clips are 3.1-4.9 s
+//! (133-216 frames) with the speech in the first 3 s, so nothing is padded
+//! and the recurrent models read their state right after the speech, not
+//! after a second of trailing silence. A longer clip keeps its first
+//! `window` frames (`crop start`) or its middle ones (`crop centre`); a
+//! shorter one is padded at the end with the training mean (0 after
+//! standardisation), and its real length travels with it, so the recurrent
+//! models read their state at its last real frame, not after the padding.
 
 use std::collections::BTreeMap;
 
@@ -45,6 +47,8 @@ pub struct Clip {
     pub emotion: u32,
     /// `male` / `female`.
     pub gender: String,
+    /// Rate the features were computed at, Hz.
+    pub sample_rate: u32,
     /// Copies by variant name (`clean`, `noisy`).
     pub variants: BTreeMap<String, Variant>,
 }
@@ -82,6 +86,7 @@ fn add_row(clips: &mut BTreeMap<String, Clip>, row: FeatureRow, set_id: &str) ->
         actor: row.actor.max(0) as u32,
         emotion: row.emotion.max(0) as u32,
         gender: row.gender.clone(),
+        sample_rate: row.sample_rate.max(0) as u32,
         variants: BTreeMap::new(),
     });
     clip.variants.insert(
@@ -105,14 +110,26 @@ pub fn data_fingerprint(set_id: &str, entry: &FeatureSetEntry) -> String {
     store::fingerprint::hex(&h.finalize()[..8])
 }
 
-/// The median clean length in frames (`auto` window), at least `min`.
-pub fn auto_window(clips: &[Clip], min: usize) -> usize {
+/// Seconds of audio the `auto` window covers (unless clips are shorter).
+pub const AUTO_WINDOW_SECONDS: f64 = 3.0;
+
+/// The `auto` window in frames: [`AUTO_WINDOW_SECONDS`] at the set's rate
+/// and hop (`1 + floor(seconds * rate / hop)`, librosa's centred frame
+/// count), or the median clean-clip length if that is shorter; at least `min`.
+pub fn auto_window(clips: &[Clip], hop: usize, min: usize) -> usize {
     let mut lens: Vec<usize> = clips
         .iter()
         .filter_map(|c| c.variants.get("clean").map(|v| v.frames))
         .collect();
     lens.sort_unstable();
-    lens.get(lens.len() / 2).copied().unwrap_or(min).max(min)
+    let mut rates: Vec<u32> = clips.iter().map(|c| c.sample_rate).collect();
+    rates.sort_unstable();
+    let Some(&median) = lens.get(lens.len() / 2) else {
+        return min;
+    };
+    let rate = rates[rates.len() / 2] as f64;
+    let seconds = 1 + (AUTO_WINDOW_SECONDS * rate / hop.max(1) as f64).floor() as usize;
+    seconds.min(median).max(min)
 }
 
 /// How a clip becomes a fixed-length example.
@@ -136,16 +153,28 @@ impl Framing {
     }
 }
 
-/// Per-coefficient mean and standard deviation.
+/// Per-coefficient mean and standard deviation: the training side's, or
+/// each clip's own (`per_clip`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Standardizer {
-    /// Means, `[40]`.
+    /// Means, `[40]` (zeros when per clip).
     pub mean: Vec<f32>,
-    /// Standard deviations, `[40]` (at least 1e-6).
+    /// Standard deviations, `[40]` (at least 1e-6; ones when per clip).
     pub std: Vec<f32>,
+    /// Standardise each clip by the statistics of its own kept frames.
+    pub per_clip: bool,
 }
 
 impl Standardizer {
+    /// Each clip by its own statistics.
+    pub fn per_clip() -> Standardizer {
+        Standardizer {
+            mean: vec![0.0; N_MFCC],
+            std: vec![1.0; N_MFCC],
+            per_clip: true,
+        }
+    }
+
     /// Statistics over the windowed frames of the given copies (the
     /// training side only, so nothing of the test side leaks in).
     pub fn fit<'a>(copies: impl Iterator<Item = &'a Variant>, framing: Framing) -> Standardizer {
@@ -169,7 +198,11 @@ impl Standardizer {
             .zip(&sq)
             .map(|(s, q)| ((q / n - (s / n) * (s / n)).max(0.0).sqrt() as f32).max(1e-6))
             .collect();
-        Standardizer { mean, std }
+        Standardizer {
+            mean,
+            std,
+            per_clip: false,
+        }
     }
 
     /// One example `[window, 40]`: the kept frames (or the whole clip,
@@ -177,11 +210,28 @@ impl Standardizer {
     /// length in frames.
     pub fn example_into(&self, v: &Variant, framing: Framing, out: &mut Vec<f32>) -> usize {
         let (start, len) = framing.span(v.frames);
-        for frame in v.mfcc[start * N_MFCC..(start + len) * N_MFCC].chunks_exact(N_MFCC) {
+        let kept = &v.mfcc[start * N_MFCC..(start + len) * N_MFCC];
+        let own;
+        let (mean, std) = if self.per_clip {
+            own = Standardizer::fit(
+                std::iter::once(&Variant {
+                    frames: len,
+                    mfcc: kept.to_vec(),
+                }),
+                Framing {
+                    window: len,
+                    crop: framing.crop,
+                },
+            );
+            (&own.mean, &own.std)
+        } else {
+            (&self.mean, &self.std)
+        };
+        for frame in kept.chunks_exact(N_MFCC) {
             out.extend(
                 frame
                     .iter()
-                    .zip(self.mean.iter().zip(&self.std))
+                    .zip(mean.iter().zip(std))
                     .map(|(x, (m, s))| (x - m) / s),
             );
         }
@@ -254,6 +304,7 @@ mod tests {
         let norm = Standardizer {
             mean: vec![1.0; N_MFCC],
             std: vec![2.0; N_MFCC],
+            per_clip: false,
         };
         let firsts = |framing: Framing| {
             let mut out = Vec::new();
@@ -297,16 +348,26 @@ mod tests {
     }
 
     #[test]
-    fn auto_window_is_the_median_clean_length() {
+    fn auto_window_is_three_seconds_or_the_median_if_shorter() {
         let clip = |n: usize| Clip {
             clip_id: format!("c{n}"),
             actor: 1,
             emotion: 1,
             gender: "male".into(),
+            sample_rate: 22050,
             variants: BTreeMap::from([("clean".to_string(), variant(n, |_, _| 0.0))]),
         };
-        let clips: Vec<Clip> = [100, 150, 130, 160, 120].into_iter().map(clip).collect();
-        assert_eq!(auto_window(&clips, 16), 130);
-        assert_eq!(auto_window(&clips[..1], 128), 128);
+        // 3 s at 22050 Hz / hop 512 is 130 frames.
+        let clips: Vec<Clip> = [140, 150, 200, 160, 220].into_iter().map(clip).collect();
+        assert_eq!(auto_window(&clips, 512, 16), 130);
+        // Shorter clips: their median.
+        let clips: Vec<Clip> = [100, 150, 110, 60, 120].into_iter().map(clip).collect();
+        assert_eq!(auto_window(&clips, 512, 16), 110);
+        assert_eq!(
+            auto_window(&clips[..1], 512, 128),
+            128,
+            "at least the model's minimum"
+        );
+        assert_eq!(auto_window(&[], 512, 16), 16);
     }
 }

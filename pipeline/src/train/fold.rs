@@ -10,6 +10,7 @@ use models::{EpochRecord, Metrics, TrainConfig, TrainEvent};
 use serde::{Deserialize, Serialize};
 use store::Store;
 
+use super::config::RunConfig;
 use super::plan::TrainPlan;
 use crate::error::{PipelineError, Result};
 
@@ -95,6 +96,20 @@ impl FoldResult {
     }
 }
 
+/// The models crate's training settings for a run, with `seed`.
+pub fn train_config(c: &RunConfig, seed: u64) -> TrainConfig {
+    let r = c.resolved();
+    TrainConfig {
+        loss: c.train.loss,
+        adam_eps: c.train.adam_eps,
+        weight_decay: r.weight_decay,
+        schedule: r.schedule,
+        label_smoothing: r.label_smoothing,
+        augment: r.augment,
+        ..TrainConfig::new(r.epochs, r.batch_size, r.lr, seed)
+    }
+}
+
 /// Trains fold `k` of `plan`; `on_event` sees every step and epoch.
 /// Returns the result and the weights (`fold<k>/…`, with `norm.mean`
 /// and `norm.std`).
@@ -110,11 +125,7 @@ pub fn train_fold(
         .ok_or_else(|| PipelineError::Config(format!("run {} has no fold {k}", plan.run())))?;
     let data = plan.fold_data(fold);
     let seed = cfg.seed.wrapping_add(k as u64 - 1);
-    let tc = TrainConfig {
-        loss: cfg.loss,
-        adam_eps: cfg.adam_eps,
-        ..TrainConfig::new(plan.config.epochs, plan.config.batch_size, cfg.lr, seed)
-    };
+    let tc = train_config(&plan.config, seed);
     let names = &plan.config.classes;
     let mut net = models::build(cfg.model, names.len(), cfg.kernel, seed, cfg.init)?;
     let history = net.fit(&data.train, &data.test, &tc, on_event)?;

@@ -24,9 +24,10 @@ mod run;
 mod tables;
 
 pub use config::{
-    Crop, Readout, RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION,
+    Crop, Norm, Readout, Resolved, RunConfig, SplitKind, TrainStageConfig, Window,
+    TRAIN_CODE_VERSION,
 };
 pub use plan::{FoldData, TrainPlan};
 pub use predict::{resolve_run, FilePrediction, Predictor};
 pub(crate) use run::read_feature_config;
-pub use run::{pick_set, run_train, RunState, TrainOptions, TrainOutcome, TEST_VARIANTS};
+pub use run::{pick_set, run_train, steps_of, RunState, TrainOptions, TrainOutcome, TEST_VARIANTS};

@@ -7,7 +7,7 @@ use models::split::{actor_folds, balanced_groups, emobox_groups, random_split, F
 use models::Dataset;
 use store::Store;
 
-use super::config::{RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION};
+use super::config::{Norm, RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION};
 use super::data::{
     auto_window, data_fingerprint, dataset, load_clips, Clip, Framing, Standardizer,
 };
@@ -52,7 +52,7 @@ impl TrainPlan {
         pb.finish_and_clear();
         let window = match cfg.window {
             Window::Frames(n) => n,
-            Window::Auto => auto_window(&all, cfg.model.min_frames()),
+            Window::Auto => auto_window(&all, features.mfcc.hop_length, cfg.model.min_frames()),
         };
         let (clips, classes) = label(all, cfg);
         if clips.is_empty() {
@@ -67,13 +67,14 @@ impl TrainPlan {
                 "the split has no fold with clips on both sides (too few actors?)".into(),
             ));
         }
-        let (epochs, batch_size) = cfg.schedule();
+        let resolved = cfg.resolved();
         let config = RunConfig {
             run: RunConfig::name_for(cfg, window, &set_id, &fingerprint),
             code: TRAIN_CODE_VERSION,
             train: cfg.clone(),
-            epochs,
-            batch_size,
+            epochs: resolved.epochs,
+            batch_size: resolved.batch_size,
+            optimisation: Some(resolved),
             window,
             classes: cfg.labels.classes(),
             feature_set: set_id,
@@ -110,14 +111,17 @@ impl TrainPlan {
     pub fn fold_data(&self, fold: &Fold) -> FoldData {
         let cfg = &self.config.train;
         let clips = &self.clips;
-        let norm = Standardizer::fit(
-            fold.train.iter().flat_map(|&i| {
-                cfg.train_variants
-                    .iter()
-                    .filter_map(move |v| clips[i].variants.get(v))
-            }),
-            self.framing,
-        );
+        let norm = match self.config.resolved().norm {
+            Norm::Clip => Standardizer::per_clip(),
+            Norm::Train => Standardizer::fit(
+                fold.train.iter().flat_map(|&i| {
+                    cfg.train_variants
+                        .iter()
+                        .filter_map(move |v| clips[i].variants.get(v))
+                }),
+                self.framing,
+            ),
+        };
         let train_variants = &cfg.train_variants;
         let (train, _) = dataset(
             clips,

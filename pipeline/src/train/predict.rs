@@ -7,7 +7,7 @@ use models::zoo::read_tensor;
 use models::Net;
 use store::Store;
 
-use super::config::RunConfig;
+use super::config::{Norm, RunConfig};
 use super::data::{Framing, Standardizer, Variant, N_MFCC};
 use crate::error::{PipelineError, Result};
 use crate::features::clean_mfcc;
@@ -95,6 +95,7 @@ impl Predictor {
                 std: read_tensor(&bytes, &format!("fold{k}/norm.std"))
                     .map_err(bad)?
                     .data,
+                per_clip: config.resolved().norm == Norm::Clip,
             };
             folds.push((k + shown, net, norm));
         }

@@ -31,6 +31,9 @@ pub struct TrainOptions {
     pub fold: Option<usize>,
     /// Train nothing; publish the run if all its folds are in.
     pub collect_only: bool,
+    /// Count training steps on this bar instead of drawing one (a caller
+    /// running several trainings under one bar: `ser reproduce`).
+    pub bar: Option<indicatif::ProgressBar>,
 }
 
 /// Where a run stands after `ser train`.
@@ -124,6 +127,8 @@ pub fn run_train(
     let dir = store.run_dir(&run);
     let published = dir.join("summary.parquet").exists();
     if published && !opts.force {
+        // A collector killed between publishing and cleaning up leaves its folds.
+        store.remove_folds(&run)?;
         return outcome(run, dir, RunState::Reused);
     }
     if let Some(k) = opts.fold {
@@ -138,7 +143,7 @@ pub fn run_train(
         store.remove_folds(&run)?;
     }
     let todo = folds_to_train(store, &plan, opts)?;
-    train_folds(store, &plan, &todo, opts.show_progress)?;
+    train_folds(store, &plan, &todo, opts)?;
     let missing = missing_folds(store, &plan.config)?;
     if !missing.is_empty() {
         let done = store.folds_done(&run)?;
@@ -182,19 +187,34 @@ fn folds_to_train(store: &Store, plan: &TrainPlan, opts: &TrainOptions) -> Resul
     })
 }
 
-/// Trains and keeps each fold in `todo`, with one progress bar over all.
-fn train_folds(store: &Store, plan: &TrainPlan, todo: &[usize], show: bool) -> Result<()> {
+/// Training steps (batches) of folds `todo` of `plan`.
+pub fn steps_of(plan: &TrainPlan, todo: &[usize]) -> usize {
     let cfg = &plan.config;
-    let (epochs, batch) = (cfg.epochs, cfg.batch_size);
-    let steps: usize = todo
-        .iter()
+    todo.iter()
         .filter_map(|&k| plan.fold(k))
-        .map(|f| epochs * (f.train.len() * cfg.train.train_variants.len()).div_ceil(batch))
-        .sum();
-    let pb = crate::progress::bar(steps as u64, cfg.train.model.name(), show);
+        .map(|f| {
+            cfg.epochs * (f.train.len() * cfg.train.train_variants.len()).div_ceil(cfg.batch_size)
+        })
+        .sum()
+}
+
+/// Trains and keeps each fold in `todo`, with one progress bar over all.
+fn train_folds(store: &Store, plan: &TrainPlan, todo: &[usize], opts: &TrainOptions) -> Result<()> {
+    let cfg = &plan.config;
+    let epochs = cfg.epochs;
+    let show = opts.show_progress;
+    let own_bar = opts.bar.is_none();
+    let pb = opts.bar.clone().unwrap_or_else(|| {
+        crate::progress::bar(steps_of(plan, todo) as u64, cfg.train.model.name(), show)
+    });
     let log_lines = show && pb.is_hidden();
     for (n, &k) in todo.iter().enumerate() {
-        let what = format!("fold {k} ({}/{})", n + 1, todo.len());
+        let what = format!(
+            "{} fold {k} ({}/{})",
+            cfg.train.model.name(),
+            n + 1,
+            todo.len()
+        );
         let mut last_test = f64::NAN;
         let (result, weights) = train_fold(plan, k, &mut |ev| match ev {
             TrainEvent::Step {
@@ -213,12 +233,8 @@ fn train_folds(store: &Store, plan: &TrainPlan, todo: &[usize], show: bool) -> R
                 // No terminal (a log file, CI): a plain line now and then instead of the bar.
                 if log_lines && (r.epoch == 1 || r.epoch % 10 == 0 || r.epoch == epochs) {
                     eprintln!(
-                        "{}: {what} epoch {}/{epochs}: test loss {:.3} acc {:.3} uar {:.3}",
-                        cfg.train.model.name(),
-                        r.epoch,
-                        r.loss,
-                        r.accuracy,
-                        r.uar
+                        "{what} epoch {}/{epochs}: test loss {:.3} acc {:.3} uar {:.3}",
+                        r.epoch, r.loss, r.accuracy, r.uar
                     );
                 }
             }
@@ -232,7 +248,9 @@ fn train_folds(store: &Store, plan: &TrainPlan, todo: &[usize], show: bool) -> R
             pb.println(line);
         }
     }
-    pb.finish_and_clear();
+    if own_bar {
+        pb.finish_and_clear();
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod parity;
 mod ravdess_store;
 mod regressions;
 mod report;
+mod reproduce;
 mod synth;
 mod train;
 mod util;

@@ -337,3 +337,58 @@ fn predict_gives_the_class_predictions_parquet_holds_and_skips_bad_files() {
         stderr(&missing)
     );
 }
+
+/// Summary rows (fold, train accuracy, test accuracy, UAR) of a run.
+fn scores(t: &TestDir, run: &str) -> Vec<(Option<i64>, f64, f64, f64)> {
+    let s = frame(t, run, "summary.parquet");
+    let (fold, tr, te, uar) = (
+        i64s(&s, "fold"),
+        f64s(&s, "train_accuracy"),
+        f64s(&s, "test_accuracy"),
+        f64s(&s, "test_uar"),
+    );
+    (0..s.height())
+        .map(|i| (fold[i], tr[i], te[i], uar[i]))
+        .collect()
+}
+
+#[test]
+fn a_fold_array_publishes_the_same_run_as_one_shot() {
+    let args = [
+        "train", "--model", "lstm", "--split", "actors", "--folds", "2", "--epochs", "2",
+        "--window", "16", "--labels", "emotion8",
+    ];
+    let one_shot = tiny_store();
+    let run = run_name(&ok(&one_shot.ser(&args)));
+    let want = scores(&one_shot, &run);
+    assert_eq!(want.len(), 3, "two folds and the mean");
+
+    let t = tiny_store();
+    fn with<'a>(args: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [args, extra].concat()
+    }
+    let out = ok(&t.ser(&with(&args, &["--fold", "1"])));
+    assert!(out.contains("waiting for fold 2"), "{out}");
+    assert!(!t.store().run_dir(&run).exists(), "no half-published run");
+    assert_eq!(t.store().folds_done(&run).unwrap(), vec![1]);
+    // Collecting with a fold missing is an error that names it.
+    let out = t.ser(&with(&args, &["--collect"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("folds 2 are missing"),
+        "{}",
+        stderr(&out)
+    );
+    // Fold 1 again is not retrained; the last fold publishes the run.
+    let out = ok(&t.ser(&with(&args, &["--fold", "1"])));
+    assert!(out.contains("waiting for fold 2"), "{out}");
+    let out = ok(&t.ser(&with(&args, &["--fold", "2"])));
+    assert!(out.contains(&format!("run {run} ->")), "{out}");
+    assert_eq!(scores(&t, &run), want, "same seed, same run");
+    assert!(
+        t.store().folds_done(&run).unwrap().is_empty(),
+        "kept folds removed once published"
+    );
+    let out = ok(&t.ser(&with(&args, &["--collect"])));
+    assert!(out.contains("reused"), "{out}");
+}

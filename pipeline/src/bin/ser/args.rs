@@ -4,11 +4,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use models::{Init, LabelSet, Loss, ModelKind};
+use models::{Init, LabelSet, Loss, ModelKind, Schedule};
 use pipeline::audio::ResamplerConfig;
 use pipeline::dsp::noise::NoiseConfig;
 use pipeline::features::FeatureConfig;
-use pipeline::train::{Crop, Readout, SplitKind, TrainStageConfig, Window};
+use pipeline::train::{Crop, Norm, Readout, SplitKind, TrainStageConfig, Window};
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -17,7 +17,7 @@ pub struct TrainArgs {
     /// JSON train config (its fields are the flags below); flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// `cnn`, `lstm` or `cnn-lstm` [default: cnn].
+    /// `cnn`, `lstm`, `cnn-lstm` (the paper's) or `si-cnn` (ours, for unseen speakers) [default: cnn].
     #[arg(long)]
     pub model: Option<String>,
     /// Label set [default: gender-emotion14]: `gender-emotion14` = the paper's 14
@@ -40,15 +40,32 @@ pub struct TrainArgs {
     /// Train only the first N folds.
     #[arg(long)]
     pub max_folds: Option<usize>,
-    /// Epochs [default: CNN 100, LSTM and CNN+LSTM 50].
+    /// Epochs [default: CNN 100, LSTM and CNN+LSTM 50, si-cnn 60].
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Batch size [default: CNN 30, LSTM and CNN+LSTM 28].
+    /// Batch size [default: CNN 30, LSTM and CNN+LSTM 28, si-cnn 32].
     #[arg(long)]
     pub batch_size: Option<usize>,
-    /// Adam learning rate [default: 0.001].
+    /// (Peak) learning rate [default: the model's: 0.001 for the paper's, 0.003 for si-cnn].
     #[arg(long)]
     pub lr: Option<f64>,
+    /// `constant` or `one-cycle` [default: the model's: constant for the paper's].
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// Decoupled weight decay (AdamW) [default: the model's: 0 for the paper's].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Label smoothing [default: the model's: 0 for the paper's, 0.1 for si-cnn].
+    #[arg(long)]
+    pub label_smoothing: Option<f64>,
+    /// Training-time augmentation of the models that have it (si-cnn's
+    /// time and coefficient masks): `on` or `off` [default: on].
+    #[arg(long)]
+    pub augment: Option<String>,
+    /// Standardisation: `train` (the training side's per-coefficient
+    /// statistics) or `clip` (each clip by its own) [default: the model's].
+    #[arg(long)]
+    pub norm: Option<String>,
     /// Seed of weights, dropout and shuffles [default: 42].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -143,7 +160,22 @@ impl TrainArgs {
         cfg.max_folds = self.max_folds.or(cfg.max_folds);
         cfg.epochs = self.epochs.or(cfg.epochs);
         cfg.batch_size = self.batch_size.or(cfg.batch_size);
-        cfg.lr = self.lr.unwrap_or(cfg.lr);
+        cfg.lr = self.lr.or(cfg.lr);
+        cfg.weight_decay = self.weight_decay.or(cfg.weight_decay);
+        cfg.label_smoothing = self.label_smoothing.or(cfg.label_smoothing);
+        if let Some(s) = &self.schedule {
+            cfg.schedule = Some(Schedule::parse(s).map_err(bad("schedule"))?);
+        }
+        if let Some(a) = &self.augment {
+            cfg.augment = Some(match a.as_str() {
+                "on" => true,
+                "off" => false,
+                _ => anyhow::bail!("--augment: use on or off, got `{a}`"),
+            });
+        }
+        if let Some(n) = &self.norm {
+            cfg.norm = Some(Norm::parse(n).map_err(bad("norm"))?);
+        }
         cfg.seed = self.seed.unwrap_or(cfg.seed);
         cfg.kernel = self.kernel.unwrap_or(cfg.kernel);
         cfg.feature_set = self.set.clone().or(cfg.feature_set);

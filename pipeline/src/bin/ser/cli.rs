@@ -160,6 +160,33 @@ pub enum Command {
         #[command(flatten)]
         s: StoreFlags,
     },
+    /// The paper's table and the speaker-independent table in one resumable
+    /// command: metadata, features, every run, then reports/paper/REPORT.md.
+    Reproduce {
+        /// Corpus folder (RAVDESS names) [default: the store's metadata as it is].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Only these models, comma-separated (cnn, lstm, cnn-lstm) [default: all].
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// `paper` (random 75/25 split, 14 classes) or `speakers` (EmoBox's
+        /// speaker-independent folds, 8 emotions) [default: both].
+        #[arg(long)]
+        protocol: Option<String>,
+        /// Train only the first N speaker-independent folds of the paper CNN
+        /// (its slowest run); the report says so.
+        #[arg(long)]
+        max_folds: Option<usize>,
+        /// Two epochs of everything on 64-frame windows: checks the pipeline
+        /// end to end in a minute or two (not a result).
+        #[arg(long)]
+        quick: bool,
+        /// Worker threads [default: RAYON_NUM_THREADS, else one per core].
+        #[arg(long)]
+        threads: Option<usize>,
+        #[command(flatten)]
+        s: StoreFlags,
+    },
     /// Print the help of `ser` or of one command (`ser help train`).
     Help {
         /// The command.
@@ -172,6 +199,7 @@ impl Command {
     pub fn store_flags(&self) -> Option<&StoreFlags> {
         match self {
             Command::Metadata { s, .. }
+            | Command::Reproduce { s, .. }
             | Command::Predict { s, .. }
             | Command::Report { s, .. }
             | Command::Query { s, .. } => Some(s),

@@ -226,6 +226,17 @@ fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
             fold,
             s: _,
         } => results::predict(&store, &run, &files, json, fold),
+        Command::Reproduce {
+            data,
+            only,
+            protocol,
+            max_folds,
+            quick,
+            threads,
+            s: _,
+        } => results::reproduce(
+            &store, data, only, protocol, max_folds, quick, threads, progress,
+        ),
         Command::Help { command } => help(command.as_deref()),
     }
 }

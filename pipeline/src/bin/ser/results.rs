@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use pipeline::report::{format_table, run_report};
+use pipeline::reproduce::{run_reproduce, Protocol, ReproduceConfig};
 use pipeline::train::{resolve_run, run_train, Predictor, RunState, TrainOptions};
 use pipeline::EXIT_SKIPPED;
 use store::Store;
@@ -35,18 +36,14 @@ fn print_folds(df: &polars::prelude::DataFrame) -> Result<()> {
 /// `ser train`: train (or reuse) the run and print its table.
 pub fn train(store: &Path, args: &TrainArgs, progress: bool) -> Result<i32> {
     let cfg = args.to_config()?;
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .context("--threads: the thread pool is already running")?;
-    }
+    set_threads(args.threads)?;
     let store = Store::open(store)?;
     let opts = TrainOptions {
         force: args.force,
         show_progress: progress,
         fold: args.fold,
         collect_only: args.collect,
+        bar: None,
     };
     let out = run_train(&store, &cfg, &opts)?;
     match &out.state {
@@ -202,4 +199,51 @@ pub fn predict(
         anyhow::bail!("no file could be classified ({failed} skipped, each named above)");
     }
     Ok(if failed > 0 { EXIT_SKIPPED } else { 0 })
+}
+
+/// Sizes the global thread pool (`--threads`); rayon's default otherwise.
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(n) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("--threads: the thread pool is already running")?;
+    }
+    Ok(())
+}
+
+/// `ser reproduce`: every run of the paper's table and the speaker table,
+/// then the report.
+#[allow(clippy::too_many_arguments)]
+pub fn reproduce(
+    store: &Path,
+    data: Option<PathBuf>,
+    only: Vec<String>,
+    protocol: Option<String>,
+    max_folds: Option<usize>,
+    quick: bool,
+    threads: Option<usize>,
+    progress: bool,
+) -> Result<i32> {
+    set_threads(threads)?;
+    let protocols = match protocol.as_deref() {
+        Some(p) => vec![Protocol::parse(p).map_err(|e| anyhow::anyhow!("--protocol: {e}"))?],
+        None => Vec::new(),
+    };
+    let cfg = ReproduceConfig {
+        data,
+        only,
+        protocols,
+        max_folds,
+        quick,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let out = run_reproduce(store, &cfg, progress)?;
+    println!(
+        "reproduce: {} runs ({} reused), report: {}",
+        out.runs.len(),
+        out.reused,
+        out.report.display()
+    );
+    Ok(0)
 }

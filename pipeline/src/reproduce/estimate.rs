@@ -1,0 +1,66 @@
+//! How long the planned runs will take on this machine: each distinct
+//! model configuration trains a few batches of random inputs of its real
+//! shape, timed after one warm-up batch.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use models::{Dataset, TrainConfig};
+
+use super::PlannedRun;
+use crate::train::TrainPlan;
+
+/// Seconds per training step (one batch, forward and backward, plus a
+/// share of the per-epoch evaluation) of each run.
+pub fn seconds_per_step(planned: &[PlannedRun], plans: &[TrainPlan]) -> Vec<f64> {
+    let mut cache: HashMap<(String, usize, usize, usize), f64> = HashMap::new();
+    planned
+        .iter()
+        .zip(plans)
+        .map(|(p, plan)| {
+            let c = &p.config;
+            let key = (
+                c.model.name().to_string(),
+                plan.config.classes.len(),
+                plan.config.window,
+                plan.config.batch_size,
+            );
+            *cache.entry(key).or_insert_with(|| {
+                time_steps(
+                    c.model,
+                    plan.config.classes.len(),
+                    c.kernel,
+                    plan.config.window,
+                    plan.config.batch_size,
+                )
+            })
+        })
+        .collect()
+}
+
+fn time_steps(
+    model: models::ModelKind,
+    classes: usize,
+    kernel: usize,
+    frames: usize,
+    batch: usize,
+) -> f64 {
+    let Ok(mut net) = models::build(model, classes, kernel, 0, models::Init::Keras) else {
+        return 0.0;
+    };
+    let data = |n: usize| {
+        let x = (0..n * frames * 40)
+            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+            .collect();
+        Dataset::new(x, frames, (0..n).map(|i| i % classes).collect())
+    };
+    let empty = Dataset::new(Vec::new(), frames, Vec::new());
+    let warm = TrainConfig::new(1, batch, 1e-3, 0);
+    let _ = net.fit(&data(batch), &empty, &warm, &mut |_| {});
+    let steps = 3;
+    let t = Instant::now();
+    let _ = net.fit(&data(steps * batch), &empty, &warm, &mut |_| {});
+    // The test side is evaluated each epoch: about a third of a step's
+    // work per test example at the paper's 75/25 split.
+    1.15 * t.elapsed().as_secs_f64() / steps as f64
+}

@@ -9,10 +9,14 @@ PYTHON ?= python3
 # `ser` exits 3 when it finished but skipped some inputs (named on stderr).
 OK_IF_SKIPPED = || test $$? -eq 3
 
-.PHONY: parity-train build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps lint bench bench-deps bench-train clean-demo
+.PHONY: parity-train reproduce reproduce-quick install build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps lint bench bench-deps bench-train clean-demo
 
 build:
 	cargo build --release -p ser-pipeline --bin ser
+
+## Puts `ser` on your PATH (~/.cargo/bin), reusing the build cache.
+install:
+	cargo install --locked --path pipeline --bin ser
 
 ## The main job on the built-in demo corpus (no data needed).
 demo: build
@@ -44,6 +48,15 @@ train-lstm: features
 
 train-cnn-lstm: features
 	$(SER) --store $(STORE) train --model cnn-lstm $(TRAIN)
+
+## The paper's table and the speaker-independent table for DATA, one
+## resumable command: reports/paper/REPORT.md in STORE. REPRODUCE="--only lstm" etc. adds flags.
+reproduce: build
+	$(SER) --store $(STORE) reproduce --data $(DATA) $(REPRODUCE)
+
+## The same, two epochs each, on the demo corpus (what CI runs).
+reproduce-quick: demo
+	$(SER) --store $(DEMO)/store reproduce --quick
 
 ## The run table and the paper's figures (PNG) for every run in STORE.
 report: build

@@ -27,7 +27,7 @@ pub enum PipelineError {
     #[error("query failed: {0}")]
     Query(String),
     /// A data folder holds no audio file at all (nothing to do is not success).
-    #[error("no audio files (.wav) found under {dir}")]
+    #[error("no audio files (WAV, FLAC, MP3, Ogg, M4A) found under {dir}")]
     NoAudio {
         /// The folder searched (symbolic links followed).
         dir: PathBuf,

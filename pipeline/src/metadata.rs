@@ -1,6 +1,6 @@
 //! The `metadata` stage: walk a folder, parse every RAVDESS name, read each
-//! WAV header, fingerprint the file, and write `metadata.parquet` plus
-//! `rejects/metadata.parquet`.
+//! audio header (WAV, FLAC, MP3, Ogg, M4A), fingerprint the file, and write
+//! `metadata.parquet` plus `rejects/metadata.parquet`.
 //!
 //! Fingerprints are reused from the previous table when a file's size and
 //! modification time are unchanged (as git's index does), so a re-run
@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use store::fingerprint::file_sha256;
 use store::{LockMode, MetadataRow, RejectRow, Store};
 
-use crate::audio::read_wav_info;
+use crate::audio::{is_audio, read_audio_info};
 use crate::error::{PipelineError, Result};
 use crate::progress;
 use crate::ravdess::ClipName;
@@ -33,11 +33,25 @@ pub struct MetadataReport {
     pub seconds: f64,
 }
 
-/// Every `.wav` file under `dir`, sorted. Symbolic links are followed
-/// (a corpus often lives on shared storage, linked in per actor); a folder
-/// reached twice (a link loop, or two links to one folder) is walked once.
-/// A dangling link is skipped here; `ser metadata` never sees it.
+/// Every audio file (see [`crate::audio::AUDIO_EXTENSIONS`]) under `dir`, sorted.
+pub fn find_audio(dir: &Path) -> Result<Vec<PathBuf>> {
+    find_files(dir, is_audio)
+}
+
+/// Every `.wav` file under `dir`, sorted.
 pub fn find_wavs(dir: &Path) -> Result<Vec<PathBuf>> {
+    find_files(dir, |p| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
+    })
+}
+
+/// Every file under `dir` that `keep` accepts, sorted. Symbolic links are
+/// followed (a corpus often lives on shared storage, linked in per actor);
+/// a folder reached twice (a link loop, or two links to one folder) is
+/// walked once. A dangling link is skipped.
+fn find_files(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -60,12 +74,7 @@ pub fn find_wavs(dir: &Path) -> Result<Vec<PathBuf>> {
             }
             if ft.is_dir() {
                 stack.push(path);
-            } else if ft.is_file()
-                && path
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
-            {
+            } else if ft.is_file() && keep(&path) {
                 out.push(path);
             }
         }
@@ -102,7 +111,7 @@ fn describe(
         Ok(v) => v,
         Err(e) => return (Err(reject(path, None, e.to_string())), false),
     };
-    let info = match read_wav_info(path) {
+    let info = match read_audio_info(path) {
         Ok(i) => i,
         Err(e) => return (Err(reject(path, Some(clip_id), e.to_string())), false),
     };
@@ -153,7 +162,7 @@ pub fn run_metadata(store: &Store, data: &Path, show_progress: bool) -> Result<M
     let t0 = Instant::now();
     let _lock = store.lock(LockMode::Exclusive, "ser metadata")?;
     let data = fs::canonicalize(data).map_err(|e| PipelineError::io(data, e))?;
-    let files = find_wavs(&data)?;
+    let files = find_audio(&data)?;
     if files.is_empty() {
         return Err(PipelineError::NoAudio { dir: data });
     }

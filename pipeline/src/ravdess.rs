@@ -149,10 +149,7 @@ impl ClipName {
             .file_stem()
             .and_then(|s| s.to_str())
             .ok_or(NameError::Shape)?;
-        let ext_ok = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
+        let ext_ok = crate::audio::is_audio(path);
         if !ext_ok {
             return Err(NameError::Shape);
         }
@@ -253,6 +250,8 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("Actor_03"));
-        assert!(ClipName::parse_path(Path::new("/d/03-01-05-02-01-02-12.mp3")).is_err());
+        // Any audio format ser decodes; other files are not clips.
+        assert!(ClipName::parse_path(Path::new("/d/03-01-05-02-01-02-12.flac")).is_ok());
+        assert!(ClipName::parse_path(Path::new("/d/03-01-05-02-01-02-12.txt")).is_err());
     }
 }

@@ -1,10 +1,14 @@
-//! Audio I/O: WAV decoding (hound) to mono `f32`, and resampling (rubato).
+//! Audio I/O: decoding to mono `f32` (WAV through hound, FLAC / MP3 /
+//! Ogg / M4A through Symphonia), and resampling (rubato).
 //!
 //! The decoders work on any `io::Read`; the path functions are thin
 //! wrappers that add the file name to errors.
 
+pub mod decode;
 pub mod resample;
 pub mod wav;
+
+pub use decode::{is_audio, read_audio, read_audio_info, AudioStream, AUDIO_EXTENSIONS};
 
 pub use resample::{resample, ResamplerConfig};
 pub use wav::{

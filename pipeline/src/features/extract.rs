@@ -7,7 +7,7 @@ use std::path::Path;
 use store::{FeatureRow, MetadataRow};
 
 use super::FeatureConfig;
-use crate::audio::{read_wav, resample};
+use crate::audio::{read_audio, resample};
 use crate::dsp::{FeatureExtractor, Scratch};
 
 /// Feature extractors by sample rate, built once per run and shared.
@@ -49,7 +49,7 @@ thread_local! {
 /// Decodes `path` and resamples it to the config's rate: `(samples, rate)`.
 /// The error is one line saying why (the caller adds the file name).
 pub fn load_resampled(path: &Path, cfg: &FeatureConfig) -> Result<(Vec<f32>, u32), String> {
-    let audio = read_wav(path).map_err(|e| e.to_string())?;
+    let audio = read_audio(path).map_err(|e| e.to_string())?;
     let from = audio.info.sample_rate;
     let to = cfg.sample_rate.unwrap_or(from);
     let y = resample(&audio.samples, from, to, &cfg.resampler)
@@ -74,7 +74,7 @@ pub fn mel_and_mfcc(
     })
 }
 
-/// The clean MFCCs of any WAV file, exactly as `ser features` computes a
+/// The clean MFCCs of any audio file, exactly as `ser features` computes a
 /// clip's `clean` row: `(frames, [frames, n_mfcc])`.
 pub fn clean_mfcc(path: &Path, cfg: &FeatureConfig) -> Result<(usize, Vec<f32>), String> {
     let (y, rate) = load_resampled(path, cfg)?;

@@ -99,6 +99,14 @@ fn read_line(dir: &Path) -> Result<RunLine> {
     })
 }
 
+/// What the run table's columns mean, printed under it.
+pub const LEGEND: &str = "\
+train% accuracy on the training side after training; test% accuracy on the test side, each test \
+clip counted twice (its clean and its noisy copy); clean% / noisy% each copy alone; UAR% \
+unweighted average recall (mean over classes of each class's recall: chance = 100 / classes, \
+7.1 for gender-emotion14, 12.5 for emotion8, 14.3 for emotion7); F1% macro F1; folds: the mean \
+of the folds' scores; min: minutes of training and evaluation.";
+
 /// The run table as aligned text (accuracies in %).
 pub fn format_table(lines: &[RunLine]) -> String {
     let header = [

@@ -117,6 +117,10 @@ fn report_prints_the_run_table_and_writes_every_figure() {
         );
     }
     assert!(out.lines().nth(1).unwrap().starts_with(&run), "{out}");
+    assert!(
+        out.contains("UAR% unweighted average recall") && out.contains("counted twice"),
+        "the table comes with a legend: {out}"
+    );
     let figures: Vec<&str> = out
         .lines()
         .filter_map(|l| l.strip_prefix("figure: "))

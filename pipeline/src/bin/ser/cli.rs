@@ -133,7 +133,8 @@ pub enum Command {
         #[command(flatten)]
         s: StoreFlags,
     },
-    /// Print the table of runs and write the paper's figures (PNG).
+    /// Print the table of runs (with a legend of its columns) and write the
+    /// paper's figures (PNG).
     Report {
         /// Runs (names, unique prefixes or folders) [default: every run].
         runs: Vec<String>,

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use pipeline::report::{format_table, run_report};
+use pipeline::report::{format_table, run_report, LEGEND};
 use pipeline::reproduce::{run_reproduce, Protocol, ReproduceConfig};
 use pipeline::train::{resolve_run, run_train, Predictor, RunState, TrainOptions};
 use pipeline::EXIT_SKIPPED;
@@ -98,6 +98,7 @@ pub fn report(store: &Path, runs: &[String], no_figures: bool) -> Result<i32> {
         );
     } else {
         print!("{}", format_table(&r.lines));
+        println!("{LEGEND}");
     }
     for f in &r.figures {
         println!("figure: {}", f.display());

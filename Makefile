@@ -6,17 +6,22 @@ STORE  ?= ser-store
 DATA   ?= $(if $(wildcard ../shared/ravdess),../shared/ravdess,data)
 DEMO   ?= demo
 PYTHON ?= python3
+# Cargo features, e.g. FEATURES=ser-pipeline/mic (the microphone for `ser
+# listen`; needs libasound2-dev). The same for every target, so nothing is
+# built twice.
+FEATURES ?=
+CARGO_FEATURES = $(if $(FEATURES),--features $(FEATURES))
 # `ser` exits 3 when it finished but skipped some inputs (named on stderr).
 OK_IF_SKIPPED = || test $$? -eq 3
 
 .PHONY: parity-train reproduce reproduce-quick install build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps lint bench bench-deps bench-train clean-demo
 
 build:
-	cargo build --release -p ser-pipeline --bin ser
+	cargo build --release -p ser-pipeline --bin ser $(CARGO_FEATURES)
 
 ## Puts `ser` on your PATH (~/.cargo/bin), reusing the build cache.
 install:
-	cargo install --locked --path pipeline --bin ser
+	cargo install --locked --path pipeline --bin ser $(CARGO_FEATURES)
 
 ## The main job on the built-in demo corpus (no data needed).
 demo: build
@@ -73,7 +78,7 @@ notebook-deps:
 ## so the dependency tree is built once, in release mode. The tests also
 ## read the store back with DuckDB and polars from Python.
 test: test-deps
-	cargo test --release --workspace
+	cargo test --release --workspace $(CARGO_FEATURES)
 
 test-deps:
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-test.txt

@@ -7,6 +7,7 @@
 //!   copies, written as Parquet shards, incrementally and in parallel;
 //! - [`train`]: `ser train` (feature shards -> `runs/<run>/`) and `ser predict`;
 //! - [`report`]: the run table and the paper's figures (PNG); [`query`]: SQL;
+//! - [`timeline`]: long recordings and live input as an emotion timeline;
 //! - [`reproduce`]: the paper's table and the speaker-independent table in
 //!   one resumable command, written as `reports/paper/REPORT.md`.
 //!
@@ -24,6 +25,7 @@ pub mod corpus;
 pub mod dsp;
 pub mod error;
 pub mod features;
+pub mod listen;
 pub mod metadata;
 pub mod progress;
 pub mod query;
@@ -31,6 +33,7 @@ pub mod ravdess;
 pub mod report;
 pub mod reproduce;
 pub mod synth;
+pub mod timeline;
 pub mod train;
 
 pub use error::{PipelineError, Result};

@@ -50,9 +50,13 @@ thread_local! {
 /// The error is one line saying why (the caller adds the file name).
 pub fn load_resampled(path: &Path, cfg: &FeatureConfig) -> Result<(Vec<f32>, u32), String> {
     let audio = read_audio(path).map_err(|e| e.to_string())?;
-    let from = audio.info.sample_rate;
+    resampled(&audio.samples, audio.info.sample_rate, cfg)
+}
+
+/// Mono samples at `from` Hz resampled to the config's rate.
+pub fn resampled(y: &[f32], from: u32, cfg: &FeatureConfig) -> Result<(Vec<f32>, u32), String> {
     let to = cfg.sample_rate.unwrap_or(from);
-    let y = resample(&audio.samples, from, to, &cfg.resampler)
+    let y = resample(y, from, to, &cfg.resampler)
         .map_err(|e| format!("resampling {from} -> {to} Hz failed: {e}"))?;
     Ok((y, to))
 }
@@ -77,7 +81,18 @@ pub fn mel_and_mfcc(
 /// The clean MFCCs of any audio file, exactly as `ser features` computes a
 /// clip's `clean` row: `(frames, [frames, n_mfcc])`.
 pub fn clean_mfcc(path: &Path, cfg: &FeatureConfig) -> Result<(usize, Vec<f32>), String> {
-    let (y, rate) = load_resampled(path, cfg)?;
+    let audio = read_audio(path).map_err(|e| e.to_string())?;
+    clean_mfcc_of(&audio.samples, audio.info.sample_rate, cfg)
+}
+
+/// The clean MFCCs of mono samples at `rate` Hz (resampled first, as
+/// `ser features` does): `(frames, [frames, n_mfcc])`.
+pub fn clean_mfcc_of(
+    y: &[f32],
+    rate: u32,
+    cfg: &FeatureConfig,
+) -> Result<(usize, Vec<f32>), String> {
+    let (y, rate) = resampled(y, rate, cfg)?;
     let extractor =
         FeatureExtractor::new(rate, &cfg.mfcc).map_err(|e| format!("{e} (at {rate} Hz)"))?;
     let (n, _, mfcc) = mel_and_mfcc(&y, &extractor)?;

@@ -12,6 +12,8 @@ mod plan;
 mod run;
 
 pub use config::{FeatureConfig, ShardSpec, FEATURE_CODE_VERSION};
-pub use extract::{clean_mfcc, compute_clip, load_resampled, mel_and_mfcc, Extractors};
+pub use extract::{
+    clean_mfcc, clean_mfcc_of, compute_clip, load_resampled, mel_and_mfcc, resampled, Extractors,
+};
 pub use plan::{plan_shards, ShardPlan};
 pub use run::{run_features, FeaturesReport, RunOptions};

@@ -1,5 +1,6 @@
-//! `ser predict`: a finished run classifies new WAV files, through the
-//! same feature path (`clean_mfcc`), window and standardisation as training.
+//! `ser predict`: a finished run classifies new audio (any format `ser`
+//! decodes), through the same feature path (`clean_mfcc`), window and
+//! standardisation as training.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,7 @@ use store::Store;
 use super::config::{Norm, RunConfig};
 use super::data::{Framing, Standardizer, Variant, N_MFCC};
 use crate::error::{PipelineError, Result};
-use crate::features::clean_mfcc;
+use crate::features::{clean_mfcc, clean_mfcc_of};
 
 /// One file's prediction.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,6 +149,12 @@ impl Predictor {
         for (_, net, norm) in &chosen {
             let mut x = Vec::with_capacity(framing.window * N_MFCC);
             let len = norm.example_into(&v, framing, &mut x);
+            // Runs that read the state after the padding saw full lengths.
+            let len = if self.config.train.readout_last_frame() {
+                framing.window
+            } else {
+                len
+            };
             let data = models::Dataset {
                 x,
                 frames: framing.window,
@@ -166,19 +173,46 @@ impl Predictor {
     /// classifies them. The error is one line naming why.
     pub fn predict_file(&self, path: &Path, fold: Option<usize>) -> Result<FilePrediction, String> {
         let (frames, mfcc) = clean_mfcc(path, &self.config.features)?;
+        let probabilities = self.classify(frames, &mfcc, fold)?;
+        Ok(FilePrediction {
+            path: path.to_path_buf(),
+            predicted: self.config.classes[models::argmax(&probabilities)].clone(),
+            probabilities,
+        })
+    }
+
+    /// Class probabilities of mono samples at `rate` Hz, through the run's
+    /// feature path (resampling, MFCC, window, standardisation).
+    pub fn predict_samples(
+        &self,
+        y: &[f32],
+        rate: u32,
+        fold: Option<usize>,
+    ) -> Result<Vec<f32>, String> {
+        let (frames, mfcc) = clean_mfcc_of(y, rate, &self.config.features)?;
+        self.classify(frames, &mfcc, fold)
+    }
+
+    fn classify(
+        &self,
+        frames: usize,
+        mfcc: &[f32],
+        fold: Option<usize>,
+    ) -> Result<Vec<f32>, String> {
         if mfcc.len() != frames * N_MFCC {
             return Err(format!(
                 "{} MFCCs per frame, the run needs {N_MFCC}",
                 mfcc.len() / frames.max(1)
             ));
         }
-        let probabilities = self
-            .predict_mfcc(frames, &mfcc, fold)
-            .map_err(|e| e.to_string())?;
-        Ok(FilePrediction {
-            path: path.to_path_buf(),
-            predicted: self.config.classes[models::argmax(&probabilities)].clone(),
-            probabilities,
-        })
+        self.predict_mfcc(frames, mfcc, fold)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The length of audio the run's window covers, seconds.
+    pub fn window_seconds(&self) -> f64 {
+        let f = &self.config.features;
+        let rate = f.sample_rate.unwrap_or(22050) as f64;
+        self.config.window.saturating_sub(1) as f64 * f.mfcc.hop_length as f64 / rate
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests of `ser`: one binary, each test with its own temp
 //! store, driving the release binary built alongside.
 
+mod audio_formats;
 mod bad_input;
 mod crash;
 mod download;

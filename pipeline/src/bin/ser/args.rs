@@ -275,3 +275,94 @@ impl FeatureArgs {
         Ok(cfg)
     }
 }
+
+/// How a recording is cut into a timeline (`predict --segment`, `listen`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct SegmentArgs {
+    /// Segment length in seconds [default: the run's window, 3 s for the defaults].
+    #[arg(long, value_name = "SECONDS")]
+    pub segment: Option<f64>,
+    /// Step between segment starts, seconds [default: half a segment].
+    #[arg(long, value_name = "SECONDS")]
+    pub hop: Option<f64>,
+    /// Segments quieter than this RMS level (dBFS) are marked silent, not classified.
+    #[arg(long, value_name = "DB", default_value_t = pipeline::timeline::SILENCE_DB, allow_hyphen_values = true)]
+    pub silence_db: f64,
+}
+
+impl SegmentArgs {
+    pub fn config(&self, p: &pipeline::train::Predictor) -> pipeline::timeline::SegmentConfig {
+        let d = pipeline::timeline::SegmentConfig::for_predictor(p);
+        let segment_s = self.segment.unwrap_or(d.segment_s);
+        pipeline::timeline::SegmentConfig {
+            segment_s,
+            hop_s: self.hop.unwrap_or(segment_s / 2.0),
+            silence_db: self.silence_db,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct PredictArgs {
+    #[command(flatten)]
+    pub s: crate::cli::StoreFlags,
+    /// Run name, unique prefix of one, or run folder.
+    #[arg(long)]
+    pub run: String,
+    /// Audio files (WAV, FLAC, MP3, Ogg/Vorbis, M4A/AAC; any rate, any channels).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// One JSON object per line (every class's probability) instead of a table.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV with every class's probability instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+    /// Use this fold's model only (folds count from 1, as in the run's
+    /// tables) [default: mean of every fold's probabilities].
+    #[arg(long)]
+    pub fold: Option<usize>,
+    /// A timeline: classify segments of each file (see --segment, --hop,
+    /// --silence-db) instead of one window per file.
+    #[arg(long)]
+    pub timeline: bool,
+    #[command(flatten)]
+    pub seg: SegmentArgs,
+    /// Also write the timeline as Parquet (one row per segment, every file).
+    #[arg(long, value_name = "FILE.parquet")]
+    pub out: Option<PathBuf>,
+}
+
+impl PredictArgs {
+    /// Whether the files are cut into a timeline.
+    pub fn wants_timeline(&self) -> bool {
+        self.timeline || self.seg.segment.is_some() || self.seg.hop.is_some() || self.out.is_some()
+    }
+}
+
+#[derive(clap::Args)]
+pub struct ListenArgs {
+    #[command(flatten)]
+    pub s: crate::cli::StoreFlags,
+    /// Run name, unique prefix of one, or run folder.
+    #[arg(long)]
+    pub run: String,
+    /// Read raw signed 16-bit little-endian PCM from standard input
+    /// (needs --rate) instead of the microphone.
+    #[arg(long)]
+    pub stdin: bool,
+    /// Sample rate of the PCM on standard input, Hz.
+    #[arg(long, required_if_eq("stdin", "true"))]
+    pub rate: Option<u32>,
+    /// Channels of the PCM on standard input (mixed to mono).
+    #[arg(long, default_value_t = 1)]
+    pub channels: u16,
+    /// JSON lines instead of the live view (also what a pipe gets when not --plain).
+    #[arg(long)]
+    pub json: bool,
+    /// Use this fold's model only [default: mean of every fold's].
+    #[arg(long)]
+    pub fold: Option<usize>,
+    #[command(flatten)]
+    pub seg: SegmentArgs,
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use pipeline::corpus;
 
-use crate::args::{FeatureArgs, TrainArgs};
+use crate::args::{FeatureArgs, ListenArgs, PredictArgs, TrainArgs};
 
 /// Where the store lives unless `--store` says otherwise. Not `./store`:
 /// in a checkout that is the `store` crate's source folder.
@@ -115,24 +115,13 @@ pub enum Command {
     Features(Box<FeatureArgs>),
     /// Train a model on a feature set; writes (or reuses) `runs/<run>/`.
     Train(Box<TrainArgs>),
-    /// Classify WAV files with a trained run.
-    Predict {
-        /// Run name, unique prefix of one, or run folder.
-        #[arg(long)]
-        run: String,
-        /// WAV files.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// One JSON object per line instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Use this fold's model only (folds count from 1, as in the run's
-        /// tables) [default: mean of every fold's probabilities].
-        #[arg(long)]
-        fold: Option<usize>,
-        #[command(flatten)]
-        s: StoreFlags,
-    },
+    /// Classify audio files (WAV, FLAC, MP3, Ogg, M4A) with a trained run:
+    /// one label per file, or a timeline of segments with --segment.
+    Predict(Box<PredictArgs>),
+    /// Live emotion from raw s16le PCM on standard input (--stdin) or the
+    /// microphone (cargo feature `mic`): a rolling timeline, a summary at
+    /// the end (or on Ctrl-C).
+    Listen(Box<ListenArgs>),
     /// Print the table of runs (with a legend of its columns) and write the
     /// paper's figures (PNG).
     Report {
@@ -201,11 +190,12 @@ impl Command {
         match self {
             Command::Metadata { s, .. }
             | Command::Reproduce { s, .. }
-            | Command::Predict { s, .. }
             | Command::Report { s, .. }
             | Command::Query { s, .. } => Some(s),
             Command::Features(a) => Some(&a.s),
             Command::Train(a) => Some(&a.s),
+            Command::Predict(a) => Some(&a.s),
+            Command::Listen(a) => Some(&a.s),
             Command::Synth { .. }
             | Command::Download { .. }
             | Command::Verify { .. }

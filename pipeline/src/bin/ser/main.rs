@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 
 mod args;
 mod cli;
+mod predict;
 mod results;
 
 use clap::{CommandFactory, Parser};
@@ -219,13 +220,8 @@ fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
             with_values,
             s: _,
         } => results::query(&store, &sql, csv, json, with_values),
-        Command::Predict {
-            run,
-            files,
-            json,
-            fold,
-            s: _,
-        } => results::predict(&store, &run, &files, json, fold),
+        Command::Predict(a) => predict::predict(&store, &a),
+        Command::Listen(a) => predict::listen(&store, &a),
         Command::Reproduce {
             data,
             only,

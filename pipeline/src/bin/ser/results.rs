@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use pipeline::report::{format_table, run_report, LEGEND};
 use pipeline::reproduce::{run_reproduce, Protocol, ReproduceConfig};
-use pipeline::train::{resolve_run, run_train, Predictor, RunState, TrainOptions};
+use pipeline::train::{run_train, RunState, TrainOptions};
 use pipeline::EXIT_SKIPPED;
 use store::Store;
 
@@ -137,73 +137,8 @@ pub fn query(store: &Path, sql: &str, csv: bool, json: bool, with_values: bool) 
     Ok(0)
 }
 
-/// `ser predict`: classify files with a run.
-pub fn predict(
-    store: &Path,
-    run: &str,
-    files: &[PathBuf],
-    json: bool,
-    fold: Option<usize>,
-) -> Result<i32> {
-    let store = Store::open(store)?;
-    let dir = resolve_run(&store, run)?;
-    let p = Predictor::load(&dir)?;
-    p.check_fold(fold)?;
-    let classes = &p.config.classes;
-    let mut failed = 0;
-    if !json {
-        println!("file\tpredicted\tprobability\ttop 3 (run {})", p.config.run);
-    }
-    for file in files {
-        match p.predict_file(file, fold) {
-            Ok(r) => {
-                let best = r.probabilities.iter().cloned().fold(0f32, f32::max);
-                if json {
-                    let probs: serde_json::Map<String, serde_json::Value> = classes
-                        .iter()
-                        .zip(&r.probabilities)
-                        .map(|(c, p)| (c.clone(), serde_json::json!(p)))
-                        .collect();
-                    let line = serde_json::json!({
-                        "path": file.display().to_string(),
-                        "run": p.config.run,
-                        "predicted": r.predicted,
-                        "probability": best,
-                        "probabilities": probs,
-                    });
-                    println!("{line}");
-                } else {
-                    let mut ranked: Vec<(usize, f32)> =
-                        r.probabilities.iter().cloned().enumerate().collect();
-                    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-                    let top: Vec<String> = ranked
-                        .iter()
-                        .take(3)
-                        .map(|(c, q)| format!("{} {:.3}", classes[*c], q))
-                        .collect();
-                    println!(
-                        "{}\t{}\t{:.3}\t{}",
-                        file.display(),
-                        r.predicted,
-                        best,
-                        top.join(", ")
-                    );
-                }
-            }
-            Err(why) => {
-                failed += 1;
-                eprintln!("skipped {}: {why}", file.display());
-            }
-        }
-    }
-    if failed == files.len() {
-        anyhow::bail!("no file could be classified ({failed} skipped, each named above)");
-    }
-    Ok(if failed > 0 { EXIT_SKIPPED } else { 0 })
-}
-
 /// Sizes the global thread pool (`--threads`); rayon's default otherwise.
-fn set_threads(threads: Option<usize>) -> Result<()> {
+pub fn set_threads(threads: Option<usize>) -> Result<()> {
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))

@@ -1,0 +1,313 @@
+//! Long recordings as an emotion timeline: a stream of mono samples cut
+//! into segments of `segment` seconds every `hop` seconds, each silent one
+//! marked, each voiced one classified by a run (the feature path of
+//! training, [`Predictor::predict_samples`]). The same [`Segmenter`] serves
+//! `ser predict --segment` (decoded files, streamed packet by packet) and
+//! `ser listen` (live PCM), so both give the same labels for the same audio.
+//!
+//! Segment `k` covers `[k * hop, min(k * hop + segment, end)]`; it is
+//! classified when it holds at least half a segment of audio (the first one
+//! always), so a recording of `D` seconds gives every `k` with `k * hop < D`
+//! and (`k` = 0 or `D - k * hop >= segment / 2`). Memory holds one segment.
+
+use std::path::Path;
+
+use crate::audio::AudioStream;
+use crate::train::Predictor;
+
+/// How a stream is cut and what counts as silence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentConfig {
+    /// Segment length, seconds.
+    pub segment_s: f64,
+    /// Step between segment starts, seconds.
+    pub hop_s: f64,
+    /// A segment whose RMS level is below this (dB relative to full scale)
+    /// is marked silent and not classified.
+    pub silence_db: f64,
+}
+
+/// The default silence threshold, dBFS: quiet room noise sits well below,
+/// speech (RAVDESS: -35 to -15 dBFS) well above.
+pub const SILENCE_DB: f64 = -45.0;
+
+impl SegmentConfig {
+    /// Segments of the run's window, half overlapping.
+    pub fn for_predictor(p: &Predictor) -> SegmentConfig {
+        let w = p.window_seconds().max(0.1);
+        SegmentConfig {
+            segment_s: w,
+            hop_s: w / 2.0,
+            silence_db: SILENCE_DB,
+        }
+    }
+
+    /// Checks the lengths.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.segment_s > 0.0 && self.segment_s.is_finite()) {
+            return Err(format!("segment must be positive, got {}", self.segment_s));
+        }
+        if !(self.hop_s > 0.0 && self.hop_s.is_finite()) {
+            return Err(format!("hop must be positive, got {}", self.hop_s));
+        }
+        Ok(())
+    }
+}
+
+/// One segment of the timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// 0-based index.
+    pub index: usize,
+    /// Start, seconds from the start of the stream.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+    /// RMS level, dBFS.
+    pub rms_db: f64,
+    /// Below the silence threshold (not classified).
+    pub silent: bool,
+    /// Class probabilities (voiced segments).
+    pub probabilities: Option<Vec<f32>>,
+}
+
+/// RMS level of samples in dB relative to full scale (-inf for silence).
+pub fn rms_db(y: &[f32]) -> f64 {
+    if y.is_empty() {
+        return f64::NEG_INFINITY;
+    }
+    let ms = y.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / y.len() as f64;
+    10.0 * ms.max(1e-20).log10()
+}
+
+/// Cuts a stream into segments and classifies them.
+pub struct Segmenter<'a> {
+    predictor: &'a Predictor,
+    fold: Option<usize>,
+    cfg: SegmentConfig,
+    rate: u32,
+    seg: usize,
+    hop: usize,
+    buf: Vec<f32>,
+    /// Stream position (samples) of `buf[0]`.
+    offset: u64,
+    /// Samples still to drop before buffering (when `hop` > `segment`).
+    skip: usize,
+    next: usize,
+}
+
+impl<'a> Segmenter<'a> {
+    /// A segmenter for a stream at `rate` Hz.
+    pub fn new(
+        predictor: &'a Predictor,
+        rate: u32,
+        cfg: SegmentConfig,
+        fold: Option<usize>,
+    ) -> Result<Self, String> {
+        cfg.validate()?;
+        if rate == 0 {
+            return Err("sample rate 0".into());
+        }
+        let seg = ((cfg.segment_s * rate as f64).round() as usize).max(1);
+        let hop = ((cfg.hop_s * rate as f64).round() as usize).max(1);
+        Ok(Segmenter {
+            predictor,
+            fold,
+            cfg,
+            rate,
+            seg,
+            hop,
+            buf: Vec::with_capacity(seg + hop),
+            offset: 0,
+            skip: 0,
+            next: 0,
+        })
+    }
+
+    /// Adds samples; returns the segments they completed.
+    pub fn push(&mut self, samples: &[f32]) -> Result<Vec<Segment>, String> {
+        let dropped = self.skip.min(samples.len());
+        self.skip -= dropped;
+        self.buf.extend_from_slice(&samples[dropped..]);
+        let mut out = Vec::new();
+        while self.buf.len() >= self.seg {
+            out.push(self.emit(self.seg)?);
+            self.advance();
+        }
+        Ok(out)
+    }
+
+    /// The stream ended: the segments of its tail.
+    pub fn finish(&mut self) -> Result<Vec<Segment>, String> {
+        let mut out = Vec::new();
+        while !self.buf.is_empty() && (self.next == 0 || 2 * self.buf.len() >= self.seg) {
+            out.push(self.emit(self.buf.len().min(self.seg))?);
+            self.advance();
+        }
+        self.buf.clear();
+        Ok(out)
+    }
+
+    fn advance(&mut self) {
+        let n = self.hop.min(self.buf.len());
+        self.buf.drain(..n);
+        self.offset += self.hop as u64;
+        self.skip = self.hop - n;
+    }
+
+    fn emit(&mut self, len: usize) -> Result<Segment, String> {
+        let y = &self.buf[..len];
+        let db = rms_db(y);
+        let silent = db < self.cfg.silence_db;
+        let probabilities = if silent {
+            None
+        } else {
+            Some(self.predictor.predict_samples(y, self.rate, self.fold)?)
+        };
+        let start_s = self.offset as f64 / self.rate as f64;
+        let seg = Segment {
+            index: self.next,
+            start_s,
+            end_s: start_s + len as f64 / self.rate as f64,
+            rms_db: db,
+            silent,
+            probabilities,
+        };
+        self.next += 1;
+        Ok(seg)
+    }
+}
+
+/// The timeline of an audio file, decoded packet by packet (memory stays
+/// at one segment however long the file); `on_segment` sees each segment
+/// as it is classified. The error is one line saying why.
+pub fn file_timeline(
+    predictor: &Predictor,
+    path: &Path,
+    cfg: SegmentConfig,
+    fold: Option<usize>,
+    mut on_segment: impl FnMut(&Segment),
+) -> Result<Vec<Segment>, String> {
+    let mut stream = AudioStream::open(path).map_err(|e| e.to_string())?;
+    let mut seg = Segmenter::new(predictor, stream.info.sample_rate, cfg, fold)?;
+    let mut all = Vec::new();
+    while let Some(chunk) = stream.next_chunk().map_err(|e| e.to_string())? {
+        for s in seg.push(&chunk)? {
+            on_segment(&s);
+            all.push(s);
+        }
+    }
+    for s in seg.finish()? {
+        on_segment(&s);
+        all.push(s);
+    }
+    Ok(all)
+}
+
+/// The dominant class over the voiced segments: the largest mean
+/// probability. `None` when every segment is silent.
+pub fn dominant(segments: &[Segment]) -> Option<(usize, f32, usize)> {
+    let voiced: Vec<&Vec<f32>> = segments
+        .iter()
+        .filter_map(|s| s.probabilities.as_ref())
+        .collect();
+    let n = voiced.first()?.len();
+    let mut mean = vec![0f32; n];
+    for p in &voiced {
+        for (m, q) in mean.iter_mut().zip(p.iter()) {
+            *m += q / voiced.len() as f32;
+        }
+    }
+    let k = models::argmax(&mean);
+    Some((k, mean[k], voiced.len()))
+}
+
+/// Segments of one input, for [`write_parquet`].
+pub struct FileTimeline<'a> {
+    /// The input (a path, or `-` for standard input).
+    pub file: String,
+    /// Its segments.
+    pub segments: &'a [Segment],
+}
+
+/// Writes timelines as Parquet, one row per segment, the same columns for
+/// every file: `run`, `file`, `segment`, `start_s`, `end_s`, `rms_db`,
+/// `silent`, `label` and `probability` (null when silent), `probabilities`
+/// (every class, in `classes` order; null when silent). Atomic.
+pub fn write_parquet(
+    path: &Path,
+    run: &str,
+    classes: &[String],
+    timelines: &[FileTimeline<'_>],
+) -> Result<(), String> {
+    use polars::prelude::*;
+    let rows: Vec<(&str, &Segment)> = timelines
+        .iter()
+        .flat_map(|t| t.segments.iter().map(move |s| (t.file.as_str(), s)))
+        .collect();
+    let label = |s: &Segment| {
+        s.probabilities
+            .as_ref()
+            .map(|p| classes[models::argmax(p)].clone())
+    };
+    let prob = |s: &Segment| s.probabilities.as_ref().map(|p| p[models::argmax(p)]);
+    let probs: Vec<Option<Series>> = rows
+        .iter()
+        .map(|(_, s)| {
+            s.probabilities
+                .as_ref()
+                .map(|p| Series::new("".into(), p.as_slice()))
+        })
+        .collect();
+    let mut df = DataFrame::new_infer_height(vec![
+        Column::new("run".into(), vec![run.to_string(); rows.len()]),
+        Column::new(
+            "file".into(),
+            rows.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "segment".into(),
+            rows.iter().map(|(_, s)| s.index as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "start_s".into(),
+            rows.iter().map(|(_, s)| s.start_s).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "end_s".into(),
+            rows.iter().map(|(_, s)| s.end_s).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "rms_db".into(),
+            rows.iter().map(|(_, s)| s.rms_db).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "silent".into(),
+            rows.iter().map(|(_, s)| s.silent).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "label".into(),
+            rows.iter().map(|(_, s)| label(s)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "probability".into(),
+            rows.iter().map(|(_, s)| prob(s)).collect::<Vec<_>>(),
+        ),
+        Column::new("probabilities".into(), probs),
+    ])
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    store::table::write_frame(path, &mut df).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rms_levels_in_dbfs() {
+        assert!((rms_db(&[1.0, -1.0]) - 0.0).abs() < 1e-9);
+        assert!((rms_db(&[0.1; 100]) + 20.0).abs() < 1e-6);
+        assert!(rms_db(&[0.0; 10]) < -150.0);
+        assert_eq!(rms_db(&[]), f64::NEG_INFINITY);
+    }
+}

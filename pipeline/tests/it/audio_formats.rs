@@ -1,0 +1,326 @@
+//! The audio people have: the same speech as WAV, FLAC and 44.1 kHz stereo
+//! WAV gives the same prediction; MP3, Ogg/Vorbis and AAC the same class;
+//! long recordings become a timeline with silent segments marked; live PCM
+//! on standard input gives the labels the file gives; broken inputs are one
+//! line each. Speech comes from espeak-ng and the encodings from ffmpeg
+//! (both Debian packages, installed by `.ci/run`; see the README).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::util::{ok, stderr, write_tone, TestDir};
+
+/// Runs a tool the tests need; a missing tool is a clear failure.
+fn tool(name: &str, args: &[&str]) {
+    let out = Command::new(name).args(args).output().unwrap_or_else(|e| {
+        panic!("{name} is needed by this test ({e}): apt-get install espeak-ng ffmpeg")
+    });
+    assert!(
+        out.status.success(),
+        "{name} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `dir/speech-44k-mono.wav`: espeak-ng speech resampled to 44.1 kHz, 16-bit.
+fn speech(dir: &Path) -> PathBuf {
+    let raw = dir.join("speech-espeak-22k.wav");
+    tool(
+        "espeak-ng",
+        &[
+            "-w",
+            raw.to_str().unwrap(),
+            "Kids are talking by the door. Dogs are sitting by the door.",
+        ],
+    );
+    let wav = dir.join("speech-44k-mono.wav");
+    tool(
+        "ffmpeg",
+        &[
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            raw.to_str().unwrap(),
+            "-ar",
+            "44100",
+            "-ac",
+            "1",
+            "-c:a",
+            "pcm_s16le",
+            wav.to_str().unwrap(),
+        ],
+    );
+    wav
+}
+
+fn encode(src: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let mut args = vec!["-y", "-loglevel", "error", "-i", src.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push(out.to_str().unwrap());
+    tool("ffmpeg", &args);
+    out.to_path_buf()
+}
+
+/// A store with a quickly trained run over a small synthetic corpus.
+fn trained() -> (TestDir, String) {
+    let t = TestDir::new();
+    let data = t.path().join("data");
+    ok(&t.ser(&["synth", "--out", data.to_str().unwrap(), "--actors", "2"]));
+    ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
+    ok(&t.ser(&["features"]));
+    let out = ok(&t.ser(&[
+        "train", "--model", "lstm", "--labels", "emotion8", "--epochs", "2",
+    ]));
+    let run = out
+        .split_whitespace()
+        .skip_while(|w| *w != "run")
+        .nth(1)
+        .expect("run name")
+        .to_string();
+    (t, run)
+}
+
+fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn probabilities(v: &serde_json::Value) -> Vec<f64> {
+    let m = v["probabilities"].as_object().expect("probabilities");
+    m.values().map(|x| x.as_f64().unwrap()).collect()
+}
+
+#[test]
+fn every_format_gives_the_prediction_of_the_wav() {
+    let (t, run) = trained();
+    let dir = t.path();
+    let wav = speech(dir);
+    let files = [
+        wav.clone(),
+        encode(&wav, &dir.join("speech-44k-mono.flac"), &[]),
+        // Both channels the mono signal (ffmpeg's plain upmix lowers the level).
+        encode(
+            &wav,
+            &dir.join("speech-44k-stereo.wav"),
+            &["-af", "pan=stereo|c0=c0|c1=c0", "-c:a", "pcm_s16le"],
+        ),
+        encode(&wav, &dir.join("speech.mp3"), &[]),
+        encode(&wav, &dir.join("speech.ogg"), &["-c:a", "libvorbis"]),
+        encode(&wav, &dir.join("speech.m4a"), &["-c:a", "aac"]),
+    ];
+    let args: Vec<&str> = ["predict", "--run", run.as_str(), "--json"]
+        .into_iter()
+        .chain(files.iter().map(|f| f.to_str().unwrap()))
+        .collect();
+    let rows = json_lines(&ok(&t.ser(&args)));
+    assert_eq!(rows.len(), 6);
+    let reference = probabilities(&rows[0]);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(
+            row["predicted"],
+            rows[0]["predicted"],
+            "{}",
+            files[i].display()
+        );
+        if i < 3 {
+            // Lossless: the same samples, so the same numbers.
+            for (a, b) in probabilities(row).iter().zip(&reference) {
+                assert!((a - b).abs() < 1e-3, "{}: {a} vs {b}", files[i].display());
+            }
+        }
+    }
+}
+
+#[test]
+fn a_ten_minute_recording_is_a_timeline_with_silences_marked() {
+    let (t, run) = trained();
+    // 300 blocks of 2 s at 16 kHz: a tone, or silence every third block.
+    let rate = 16000;
+    let block = 2 * rate as usize;
+    let tone_path = t.path().join("tone.wav");
+    write_tone(&tone_path, rate, 2.0, 220.0);
+    let tone = pipeline::audio::read_wav(&tone_path).unwrap().samples;
+    let mut samples: Vec<i16> = Vec::with_capacity(300 * block);
+    let mut silent = 0;
+    for b in 0..300 {
+        if b % 3 == 2 {
+            samples.extend(std::iter::repeat_n(0i16, block));
+            silent += 1;
+        } else {
+            samples.extend(tone.iter().map(|&v| (v * 32768.0) as i16));
+        }
+    }
+    let long = t.path().join("ten-minutes-16k.wav");
+    pipeline::audio::write_wav_i16(&long, &samples, rate, 1).unwrap();
+    let out_pq = t.path().join("timeline.parquet");
+    let out = ok(&t.ser(&[
+        "predict",
+        "--run",
+        &run,
+        "--segment",
+        "2",
+        "--hop",
+        "2",
+        "--json",
+        "--out",
+        out_pq.to_str().unwrap(),
+        long.to_str().unwrap(),
+    ]));
+    let rows = json_lines(&out);
+    let segs: Vec<&serde_json::Value> =
+        rows.iter().filter(|r| r.get("summary").is_none()).collect();
+    assert_eq!(segs.len(), 300, "one segment per 2 s block");
+    let marked = segs.iter().filter(|r| r["silent"] == true).count();
+    assert_eq!(marked, silent);
+    for (b, s) in segs.iter().enumerate() {
+        assert_eq!(s["silent"] == true, b % 3 == 2, "segment {b}");
+        assert_eq!(
+            s["label"].is_null(),
+            b % 3 == 2,
+            "silent segments are not classified"
+        );
+    }
+    let summary = rows.last().unwrap();
+    assert_eq!(summary["voiced"], 200);
+    // The Parquet timeline holds the same rows.
+    let df = store::table::read_frame(&out_pq).unwrap();
+    assert_eq!(df.height(), 300);
+    for col in [
+        "run",
+        "file",
+        "segment",
+        "start_s",
+        "end_s",
+        "rms_db",
+        "silent",
+        "label",
+        "probability",
+        "probabilities",
+    ] {
+        assert!(df.column(col).is_ok(), "timeline lacks {col}");
+    }
+}
+
+#[test]
+fn listening_to_a_wavs_pcm_gives_the_labels_of_predict() {
+    let (t, run) = trained();
+    let wav = speech(t.path());
+    let pcm = t.path().join("speech.s16le");
+    tool(
+        "ffmpeg",
+        &[
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            wav.to_str().unwrap(),
+            "-f",
+            "s16le",
+            "-c:a",
+            "pcm_s16le",
+            pcm.to_str().unwrap(),
+        ],
+    );
+    let labels = |rows: Vec<serde_json::Value>| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r.get("summary").is_none())
+            .map(|r| r["label"].to_string())
+            .collect()
+    };
+    let seg = ["--segment", "1.5", "--hop", "0.5"];
+    let mut args = vec!["predict", "--run", run.as_str(), "--json"];
+    args.extend_from_slice(&seg);
+    args.push(wav.to_str().unwrap());
+    let from_file = labels(json_lines(&ok(&t.ser(&args))));
+    let mut child = t
+        .cmd(&[
+            "listen", "--run", &run, "--stdin", "--rate", "44100", "--json", seg[0], seg[1],
+            seg[2], seg[3],
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(&pcm).unwrap();
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        // A pipe delivers in pieces of any size, mid-sample too.
+        for piece in bytes.chunks(1001) {
+            stdin.write_all(piece).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    let live = labels(json_lines(&ok(&out)));
+    assert!(!from_file.is_empty());
+    assert_eq!(live, from_file);
+    assert!(
+        stderr(&out).contains("listen:"),
+        "a session summary: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn broken_inputs_are_one_line_errors() {
+    let (t, run) = trained();
+    let dir = t.path();
+    let wav = speech(dir);
+    let mp3 = encode(&wav, &dir.join("speech.mp3"), &[]);
+    let bytes = std::fs::read(&mp3).unwrap();
+    let cut = dir.join("truncated.mp3");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let text = dir.join("notes.wav");
+    std::fs::write(&text, "this is not audio\n").unwrap();
+    for f in [&cut, &text] {
+        let out = t.ser(&["predict", "--run", &run, f.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("skipped")).collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(
+            lines[0].contains(f.file_name().unwrap().to_str().unwrap()),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // Bad rate, and nothing on standard input.
+    for (args, want) in [
+        (vec!["--rate", "0"], "--rate"),
+        (vec!["--rate", "16000"], "no audio"),
+    ] {
+        let mut a = vec!["listen", "--run", run.as_str(), "--stdin"];
+        a.extend(args);
+        let out = t.cmd(&a).stdin(Stdio::null()).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(want), "{err}");
+    }
+}
+
+#[test]
+fn listening_without_a_microphone_says_so_in_one_line() {
+    let (t, run) = trained();
+    let out = t
+        .cmd(&["listen", "--run", &run])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    if cfg!(feature = "mic") {
+        // Built with the microphone: a machine with no capture device (CI) says so.
+        assert!(
+            err.contains("microphone") || err.contains("capture"),
+            "{err}"
+        );
+    } else {
+        assert!(err.contains("--features mic"), "{err}");
+    }
+}

@@ -1,6 +1,6 @@
 //! `si-cnn`: our model for speakers it has never heard (beyond the paper).
 //!
-//! The paper's CNN (4.6 M weights, 1.3 GFLOP per clip) learns the speakers
+//! The paper's CNN (3.7 M weights, 1.3 GFLOP per clip) learns the speakers
 //! of a random split by heart; on held-out speakers it needs what the field
 //! uses for that case, at a fraction of the cost:
 //!
@@ -9,7 +9,7 @@
 //!   and timbre offsets; the training stage's `norm: clip`);
 //! - a **compact conv stack** with **batch normalisation**: Conv1D 64 (k5),
 //!   ReLU, MaxPool 2, BN; Conv1D 128 (k5), ReLU, MaxPool 2, BN; Conv1D 128
-//!   (k3), ReLU, BN (about 100 k weights, 12 MFLOP per clip);
+//!   (k3), ReLU, BN (about 120 k weights, 12 MFLOP per clip forward);
 //! - **mean and standard-deviation pooling** over time (statistics
 //!   pooling, as x-vectors): how a feature varies, not only its level;
 //! - **dropout** 0.3, Dense 64 ReLU, Dense N;

@@ -122,3 +122,112 @@ fn regression_default_store_is_not_the_store_crate_folder() {
     );
     assert!(!checkout.join("store/STORE.json").exists());
 }
+
+/// Reading commands on a mistyped store path created it.
+#[test]
+fn regression_read_only_commands_never_create_a_store() {
+    let t = TestDir::new();
+    let missing = t.path().join("nonexist");
+    for args in [
+        vec!["query", "select 1"],
+        vec!["report"],
+        vec!["predict", "--run", "x", "clip.wav"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ser"))
+            .current_dir(t.path())
+            .arg("--store")
+            .arg(&missing)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("no store at") && err.contains("nonexist"),
+            "{err}"
+        );
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+        // Without --store: the default, which must not appear either.
+        let out = Command::new(env!("CARGO_BIN_EXE_ser"))
+            .current_dir(t.path())
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            !t.path().join("ser-store").exists(),
+            "{args:?} created ./ser-store"
+        );
+    }
+}
+
+/// `predict` printed an empty table and exited 3 when nothing worked.
+#[test]
+fn regression_predict_with_every_input_failing_exits_1() {
+    let t = TestDir::new();
+    let data = t.path().join("data");
+    ok(&t.ser(&["synth", "--out", data.to_str().unwrap(), "--actors", "2"]));
+    ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
+    ok(&t.ser(&["features"]));
+    let out = ok(&t.ser(&[
+        "train", "--model", "lstm", "--epochs", "1", "--window", "16",
+    ]));
+    let run = out
+        .split_whitespace()
+        .skip_while(|w| *w != "run")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let text = t.path().join("notes.wav");
+    std::fs::write(&text, "not audio").unwrap();
+    let missing = t.path().join("missing.wav");
+    let out = t.ser(&[
+        "predict",
+        "--run",
+        &run,
+        text.to_str().unwrap(),
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("skipped")).count(),
+        2,
+        "{err}"
+    );
+    assert!(err.contains("no file could be classified"), "{err}");
+    // A fold the run does not have: an error before any file is read.
+    let good = data
+        .join("Actor_01")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let out = t.ser(&[
+        "predict",
+        "--run",
+        &run,
+        "--fold",
+        "2",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("has no fold 2 (folds: 1)"),
+        "{}",
+        stderr(&out)
+    );
+    // Some good, some bad: done, with the skipped one named (exit 3).
+    let out = t.ser(&[
+        "predict",
+        "--run",
+        &run,
+        "--fold",
+        "1",
+        good.to_str().unwrap(),
+        text.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+}

@@ -256,6 +256,7 @@ fn one_line(err: &anyhow::Error) -> String {
 /// `ser help [COMMAND]`: the same text as `--help`.
 fn help(command: Option<&str>) -> Result<i32> {
     let mut top = Cli::command();
+    top.build();
     let cmd = match command {
         None => &mut top,
         Some(name) => match top.find_subcommand_mut(name) {

@@ -2,7 +2,9 @@
 //!
 //! - [`synth`]: a deterministic RAVDESS-named demo corpus;
 //! - [`corpus`]: download, unpack and verify the real RAVDESS set;
-//! - [`metadata`]: parse RAVDESS names and WAV headers into `metadata.parquet`;
+//! - [`corpora`]: RAVDESS, CREMA-D, TESS, SAVEE, EmoDB and CSV-manifest
+//!   readers (labels from names, one emotion vocabulary);
+//! - [`metadata`]: label every file and read its header into `metadata.parquet`;
 //! - [`features`]: librosa-compatible MFCC / log-mel of clean and noisy
 //!   copies, written as Parquet shards, incrementally and in parallel;
 //! - [`train`]: `ser train` (feature shards -> `runs/<run>/`) and `ser predict`;
@@ -21,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod audio;
+pub mod corpora;
 pub mod corpus;
 pub mod dsp;
 pub mod error;

@@ -1,4 +1,6 @@
-//! The `metadata` stage: walk a folder, parse every RAVDESS name, read each
+//! The `metadata` stage: for each data folder, find its audio files (or
+//! read its manifest), label each with its corpus's reader
+//! ([`crate::corpora`], detected from the names unless named), read each
 //! audio header (WAV, FLAC, MP3, Ogg, M4A), fingerprint the file, and write
 //! `metadata.parquet` plus `rejects/metadata.parquet`.
 //!
@@ -16,9 +18,33 @@ use store::fingerprint::file_sha256;
 use store::{LockMode, MetadataRow, RejectRow, Store};
 
 use crate::audio::{is_audio, read_audio_info};
+use crate::corpora::{self, CorpusKind, Labels};
 use crate::error::{PipelineError, Result};
 use crate::progress;
-use crate::ravdess::ClipName;
+
+/// A data folder and how its files are named (`None`: detect).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    /// The folder.
+    pub data: PathBuf,
+    /// Its corpus; `None` detects it from the names.
+    pub corpus: Option<CorpusKind>,
+}
+
+/// How one source was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceReport {
+    /// The folder.
+    pub data: PathBuf,
+    /// The corpus name.
+    pub corpus: String,
+    /// Whether the corpus was detected (not named).
+    pub detected: bool,
+    /// Files that parsed as the corpus, of those found.
+    pub parsed: usize,
+    /// Files found (or manifest rows).
+    pub found: usize,
+}
 
 /// What a metadata run did.
 #[derive(Debug, Clone)]
@@ -31,6 +57,8 @@ pub struct MetadataReport {
     pub hashed: usize,
     /// Wall time, seconds.
     pub seconds: f64,
+    /// Each source, with the corpus it was read as.
+    pub sources: Vec<SourceReport>,
 }
 
 /// Every audio file (see [`crate::audio::AUDIO_EXTENSIONS`]) under `dir`, sorted.
@@ -105,12 +133,15 @@ fn reject(path: &Path, clip_id: Option<String>, reason: String) -> RejectRow {
 
 fn describe(
     path: &Path,
+    corpus: &str,
+    labels: &std::result::Result<Labels, String>,
     previous: &HashMap<String, (i64, i64, String)>,
 ) -> (std::result::Result<MetadataRow, RejectRow>, bool) {
-    let (clip_id, name) = match ClipName::parse_path(path) {
-        Ok(v) => v,
-        Err(e) => return (Err(reject(path, None, e.to_string())), false),
+    let l = match labels {
+        Ok(l) => l,
+        Err(e) => return (Err(reject(path, None, e.clone())), false),
     };
+    let clip_id = l.clip_id.clone();
     let info = match read_audio_info(path) {
         Ok(i) => i,
         Err(e) => return (Err(reject(path, Some(clip_id), e.to_string())), false),
@@ -132,18 +163,21 @@ fn describe(
             Err(e) => return (Err(reject(path, Some(clip_id), e.to_string())), false),
         },
     };
+    let [modality, vocal_channel, intensity, statement, repetition] = l.ravdess;
     let row = MetadataRow {
         clip_id,
         path: key,
-        modality: name.modality as i32,
-        vocal_channel: name.vocal_channel as i32,
-        emotion: name.emotion as i32,
-        emotion_name: name.emotion_name().into(),
-        intensity: name.intensity as i32,
-        statement: name.statement as i32,
-        repetition: name.repetition as i32,
-        actor: name.actor as i32,
-        gender: name.gender().into(),
+        modality: modality as i32,
+        vocal_channel: vocal_channel as i32,
+        emotion: l.emotion as i32,
+        emotion_name: l.emotion_name.clone(),
+        intensity: intensity as i32,
+        statement: statement as i32,
+        repetition: repetition as i32,
+        actor: l.actor as i32,
+        gender: l.gender.clone(),
+        corpus: corpus.to_string(),
+        speaker: l.speaker.clone(),
         sample_rate: info.sample_rate as i32,
         channels: info.channels as i32,
         bits_per_sample: info.bits_per_sample as i32,
@@ -157,14 +191,80 @@ fn describe(
     (Ok(row), hashed)
 }
 
-/// Runs the metadata stage over `data`, writing into `store`.
-pub fn run_metadata(store: &Store, data: &Path, show_progress: bool) -> Result<MetadataReport> {
-    let t0 = Instant::now();
-    let _lock = store.lock(LockMode::Exclusive, "ser metadata")?;
-    let data = fs::canonicalize(data).map_err(|e| PipelineError::io(data, e))?;
+/// A file to describe: its path, corpus and labels (or why not).
+type Item = (PathBuf, String, std::result::Result<Labels, String>);
+
+/// The files of one source, labelled.
+fn gather(src: &Source, manifests: &mut u32) -> Result<(Vec<Item>, SourceReport)> {
+    let data = fs::canonicalize(&src.data).map_err(|e| PipelineError::io(&src.data, e))?;
+    if let Some(CorpusKind::Csv(file)) = &src.corpus {
+        let kind = CorpusKind::Csv(file.clone());
+        let rows = corpora::read_manifest(file, 10_000 + 1000 * *manifests)
+            .map_err(PipelineError::Config)?;
+        *manifests += 1;
+        let name = kind.name();
+        let parsed = rows.iter().filter(|r| r.labels.is_ok()).count();
+        let report = SourceReport {
+            data,
+            corpus: name.clone(),
+            detected: false,
+            parsed,
+            found: rows.len(),
+        };
+        let items = rows
+            .into_iter()
+            .map(|r| (r.path, name.clone(), r.labels))
+            .collect();
+        return Ok((items, report));
+    }
     let files = find_audio(&data)?;
     if files.is_empty() {
         return Err(PipelineError::NoAudio { dir: data });
+    }
+    let (kind, detected) = match &src.corpus {
+        Some(k) => (k.clone(), false),
+        None => match corpora::detect(&files, &data) {
+            Some((k, _)) => (k, true),
+            None => {
+                return Err(PipelineError::Config(format!(
+                    "{}: cannot tell which corpus these {} files are (no reader parses half their names): name it with --corpus",
+                    data.display(),
+                    files.len()
+                )))
+            }
+        },
+    };
+    let name = kind.name();
+    let items: Vec<Item> = files
+        .par_iter()
+        .map(|f| (f.clone(), name.clone(), corpora::label(&kind, f, &data)))
+        .collect();
+    let report = SourceReport {
+        data,
+        corpus: name,
+        detected,
+        parsed: items.iter().filter(|i| i.2.is_ok()).count(),
+        found: items.len(),
+    };
+    Ok((items, report))
+}
+
+/// Runs the metadata stage over `sources`, writing into `store` (and
+/// marking a store of an older format as this build's).
+pub fn run_metadata(
+    store: &Store,
+    sources: &[Source],
+    show_progress: bool,
+) -> Result<MetadataReport> {
+    let t0 = Instant::now();
+    let _lock = store.lock(LockMode::Exclusive, "ser metadata")?;
+    let mut manifests = 0;
+    let mut items: Vec<Item> = Vec::new();
+    let mut reports = Vec::new();
+    for src in sources {
+        let (mut i, r) = gather(src, &mut manifests)?;
+        items.append(&mut i);
+        reports.push(r);
     }
     let previous: HashMap<String, (i64, i64, String)> =
         match MetadataRow::read(&store.metadata_path()) {
@@ -174,11 +274,11 @@ pub fn run_metadata(store: &Store, data: &Path, show_progress: bool) -> Result<M
                 .collect(),
             Err(_) => HashMap::new(),
         };
-    let pb = progress::bar(files.len() as u64, "metadata", show_progress);
-    let results: Vec<_> = files
+    let pb = progress::bar(items.len() as u64, "metadata", show_progress);
+    let results: Vec<_> = items
         .par_iter()
-        .map(|p| {
-            let r = describe(p, &previous);
+        .map(|(p, corpus, labels)| {
+            let r = describe(p, corpus, labels, &previous);
             pb.inc(1);
             r
         })
@@ -211,10 +311,12 @@ pub fn run_metadata(store: &Store, data: &Path, show_progress: bool) -> Result<M
     rows.sort_by(|a, b| a.clip_id.cmp(&b.clip_id));
     MetadataRow::write(&store.metadata_path(), &rows)?;
     RejectRow::write(&store.rejects_path("metadata"), &rejects)?;
+    store.upgrade_format()?;
     Ok(MetadataReport {
         rows,
         rejects,
         hashed,
         seconds: t0.elapsed().as_secs_f64(),
+        sources: reports,
     })
 }

@@ -50,7 +50,7 @@ pub enum StoreError {
         source: serde_json::Error,
     },
     /// The store was written by a format this build does not read.
-    #[error("{path}: store format {found} is not supported (this build reads format {supported})")]
+    #[error("{path}: store format {found} was written by a newer ser (this build reads formats 1 to {supported}): upgrade ser")]
     Version {
         /// STORE.json or the manifest.
         path: PathBuf,

@@ -11,8 +11,13 @@ use crate::error::{Result, StoreError};
 use crate::lock::{LockMode, StoreLock};
 use crate::manifest::{Manifest, MANIFEST_FORMAT, MANIFEST_KEEP};
 
-/// The store format this build writes and reads (`STORE.json`).
-pub const STORE_FORMAT: u32 = 1;
+/// The store format this build writes (`STORE.json`). Format 2 added the
+/// `corpus` and `speaker` columns of `metadata.parquet`.
+pub const STORE_FORMAT: u32 = 2;
+
+/// The oldest format this build reads: format 1 stores held RAVDESS only,
+/// and their metadata reads as such; `ser metadata` rewrites them as 2.
+pub const OLDEST_FORMAT: u32 = 1;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct StoreInfo {
@@ -54,6 +59,35 @@ impl Store {
         if root.join("STORE.json").exists() {
             return Store::open(root);
         }
+        Self::create_new(root)
+    }
+
+    /// The format of the store's `STORE.json`.
+    pub fn format(&self) -> Result<u32> {
+        let info = self.info_path();
+        let bytes = fs::read(&info).map_err(|e| StoreError::io(&info, e))?;
+        let found: StoreInfo =
+            serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
+                path: info.clone(),
+                source,
+            })?;
+        Ok(found.format)
+    }
+
+    /// Marks the store as written in this build's format (after a writer
+    /// rewrote what the older format lacked, e.g. `metadata.parquet`).
+    pub fn upgrade_format(&self) -> Result<()> {
+        if self.format()? < STORE_FORMAT {
+            let body = StoreInfo {
+                format: STORE_FORMAT,
+                writer: writer(),
+            };
+            self.write_json(&self.info_path(), &body)?;
+        }
+        Ok(())
+    }
+
+    fn create_new(root: PathBuf) -> Result<Store> {
         match fs::read_dir(&root) {
             Ok(entries) => {
                 // Leftovers of a creation cut short (temp files) do not count.
@@ -88,7 +122,7 @@ impl Store {
                 path: info.clone(),
                 source,
             })?;
-        if found.format != STORE_FORMAT {
+        if !(OLDEST_FORMAT..=STORE_FORMAT).contains(&found.format) {
             return Err(StoreError::Version {
                 path: info,
                 found: found.format,

@@ -35,7 +35,7 @@ pub mod table;
 mod layout;
 
 pub use error::{Result, StoreError};
-pub use layout::{Store, STORE_FORMAT};
+pub use layout::{Store, OLDEST_FORMAT, STORE_FORMAT};
 pub use lock::{LockMode, StoreLock};
 pub use manifest::{ClipInput, FeatureSetEntry, Manifest, PartEntry, Rejected, ShardEntry};
 pub use shard::FeatureRow;

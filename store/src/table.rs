@@ -32,10 +32,16 @@ pub struct MetadataRow {
     pub statement: i32,
     /// Repetition code.
     pub repetition: i32,
-    /// Actor number.
+    /// Speaker number, unique in the store (RAVDESS: its actor 1-24; other
+    /// corpora: see the README's corpus table).
     pub actor: i32,
-    /// `male` (odd actors) or `female` (even actors).
+    /// `male`, `female`, or empty when the corpus does not say.
     pub gender: String,
+    /// Corpus: `ravdess`, `crema-d`, `tess`, `savee`, `emodb`, or a CSV
+    /// manifest's name.
+    pub corpus: String,
+    /// The speaker as the corpus names it (`01`, `1001`, `OAF`, `DC`, …).
+    pub speaker: String,
     /// Sample rate of the file, Hz.
     pub sample_rate: i32,
     /// Channels in the file.
@@ -161,6 +167,8 @@ impl MetadataRow {
             col!(rows, "repetition", |r| r.repetition),
             col!(rows, "actor", |r| r.actor),
             col!(rows, "gender", |r| r.gender.clone()),
+            col!(rows, "corpus", |r| r.corpus.clone()),
+            col!(rows, "speaker", |r| r.speaker.clone()),
             col!(rows, "sample_rate", |r| r.sample_rate),
             col!(rows, "channels", |r| r.channels),
             col!(rows, "bits_per_sample", |r| r.bits_per_sample),
@@ -180,10 +188,21 @@ impl MetadataRow {
         write_frame(path, &mut df)
     }
 
-    /// Reads `metadata.parquet`.
+    /// Reads `metadata.parquet`. A table of store format 1 (before
+    /// corpora) has no `corpus` and `speaker`: it held RAVDESS only, so
+    /// they read as `ravdess` and the actor number.
     pub fn read(path: &Path) -> Result<Vec<MetadataRow>> {
         let df = read_frame(path)?;
         let p = path;
+        let (corpus, speaker) = if df.column("corpus").is_ok() {
+            (req_strs(&df, "corpus", p)?, req_strs(&df, "speaker", p)?)
+        } else {
+            let actors = i32s(&df, "actor", p)?;
+            (
+                vec!["ravdess".to_string(); df.height()],
+                actors.iter().map(|a| format!("{a:02}")).collect(),
+            )
+        };
         let (clip, file, name, gender, format, fp) = (
             req_strs(&df, "clip_id", p)?,
             req_strs(&df, "path", p)?,
@@ -226,6 +245,8 @@ impl MetadataRow {
                 repetition: repetition[k],
                 actor: actor[k],
                 gender: gender[k].clone(),
+                corpus: corpus[k].clone(),
+                speaker: speaker[k].clone(),
                 sample_rate: rate[k],
                 channels: channels[k],
                 bits_per_sample: bits[k],
@@ -290,6 +311,8 @@ mod tests {
             repetition: 2,
             actor: 12,
             gender: "female".into(),
+            corpus: "ravdess".into(),
+            speaker: "12".into(),
             sample_rate: 48000,
             channels: 2,
             bits_per_sample: 16,
@@ -308,6 +331,20 @@ mod tests {
         let path = dir.path().join("metadata.parquet");
         let rows = vec![meta("03-01-05-02-01-02-12"), meta("03-01-05-02-01-01-12")];
         MetadataRow::write(&path, &rows).unwrap();
+        assert_eq!(MetadataRow::read(&path).unwrap(), rows);
+    }
+
+    /// Store format 1 wrote no `corpus` / `speaker`: such a table reads as
+    /// RAVDESS with the actor as the speaker.
+    #[test]
+    fn format_1_metadata_reads_as_ravdess() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metadata.parquet");
+        let rows = vec![meta("03-01-05-02-01-02-12")];
+        let mut df = MetadataRow::to_frame(&rows)
+            .unwrap()
+            .drop_many(["corpus", "speaker"]);
+        write_frame(&path, &mut df).unwrap();
         assert_eq!(MetadataRow::read(&path).unwrap(), rows);
     }
 

@@ -106,3 +106,16 @@ impl CorpusError {
         }
     }
 }
+
+/// Where to get a corpus `ser download` does not fetch (no stable URL with
+/// a published checksum), as one line.
+pub fn where_to_get(corpus: &str) -> String {
+    let how = match corpus {
+        "crema-d" | "cremad" => "CREMA-D is on GitHub (CheyneyComputerScience/CREMA-D, Git LFS; Open Database License): clone it, then `ser metadata --data CREMA-D/AudioWAV` (put VideoDemographics.csv in that folder for genders)",
+        "tess" => "TESS is on the University of Toronto's TSpace (Toronto emotional speech set, CC BY-NC-ND 4.0): unpack it, then `ser metadata --data TESS`",
+        "savee" => "SAVEE is distributed by the University of Surrey after registration: unpack AudioData, then `ser metadata --data AudioData`",
+        "emodb" | "emo-db" => "EmoDB (Berlin database of emotional speech) is on emodb.bilderbar.info: unpack it, then `ser metadata --data wav`",
+        other => return format!("no corpus `{other}`: ser downloads ravdess; it reads crema-d, tess, savee, emodb and any corpus with a CSV manifest (`--corpus csv:FILE`)"),
+    };
+    format!("ser downloads only RAVDESS (a stable URL with a published checksum). {how}")
+}

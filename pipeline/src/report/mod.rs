@@ -61,6 +61,8 @@ pub struct Report {
     pub figures: Vec<PathBuf>,
     /// Figures (or runs) that could not be drawn, with the reason.
     pub skipped: Vec<String>,
+    /// What some runs were trained and tested on (other corpora than RAVDESS).
+    pub notes: Vec<String>,
 }
 
 fn read_line(dir: &Path) -> Result<RunLine> {
@@ -184,9 +186,6 @@ pub fn run_report(store: &Store, runs: &[String], figures: bool) -> Result<Repor
             Ok(line) => report.lines.push(line),
             Err(e) => report.skipped.push(format!("{}: {e}", dir.display())),
         }
-        if !figures {
-            continue;
-        }
         let cfg_path = dir.join("config.json");
         let cfg: RunConfig = match std::fs::read_to_string(&cfg_path)
             .map_err(|e| e.to_string())
@@ -198,6 +197,22 @@ pub fn run_report(store: &Store, runs: &[String], figures: bool) -> Result<Repor
                 continue;
             }
         };
+        if !cfg.train.train_on.is_empty() {
+            report.notes.push(format!(
+                "{}: trained on {}, tested on {}, emotions {}",
+                cfg.run,
+                cfg.train.train_on.join(", "),
+                cfg.train.test_on.join(", "),
+                cfg.emotions.join(", ")
+            ));
+        } else if cfg.corpora.iter().any(|c| c != "ravdess") {
+            report
+                .notes
+                .push(format!("{}: corpora {}", cfg.run, cfg.corpora.join(", ")));
+        }
+        if !figures {
+            continue;
+        }
         for fig in [
             figures::history(dir, &cfg),
             figures::confusion(dir, &cfg),

@@ -108,7 +108,11 @@ fn prepare_data(root: &std::path::Path, cfg: &ReproduceConfig, show: bool) -> Re
         Some(data) => {
             std::fs::read_dir(data).map_err(|e| PipelineError::io(data, e))?;
             let store = Store::create(root)?;
-            let r = run_metadata(&store, data, show)?;
+            let sources = [crate::metadata::Source {
+                data: data.clone(),
+                corpus: None,
+            }];
+            let r = run_metadata(&store, &sources, show)?;
             for rej in &r.rejects {
                 eprintln!("skipped {}: {}", rej.path, rej.reason);
             }

@@ -18,8 +18,11 @@ pub const TRAIN_CODE_VERSION: u32 = 2;
 pub enum SplitKind {
     /// Stratified random split of clips (the paper's protocol; speakers on both sides).
     Random,
-    /// Speaker-independent folds: no actor on both sides.
+    /// Speaker-independent folds: no speaker on both sides (`speakers`).
     Actors,
+    /// Cross-corpus: train on the `train_on` corpora, test on the
+    /// `test_on` ones, over the emotions both sides have.
+    Corpus,
 }
 
 impl SplitKind {
@@ -27,8 +30,11 @@ impl SplitKind {
     pub fn parse(s: &str) -> Result<SplitKind, String> {
         match s {
             "random" => Ok(SplitKind::Random),
-            "actors" => Ok(SplitKind::Actors),
-            _ => Err(format!("unknown split `{s}`: use random or actors")),
+            "actors" | "speakers" => Ok(SplitKind::Actors),
+            "corpus" => Ok(SplitKind::Corpus),
+            _ => Err(format!(
+                "unknown split `{s}`: use random, speakers (actors) or corpus"
+            )),
         }
     }
 
@@ -37,6 +43,7 @@ impl SplitKind {
         match self {
             SplitKind::Random => "random",
             SplitKind::Actors => "actors",
+            SplitKind::Corpus => "corpus",
         }
     }
 }
@@ -183,9 +190,14 @@ pub struct TrainStageConfig {
     pub test_fraction: f64,
     /// Seed of the `random` split.
     pub split_seed: u64,
-    /// `actors` split: `None` uses EmoBox's six RAVDESS folds; `Some(k)`
-    /// groups actors into `k` folds balanced by gender and clip count.
+    /// `actors` split: `None` uses EmoBox's six RAVDESS folds (six folds
+    /// balanced by gender and clip count when the data is not all
+    /// RAVDESS); `Some(k)` groups speakers into `k` such folds.
     pub folds: Option<usize>,
+    /// `corpus` split: the corpora trained on (names as in `metadata`).
+    pub train_on: Vec<String>,
+    /// `corpus` split: the corpora tested on.
+    pub test_on: Vec<String>,
     /// Train and test only the first this many folds (quick looks).
     pub max_folds: Option<usize>,
     /// Epochs; `None`: the paper's (CNN 100, LSTM and CNN+LSTM 50).
@@ -236,6 +248,8 @@ impl Default for TrainStageConfig {
             test_fraction: 0.25,
             split_seed: 42,
             folds: None,
+            train_on: Vec::new(),
+            test_on: Vec::new(),
             max_folds: None,
             epochs: None,
             batch_size: None,
@@ -267,6 +281,17 @@ impl TrainStageConfig {
                 "test_fraction must be in (0, 1), got {}",
                 self.test_fraction
             ));
+        }
+        if (self.split == SplitKind::Corpus)
+            != (!self.train_on.is_empty() || !self.test_on.is_empty())
+        {
+            return Err(
+                "train_on and test_on go with the corpus split (--train-on A --test-on B)".into(),
+            );
+        }
+        if self.split == SplitKind::Corpus && (self.train_on.is_empty() || self.test_on.is_empty())
+        {
+            return Err("the corpus split needs both train_on and test_on".into());
         }
         if matches!(self.folds, Some(k) if k < 2) {
             return Err("folds must be at least 2".into());
@@ -379,8 +404,14 @@ pub struct RunConfig {
     /// Folds trained, by number (1-based since code version 2; 0-based
     /// before). Weights are saved as `fold<number>/...`.
     pub folds: Vec<usize>,
-    /// Test actors of each trained fold.
+    /// Test speakers (store numbers) of each trained fold.
     pub test_actors: Vec<Vec<u32>>,
+    /// Corpora of the clips used, and (cross-corpus) the emotions kept.
+    #[serde(default)]
+    pub corpora: Vec<String>,
+    /// Emotions kept by a cross-corpus split (those both sides have).
+    #[serde(default)]
+    pub emotions: Vec<String>,
 }
 
 impl RunConfig {

@@ -49,6 +49,8 @@ pub struct Clip {
     pub gender: String,
     /// Rate the features were computed at, Hz.
     pub sample_rate: u32,
+    /// Corpus (from `metadata.parquet`; `ravdess` when absent).
+    pub corpus: String,
     /// Copies by variant name (`clean`, `noisy`).
     pub variants: BTreeMap<String, Variant>,
 }
@@ -87,6 +89,7 @@ fn add_row(clips: &mut BTreeMap<String, Clip>, row: FeatureRow, set_id: &str) ->
         emotion: row.emotion.max(0) as u32,
         gender: row.gender.clone(),
         sample_rate: row.sample_rate.max(0) as u32,
+        corpus: "ravdess".into(),
         variants: BTreeMap::new(),
     });
     clip.variants.insert(
@@ -355,6 +358,7 @@ mod tests {
             emotion: 1,
             gender: "male".into(),
             sample_rate: 22050,
+            corpus: "ravdess".into(),
             variants: BTreeMap::from([("clean".to_string(), variant(n, |_, _| 0.0))]),
         };
         // 3 s at 22050 Hz / hop 512 is 130 frames.

@@ -48,13 +48,14 @@ impl TrainPlan {
         let fingerprint = data_fingerprint(&set_id, &entry);
         let parts: usize = entry.shards.values().map(|s| s.parts.len()).sum();
         let pb = crate::progress::bar(parts as u64, "load", show_progress);
-        let all = load_clips(store, &set_id, &entry, || pb.inc(1))?;
+        let mut all = load_clips(store, &set_id, &entry, || pb.inc(1))?;
         pb.finish_and_clear();
+        tag_corpora(store, &mut all)?;
         let window = match cfg.window {
             Window::Frames(n) => n,
             Window::Auto => auto_window(&all, features.mfcc.hop_length, cfg.model.min_frames()),
         };
-        let (clips, classes) = label(all, cfg);
+        let (clips, classes, emotions) = label(all, cfg)?;
         if clips.is_empty() {
             return Err(PipelineError::Config(format!(
                 "feature set {set_id} has no clips with {} labels",
@@ -83,6 +84,13 @@ impl TrainPlan {
             clips: clips.len(),
             folds: folds.iter().map(|f| f.number).collect(),
             test_actors: folds.iter().map(|f| test_actors(&clips, f)).collect(),
+            corpora: {
+                let mut c: Vec<String> = clips.iter().map(|c| c.corpus.clone()).collect();
+                c.sort();
+                c.dedup();
+                c
+            },
+            emotions,
         };
         Ok(TrainPlan {
             config,
@@ -160,8 +168,62 @@ fn full_length(mut d: Dataset) -> Dataset {
     d
 }
 
-/// The clips the label set keeps, and their classes.
-fn label(all: Vec<Clip>, cfg: &TrainStageConfig) -> (Vec<Clip>, Vec<usize>) {
+/// Each clip's corpus, from `metadata.parquet` (clips it does not list
+/// keep `ravdess`, the only corpus before store format 2).
+fn tag_corpora(store: &Store, clips: &mut [Clip]) -> Result<()> {
+    let path = store.metadata_path();
+    if !path.is_file() {
+        return Ok(());
+    }
+    let corpus: std::collections::HashMap<String, String> = store::MetadataRow::read(&path)?
+        .into_iter()
+        .map(|r| (r.clip_id, r.corpus))
+        .collect();
+    for c in clips {
+        if let Some(k) = corpus.get(&c.clip_id) {
+            c.corpus = k.clone();
+        }
+    }
+    Ok(())
+}
+
+/// The clips the label set keeps, and their classes. A cross-corpus
+/// split keeps only its corpora's clips, and only the emotions both its
+/// sides have (returned by name).
+fn label(all: Vec<Clip>, cfg: &TrainStageConfig) -> Result<(Vec<Clip>, Vec<usize>, Vec<String>)> {
+    let mut all = all;
+    let mut emotions = Vec::new();
+    if cfg.split == SplitKind::Corpus {
+        for name in cfg.train_on.iter().chain(&cfg.test_on) {
+            if !all.iter().any(|c| &c.corpus == name) {
+                let mut have: Vec<&str> = all.iter().map(|c| c.corpus.as_str()).collect();
+                have.sort();
+                have.dedup();
+                return Err(PipelineError::Config(format!(
+                    "no clips of corpus `{name}` in the feature set (corpora: {})",
+                    have.join(", ")
+                )));
+            }
+        }
+        let side = |names: &[String]| -> std::collections::BTreeSet<u32> {
+            all.iter()
+                .filter(|c| names.contains(&c.corpus))
+                .map(|c| c.emotion)
+                .collect()
+        };
+        let shared: std::collections::BTreeSet<u32> = side(&cfg.train_on)
+            .intersection(&side(&cfg.test_on))
+            .copied()
+            .collect();
+        all.retain(|c| {
+            (cfg.train_on.contains(&c.corpus) || cfg.test_on.contains(&c.corpus))
+                && shared.contains(&c.emotion)
+        });
+        emotions = shared
+            .iter()
+            .map(|&e| crate::corpora::name_of(e).to_string())
+            .collect();
+    }
     let mut clips = Vec::with_capacity(all.len());
     let mut classes = Vec::with_capacity(all.len());
     for c in all {
@@ -170,7 +232,7 @@ fn label(all: Vec<Clip>, cfg: &TrainStageConfig) -> (Vec<Clip>, Vec<usize>) {
             clips.push(c);
         }
     }
-    (clips, classes)
+    Ok((clips, classes, emotions))
 }
 
 /// The split's folds, each with clips on both sides, at most `max_folds`.
@@ -192,11 +254,25 @@ fn split(clips: &[Clip], classes: &[usize], cfg: &TrainStageConfig) -> Vec<Fold>
             cfg.split_seed,
         )],
         SplitKind::Actors => {
+            let all_ravdess = clips.iter().all(|c| c.corpus == "ravdess");
             let groups = match cfg.folds {
                 Some(k) => balanced_groups(&split_clips, k),
-                None => emobox_groups(),
+                None if all_ravdess => emobox_groups(),
+                None => balanced_groups(&split_clips, 6),
             };
             actor_folds(&split_clips, &groups)
+        }
+        SplitKind::Corpus => {
+            let (test, train): (Vec<usize>, Vec<usize>) =
+                (0..clips.len()).partition(|&i| cfg.test_on.contains(&clips[i].corpus));
+            vec![Fold {
+                number: 1,
+                train: train
+                    .into_iter()
+                    .filter(|&i| cfg.train_on.contains(&clips[i].corpus))
+                    .collect(),
+                test,
+            }]
         }
     };
     folds.retain(|f| !f.train.is_empty() && !f.test.is_empty());

@@ -63,6 +63,8 @@ pub struct TrainOutcome {
     pub state: RunState,
     /// `summary.parquet`, once published.
     pub summary: Option<DataFrame>,
+    /// The run's resolved config.
+    pub config: super::config::RunConfig,
 }
 
 /// Picks the feature set: the one asked for, the store's only one, or the
@@ -129,7 +131,7 @@ pub fn run_train(
     if published && !opts.force {
         // A collector killed between publishing and cleaning up leaves its folds.
         store.remove_folds(&run)?;
-        return outcome(run, dir, RunState::Reused);
+        return outcome(&plan.config, dir, RunState::Reused);
     }
     if let Some(k) = opts.fold {
         if plan.fold(k).is_none() {
@@ -147,13 +149,18 @@ pub fn run_train(
     let missing = missing_folds(store, &plan.config)?;
     if !missing.is_empty() {
         let done = store.folds_done(&run)?;
-        return outcome(run, dir, RunState::Waiting { done, missing });
+        return outcome(&plan.config, dir, RunState::Waiting { done, missing });
     }
     let dir = collect(store, &plan.config)?;
-    outcome(run, dir, RunState::Published)
+    outcome(&plan.config, dir, RunState::Published)
 }
 
-fn outcome(run: String, dir: PathBuf, state: RunState) -> Result<TrainOutcome> {
+fn outcome(
+    config: &super::config::RunConfig,
+    dir: PathBuf,
+    state: RunState,
+) -> Result<TrainOutcome> {
+    let run = config.run.clone();
     let path = dir.join("summary.parquet");
     let summary = match state {
         RunState::Waiting { .. } => None,
@@ -164,6 +171,7 @@ fn outcome(run: String, dir: PathBuf, state: RunState) -> Result<TrainOutcome> {
         dir,
         state,
         summary,
+        config: config.clone(),
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod audio_formats;
 mod bad_input;
+mod corpora;
 mod crash;
 mod download;
 mod incremental;

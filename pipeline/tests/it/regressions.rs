@@ -63,12 +63,27 @@ fn regression_no_audio_files_is_an_error_naming_the_folder() {
 fn regression_features_on_empty_metadata_says_what_to_run() {
     let t = TestDir::new();
     let data = t.path().join("data/Actor_01");
-    // Only badly named files: metadata keeps no clip.
+    // Only badly named files: read as RAVDESS, metadata keeps no clip.
     write_tone(&data.join("hello.wav"), 22050, 1.0, 200.0);
+    let dir = t.path().join("data");
+    let auto = t.ser(&["metadata", "--data", dir.to_str().unwrap()]);
+    assert_eq!(
+        auto.status.code(),
+        Some(1),
+        "no corpus names them: {}",
+        stderr(&auto)
+    );
+    assert!(
+        stderr(&auto).contains("name it with --corpus"),
+        "{}",
+        stderr(&auto)
+    );
     let out = t.ser(&[
         "metadata",
         "--data",
-        t.path().join("data").to_str().unwrap(),
+        dir.to_str().unwrap(),
+        "--corpus",
+        "ravdess",
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let out = t.ser(&["features"]);

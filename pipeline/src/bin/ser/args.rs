@@ -25,7 +25,8 @@ pub struct TrainArgs {
     /// 8 RAVDESS emotions; `emotion7` = 7 emotions, calm merged into neutral.
     #[arg(long)]
     pub labels: Option<String>,
-    /// `random` (stratified, the paper's) or `actors` (speaker-independent) [default: random].
+    /// `random` (stratified by clip, the paper's), `speakers` (alias `actors`:
+    /// no speaker on both sides) or `corpus` (set by --train-on/--test-on) [default: random].
     #[arg(long)]
     pub split: Option<String>,
     /// Test share per class in the random split [default: 0.25].
@@ -37,6 +38,14 @@ pub struct TrainArgs {
     /// Actors split: K folds of actors balanced by gender and clip count [default: EmoBox's six folds].
     #[arg(long)]
     pub folds: Option<usize>,
+    /// Cross-corpus: train on these corpora (comma-separated names as in
+    /// metadata, e.g. crema-d,tess); needs --test-on.
+    #[arg(long, value_delimiter = ',')]
+    pub train_on: Vec<String>,
+    /// Cross-corpus: test on these corpora; the run keeps the emotions both
+    /// sides have.
+    #[arg(long, value_delimiter = ',')]
+    pub test_on: Vec<String>,
     /// Train only the first N folds.
     #[arg(long)]
     pub max_folds: Option<usize>,
@@ -157,6 +166,11 @@ impl TrainArgs {
         cfg.test_fraction = self.test_fraction.unwrap_or(cfg.test_fraction);
         cfg.split_seed = self.split_seed.unwrap_or(cfg.split_seed);
         cfg.folds = self.folds.or(cfg.folds);
+        if !self.train_on.is_empty() || !self.test_on.is_empty() {
+            cfg.train_on = self.train_on.clone();
+            cfg.test_on = self.test_on.clone();
+            cfg.split = SplitKind::Corpus;
+        }
         cfg.max_folds = self.max_folds.or(cfg.max_folds);
         cfg.epochs = self.epochs.or(cfg.epochs);
         cfg.batch_size = self.batch_size.or(cfg.batch_size);

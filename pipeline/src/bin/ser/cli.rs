@@ -69,6 +69,10 @@ pub enum Command {
     },
     /// Download the RAVDESS speech set (resumable), unpack it safely, verify it.
     Download {
+        /// Which corpus: only `ravdess` has a stable URL with a published
+        /// checksum; for the others this says where to get them.
+        #[arg(long, default_value = "ravdess")]
+        corpus: String,
         /// Folder to unpack into (the archive is kept there too).
         #[arg(long)]
         out: PathBuf,
@@ -103,11 +107,18 @@ pub enum Command {
         #[command(flatten)]
         q: QuietFlag,
     },
-    /// Scan a folder of RAVDESS WAVs into `metadata.parquet` (creates the store).
+    /// Label every audio file of one or more corpora into `metadata.parquet`
+    /// (creates the store).
     Metadata {
-        /// Folder holding the WAV files (searched recursively, symbolic links followed).
+        /// Folder of a corpus (searched recursively, symbolic links followed);
+        /// repeat for several corpora.
+        #[arg(long, required = true)]
+        data: Vec<PathBuf>,
+        /// How the k-th --data folder is named: auto (detected from the names),
+        /// ravdess, crema-d, tess, savee, emodb, or csv:FILE (a manifest with
+        /// path,emotion,speaker[,gender][,split]) [default: auto].
         #[arg(long)]
-        data: PathBuf,
+        corpus: Vec<String>,
         #[command(flatten)]
         s: StoreFlags,
     },

@@ -17,9 +17,10 @@ mod results;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
+use pipeline::corpora::CorpusKind;
 use pipeline::corpus::{self, Checksums, DownloadConfig, VerifyReport};
 use pipeline::features::{run_features, RunOptions, ShardSpec};
-use pipeline::metadata::run_metadata;
+use pipeline::metadata::{run_metadata, Source};
 use pipeline::synth::{run_synth, SynthConfig};
 use pipeline::{PipelineError, EXIT_LOCKED, EXIT_SKIPPED, EXIT_VERIFY_FAILED};
 use store::{Store, StoreError};
@@ -70,6 +71,7 @@ fn report_verify(r: &VerifyReport, allow_partial: bool) -> i32 {
 fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
     match cli.command {
         Command::Download {
+            corpus,
             out,
             url,
             md5,
@@ -77,6 +79,9 @@ fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
             sums,
             q: _,
         } => {
+            if corpus != "ravdess" {
+                anyhow::bail!("{}", corpus::where_to_get(&corpus));
+            }
             let sums = checksums(&sums)?;
             let md5 = match md5.as_deref() {
                 Some("none") => None,
@@ -147,13 +152,47 @@ fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
             );
             Ok(0)
         }
-        Command::Metadata { data, s: _ } => {
-            // A wrong --data must not leave an empty store behind.
-            std::fs::read_dir(&data).with_context(|| format!("{}", data.display()))?;
+        Command::Metadata { data, corpus, s: _ } => {
+            if corpus.len() > data.len() {
+                anyhow::bail!(
+                    "--corpus given {} times for {} --data folders",
+                    corpus.len(),
+                    data.len()
+                );
+            }
+            let mut sources = Vec::new();
+            for (k, d) in data.iter().enumerate() {
+                // A wrong --data must not leave an empty store behind.
+                std::fs::read_dir(d).with_context(|| format!("{}", d.display()))?;
+                let corpus = match corpus.get(k).map(String::as_str) {
+                    None | Some("auto") => None,
+                    Some(c) => {
+                        Some(CorpusKind::parse(c).map_err(|e| anyhow::anyhow!("--corpus: {e}"))?)
+                    }
+                };
+                sources.push(Source {
+                    data: d.clone(),
+                    corpus,
+                });
+            }
             let store = Store::create(&store)?;
-            let r = run_metadata(&store, &data, progress)?;
+            let r = run_metadata(&store, &sources, progress)?;
             for rej in &r.rejects {
                 eprintln!("skipped {}: {}", rej.path, rej.reason);
+            }
+            for s in &r.sources {
+                let how = if s.detected {
+                    "detected from the names"
+                } else {
+                    "as named"
+                };
+                println!(
+                    "metadata: {} read as {} ({how}): {} of {} files labelled",
+                    s.data.display(),
+                    s.corpus,
+                    s.parsed,
+                    s.found
+                );
             }
             println!(
                 "metadata: {} clips ({} hashed, {} unchanged), {} skipped, in {:.2}s -> {}",

@@ -72,6 +72,17 @@ pub fn train(store: &Path, args: &TrainArgs, progress: bool) -> Result<i32> {
             return Ok(0);
         }
     }
+    let c = &out.config;
+    if !c.train.train_on.is_empty() {
+        println!(
+            "train: cross-corpus: trained on {}, tested on {}, over the emotions both have: {}",
+            c.train.train_on.join(", "),
+            c.train.test_on.join(", "),
+            c.emotions.join(", ")
+        );
+    } else if c.corpora.len() > 1 || c.corpora.first().is_some_and(|k| k != "ravdess") {
+        println!("train: corpora {}", c.corpora.join(", "));
+    }
     let r = run_report(&store, std::slice::from_ref(&out.run), false)?;
     print!("{}", format_table(&r.lines));
     if let Some(summary) = &out.summary {
@@ -98,6 +109,9 @@ pub fn report(store: &Path, runs: &[String], no_figures: bool) -> Result<i32> {
         );
     } else {
         print!("{}", format_table(&r.lines));
+        for n in &r.notes {
+            println!("{n}");
+        }
         println!("{LEGEND}");
     }
     for f in &r.figures {

@@ -22,6 +22,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{gemm, threads, View};
+use super::workspace::Buf;
 use super::Float;
 
 /// Sizes of one conv block.
@@ -86,17 +87,17 @@ impl ConvShape {
 
 /// What backward needs from forward.
 #[derive(Debug, Clone)]
-pub struct ConvSaved<E> {
+pub struct ConvSaved<E: Float> {
     /// The padded input `[batch * L, I]`, or its im2col `[R, K * I]`.
-    cols: Vec<E>,
+    cols: Buf<E>,
     /// Winning frame within each pool window, or [`CUT`]: `[batch, out_frames, O]`.
     arg: Vec<u8>,
 }
 
 /// The batch as one long zero-padded sequence `[batch * L, I]`.
-fn pad<E: Float>(s: &ConvShape, x: &[E]) -> Vec<E> {
+fn pad<E: Float>(s: &ConvShape, x: &[E]) -> Buf<E> {
     let (l, i, big_l) = (s.frames, s.inputs, s.padded());
-    let mut xp = vec![E::zero(); s.batch * big_l * i];
+    let mut xp = Buf::zeroed(s.batch * big_l * i);
     if i == 0 || big_l == 0 {
         return xp;
     }
@@ -107,10 +108,11 @@ fn pad<E: Float>(s: &ConvShape, x: &[E]) -> Vec<E> {
 }
 
 /// `[R, K * I]`: row `r` holds `xp[r..r + K]` side by side.
-fn im2col<E: Float>(s: &ConvShape, xp: &[E]) -> Vec<E> {
+fn im2col<E: Float>(s: &ConvShape, xp: &[E]) -> Buf<E> {
     let (i, k) = (s.inputs, s.kernel);
     let width = k * i;
-    let mut cols = vec![E::zero(); s.rows() * width];
+    // Every row is copied in whole.
+    let mut cols = Buf::scratch(s.rows() * width);
     if width == 0 {
         return cols;
     }
@@ -121,9 +123,10 @@ fn im2col<E: Float>(s: &ConvShape, xp: &[E]) -> Vec<E> {
 }
 
 /// Pre-activations `z = conv(x) + 0` over the long sequence, `[R, O]`.
-fn convolve<E: Float>(s: &ConvShape, cols: &[E], w: &[E], im2col: bool) -> Vec<E> {
+fn convolve<E: Float>(s: &ConvShape, cols: &[E], w: &[E], im2col: bool) -> Buf<E> {
     let (i, o, r) = (s.inputs, s.filters, s.rows());
-    let mut z = vec![E::zero(); r * o];
+    // The first gemm overwrites every element.
+    let mut z = Buf::scratch(r * o);
     let th = threads();
     if im2col {
         let ki = s.kernel * i;
@@ -228,7 +231,7 @@ pub fn backward<E: Float>(
         return;
     }
     // dz: the output gradient routed to each pool window's winner, [R, O].
-    let mut dz = vec![E::zero(); r * o];
+    let mut dz = Buf::zeroed(r * o);
     let partial_db: Vec<Vec<E>> = dz
         .par_chunks_mut(big_l * o)
         .enumerate()
@@ -292,10 +295,10 @@ pub fn backward<E: Float>(
     let Some(dx) = dx else { return };
     assert_eq!(dx.len(), s.batch * s.frames * i, "conv input gradient size");
     // dxp[r + k] += dz[r] W[k]^T, then the padding is dropped.
-    let mut dxp = vec![E::zero(); s.batch * big_l * i];
+    let mut dxp = Buf::zeroed(s.batch * big_l * i);
     if im2col_path {
         let ki = k * i;
-        let mut dcols = vec![E::zero(); r * ki];
+        let mut dcols = Buf::scratch(r * ki);
         gemm(
             (r, ki, o),
             &mut dcols,

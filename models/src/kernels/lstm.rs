@@ -15,6 +15,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{gemm, threads, View};
+use super::workspace::Buf;
 use super::Float;
 
 /// Sizes of one LSTM layer call.
@@ -32,17 +33,17 @@ pub struct LstmShape {
 
 /// What backward needs from forward.
 #[derive(Debug, Clone)]
-pub struct LstmSaved<E> {
+pub struct LstmSaved<E: Float> {
     /// The input, `[batch, frames, I]`.
-    x: Vec<E>,
+    x: Buf<E>,
     /// Gate activations `i, f, g, o` per frame, `[batch, frames, 4H]`.
-    gates: Vec<E>,
+    gates: Buf<E>,
     /// Cell states, `[batch, frames, H]`.
-    c: Vec<E>,
+    c: Buf<E>,
     /// `tanh` of the cell states, `[batch, frames, H]`.
-    tc: Vec<E>,
+    tc: Buf<E>,
     /// Hidden states (the output), `[batch, frames, H]`.
-    h: Vec<E>,
+    h: Buf<E>,
 }
 
 /// The vector unit the per-frame loops are compiled for (checked once).
@@ -127,9 +128,11 @@ pub fn forward<E: Float>(
     );
     let rows = b * l;
     // Gate pre-activations: bias, plus the input projection of every frame.
-    let mut gates: Vec<E> = Vec::with_capacity(rows * g4);
-    for _ in 0..rows {
-        gates.extend_from_slice(bias);
+    let mut gates = Buf::scratch(rows * g4);
+    if g4 > 0 {
+        for row in gates.chunks_exact_mut(g4) {
+            row.copy_from_slice(bias);
+        }
     }
     gemm(
         (rows, g4, i),
@@ -142,9 +145,10 @@ pub fn forward<E: Float>(
         View::rows(0, g4),
         threads(),
     );
-    let mut c = vec![E::zero(); rows * h];
-    let mut tc = vec![E::zero(); rows * h];
-    let mut hs = vec![E::zero(); rows * h];
+    // The recurrence writes every element of these.
+    let mut c = Buf::scratch(rows * h);
+    let mut tc = Buf::scratch(rows * h);
+    let mut hs = Buf::scratch(rows * h);
     if rows > 0 && h > 0 {
         let n = slice_len(b);
         gates
@@ -156,14 +160,19 @@ pub fn forward<E: Float>(
             )
             .for_each(|((gs, cs), (tcs, hs))| recur(l, h, wh, Slice { gs, cs, tcs, hs }));
     }
-    let saved = keep.then(|| LstmSaved {
-        x: x.to_vec(),
-        gates,
-        c,
-        tc,
-        h: hs.clone(),
+    let out = hs.to_vec();
+    let saved = keep.then(|| {
+        let mut xs = Buf::scratch(x.len());
+        xs.copy_from_slice(x);
+        LstmSaved {
+            x: xs,
+            gates,
+            c,
+            tc,
+            h: hs,
+        }
     });
-    (hs, saved)
+    (out, saved)
 }
 
 /// One thread's slice of the forward arrays (whole examples).
@@ -271,7 +280,8 @@ pub fn backward<E: Float>(
         return;
     }
     // Pre-activation gradients of every frame, [batch, frames, 4H].
-    let mut da = vec![E::zero(); rows * g4];
+    // Every frame's gradients are written.
+    let mut da = Buf::scratch(rows * g4);
     let n = slice_len(b);
     da.par_chunks_mut(n * l * g4)
         .zip(dh.par_chunks(n * l * h))
@@ -310,7 +320,7 @@ pub fn backward<E: Float>(
         th,
     );
     // Previous states: h[t - 1], zero at t = 0.
-    let mut h_prev = vec![E::zero(); rows * h];
+    let mut h_prev = Buf::zeroed(rows * h);
     h_prev
         .par_chunks_mut(l * h)
         .zip(saved.h.par_chunks(l * h))

@@ -14,6 +14,7 @@ pub mod act;
 pub mod conv;
 pub mod gemm;
 pub mod lstm;
+pub mod workspace;
 
 /// The element types the kernels run in (what the gemm crate multiplies).
 pub trait Float:
@@ -27,7 +28,21 @@ pub trait Float:
     + std::iter::Sum
     + 'static
 {
+    /// The buffer pool of this type ([`workspace`]).
+    fn pool() -> &'static workspace::Pool<Self>;
 }
 
-impl Float for f32 {}
-impl Float for f64 {}
+static POOL_F32: workspace::Pool<f32> = workspace::Pool::new();
+static POOL_F64: workspace::Pool<f64> = workspace::Pool::new();
+
+impl Float for f32 {
+    fn pool() -> &'static workspace::Pool<f32> {
+        &POOL_F32
+    }
+}
+
+impl Float for f64 {
+    fn pool() -> &'static workspace::Pool<f64> {
+        &POOL_F64
+    }
+}

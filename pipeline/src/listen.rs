@@ -1,7 +1,7 @@
 //! `ser listen`: a rolling emotion timeline of live audio. Raw s16le PCM
 //! comes from any reader (standard input: `arecord … - | ser listen
 //! --stdin`), or from the default microphone with the cargo feature `mic`
-//! ([`mic`]); either way the samples go through the same [`Segmenter`] as
+//! (module `mic`); either way the samples go through the same [`Segmenter`] as
 //! `ser predict --segment`, so a recording played in gives the labels the
 //! file gives.
 

@@ -116,7 +116,7 @@ pub enum Command {
         data: Vec<PathBuf>,
         /// How the k-th --data folder is named: auto (detected from the names),
         /// ravdess, crema-d, tess, savee, emodb, or csv:FILE (a manifest with
-        /// path,emotion,speaker[,gender][,split]) [default: auto].
+        /// columns path, emotion, speaker and optionally gender, split) [default: auto].
         #[arg(long)]
         corpus: Vec<String>,
         #[command(flatten)]

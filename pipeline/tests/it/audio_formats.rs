@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{ok, stderr, write_tone, TestDir};
+use crate::util::{ok, stderr, trained_store, write_tone, TestDir};
 
 /// Runs a tool the tests need; a missing tool is a clear failure.
 fn tool(name: &str, args: &[&str]) {
@@ -65,21 +65,7 @@ fn encode(src: &Path, out: &Path, extra: &[&str]) -> PathBuf {
 
 /// A store with a quickly trained run over a small synthetic corpus.
 fn trained() -> (TestDir, String) {
-    let t = TestDir::new();
-    let data = t.path().join("data");
-    ok(&t.ser(&["synth", "--out", data.to_str().unwrap(), "--actors", "2"]));
-    ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
-    ok(&t.ser(&["features"]));
-    let out = ok(&t.ser(&[
-        "train", "--model", "lstm", "--labels", "emotion8", "--epochs", "2",
-    ]));
-    let run = out
-        .split_whitespace()
-        .skip_while(|w| *w != "run")
-        .nth(1)
-        .expect("run name")
-        .to_string();
-    (t, run)
+    trained_store(&["--labels", "emotion8"])
 }
 
 fn json_lines(stdout: &str) -> Vec<serde_json::Value> {

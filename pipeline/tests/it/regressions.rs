@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::util::{ok, stderr, write_tone, TestDir};
+use crate::util::{ok, stderr, trained_store, write_tone, TestDir};
 
 /// Two RAVDESS-named tones for actor `actor` under `dir/Actor_NN/`.
 fn two_clips(dir: &std::path::Path, actor: u32) {
@@ -179,20 +179,8 @@ fn regression_read_only_commands_never_create_a_store() {
 /// `predict` printed an empty table and exited 3 when nothing worked.
 #[test]
 fn regression_predict_with_every_input_failing_exits_1() {
-    let t = TestDir::new();
+    let (t, run) = trained_store(&["--window", "16"]);
     let data = t.path().join("data");
-    ok(&t.ser(&["synth", "--out", data.to_str().unwrap(), "--actors", "2"]));
-    ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
-    ok(&t.ser(&["features"]));
-    let out = ok(&t.ser(&[
-        "train", "--model", "lstm", "--epochs", "1", "--window", "16",
-    ]));
-    let run = out
-        .split_whitespace()
-        .skip_while(|w| *w != "run")
-        .nth(1)
-        .unwrap()
-        .to_string();
     let text = t.path().join("notes.wav");
     std::fs::write(&text, "not audio").unwrap();
     let missing = t.path().join("missing.wav");

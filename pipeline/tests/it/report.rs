@@ -1,25 +1,14 @@
 //! `ser query` and `ser report` on a tiny trained store.
 
-use crate::util::{ok, stderr, TestDir};
+use crate::util::{ok, stderr, trained_store, TestDir};
 
-/// Demo corpus (2 actors, 120 clips), features, and one quick LSTM run.
-fn trained_store() -> (TestDir, String) {
-    let t = TestDir::new();
-    let data = t.path().join("data");
-    ok(&t.ser(&["synth", "--out", data.to_str().unwrap(), "--actors", "2"]));
-    ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
-    ok(&t.ser(&["features"]));
-    let out = ok(&t.ser(&[
-        "train", "--model", "lstm", "--epochs", "2", "--window", "16",
-    ]));
-    let run = t.store().runs().unwrap().pop().expect("a run");
-    assert!(out.contains(&run), "{out}");
-    (t, run)
+fn trained() -> (TestDir, String) {
+    trained_store(&["--window", "16"])
 }
 
 #[test]
 fn query_returns_the_rows_and_bad_sql_fails_with_one_line() {
-    let (t, run) = trained_store();
+    let (t, run) = trained();
     let csv = ok(&t.ser(&[
         "query",
         "SELECT gender, count(*) AS n FROM metadata GROUP BY gender ORDER BY gender",
@@ -105,7 +94,7 @@ fn png_size(path: &std::path::Path) -> (u32, u32) {
 
 #[test]
 fn report_prints_the_run_table_and_writes_every_figure() {
-    let (t, run) = trained_store();
+    let (t, run) = trained();
     let out = ok(&t.ser(&["report"]));
     let header = out.lines().next().unwrap();
     for col in [

@@ -7,25 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 use store::table::read_frame;
 
-use crate::util::{ok, stderr, TestDir};
+use crate::util::{demo_store, ok, run_name, stderr, TestDir};
 
-/// A store with the demo corpus (2 actors, 120 clips) and its features.
 fn tiny_store() -> TestDir {
-    let t = TestDir::new();
-    let data = t.path().join("data");
-    ok(&t.ser(&["synth", "--out", data.to_str().unwrap(), "--actors", "2"]));
-    ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
-    ok(&t.ser(&["features"]));
-    t
-}
-
-fn run_name(stdout: &str) -> String {
-    stdout
-        .split_whitespace()
-        .skip_while(|w| *w != "run")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no run name in {stdout}"))
-        .to_string()
+    demo_store(2)
 }
 
 fn frame(t: &TestDir, run: &str, file: &str) -> DataFrame {

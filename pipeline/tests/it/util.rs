@@ -187,6 +187,37 @@ pub fn write_tone(path: &Path, sample_rate: u32, seconds: f32, hz: f32) {
     pipeline::audio::write_wav_i16(path, &samples, sample_rate, 1).unwrap();
 }
 
+/// A store over a fresh demo corpus of `actors` actors (60 clips each),
+/// with its metadata and features.
+pub fn demo_store(actors: u32) -> TestDir {
+    let t = TestDir::new();
+    let data = t.path().join("data");
+    let n = actors.to_string();
+    ok(&t.ser(&["synth", "--out", data.to_str().unwrap(), "--actors", &n]));
+    ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
+    ok(&t.ser(&["features"]));
+    t
+}
+
+/// The run name in `ser train`'s output (`train: run NAME …`).
+pub fn run_name(stdout: &str) -> String {
+    stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "run")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no run name in {stdout}"))
+        .to_string()
+}
+
+/// A 2-actor demo store and a quickly trained LSTM run (`extra` flags added).
+pub fn trained_store(extra: &[&str]) -> (TestDir, String) {
+    let t = demo_store(2);
+    let mut args = vec!["train", "--model", "lstm", "--epochs", "2"];
+    args.extend_from_slice(extra);
+    let run = run_name(&ok(&t.ser(&args)));
+    (t, run)
+}
+
 /// Copies the first `n` clips of each of the given actors of the synthetic
 /// corpus into `dir/Actor_NN/` (a small corpus a test may change).
 pub fn copy_clips(dir: &Path, actors: &[u32], n: usize) -> Vec<PathBuf> {

@@ -202,6 +202,25 @@ pub fn write(
             "## Speakers never heard (speaker-independent protocol)\n"
         );
         let _ = writeln!(md, "EmoBox's six RAVDESS folds (test actors {{1,11,20,21}}, {{4,10,12,14}}, {{8,9,19,23}}, {{3,5,7,24}}, {{2,15,16,18}}, {{6,13,17,22}}; a fold whose actors are absent from the data is skipped), 8 emotions (chance 12.5 %), no speaker on both sides. Scores in % on each fold's test side, then the mean over folds.\n");
+        let _ = writeln!(md, "| model | folds | accuracy | UAR | macro F1 | clean | noisy | minutes |\n|---|---|---|---|---|---|---|---|");
+        for (p, run) in &speakers {
+            let rows = summary(&store.run_dir(run))?;
+            if let Some(m) = mean_row(&rows) {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | **{}** | {} | {} | {} | {:.1} |",
+                    p.config.model.name(),
+                    rows.len().saturating_sub(1),
+                    pct(m.test),
+                    pct(m.uar),
+                    pct(m.f1),
+                    pct(m.clean),
+                    pct(m.noisy),
+                    m.seconds / 60.0
+                );
+            }
+        }
+        let _ = writeln!(md);
         for (p, run) in &speakers {
             let dir = store.run_dir(run);
             let rows = summary(&dir)?;

@@ -310,3 +310,62 @@ fn listening_without_a_microphone_says_so_in_one_line() {
         assert!(err.contains("--features mic"), "{err}");
     }
 }
+
+#[test]
+fn a_corpus_in_flac_gives_the_features_of_its_wavs() {
+    let wav_store = TestDir::new();
+    let wavs = wav_store.path().join("data");
+    ok(&wav_store.ser(&["synth", "--out", wavs.to_str().unwrap(), "--actors", "1"]));
+    // The same clips as FLAC, under the same names.
+    let flac_store = TestDir::new();
+    let flacs = flac_store.path().join("data/Actor_01");
+    std::fs::create_dir_all(&flacs).unwrap();
+    let mut n = 0;
+    for e in std::fs::read_dir(wavs.join("Actor_01")).unwrap().take(6) {
+        let p = e.unwrap().path();
+        let name = p.file_stem().unwrap().to_str().unwrap().to_string();
+        encode(&p, &flacs.join(format!("{name}.flac")), &[]);
+        n += 1;
+    }
+    // Keep only the converted clips in the WAV corpus.
+    for e in std::fs::read_dir(wavs.join("Actor_01")).unwrap() {
+        let p = e.unwrap().path();
+        let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
+        if !flacs.join(format!("{stem}.flac")).exists() {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    for (t, dir) in [
+        (&wav_store, &wavs),
+        (&flac_store, &flac_store.path().join("data")),
+    ] {
+        let out = ok(&t.ser(&["metadata", "--data", dir.to_str().unwrap()]));
+        assert!(out.contains(&format!("metadata: {n} clips")), "{out}");
+        ok(&t.ser(&["features"]));
+    }
+    let rows = |t: &TestDir| {
+        let mut r: Vec<(String, String, Vec<f32>)> = t
+            .rows(None)
+            .into_iter()
+            .map(|r| (r.clip_id, r.variant, r.mfcc))
+            .collect();
+        r.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        r
+    };
+    let (a, b) = (rows(&wav_store), rows(&flac_store));
+    assert_eq!(a.len(), 2 * n);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((&x.0, &x.1), (&y.0, &y.1));
+        let worst =
+            x.2.iter()
+                .zip(&y.2)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0f32, f32::max);
+        assert!(
+            worst < 1e-4,
+            "{} {}: FLAC features differ by {worst}",
+            x.0,
+            x.1
+        );
+    }
+}

@@ -41,6 +41,11 @@ fn quick_reproduce_trains_every_run_and_names_each_in_the_report() {
     ] {
         assert!(report.contains(section), "report lacks `{section}`");
     }
+    // The command a reader can paste: `ser …`, not the local build path.
+    assert!(
+        report.contains("\n    ser -") && report.contains(" reproduce --data "),
+        "report names the command as `ser …`"
+    );
     assert!(
         report.contains("Quick mode"),
         "a quick report says it is not a result"

@@ -186,7 +186,7 @@ pub fn reproduce(
         protocols,
         max_folds,
         quick,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
+        command: command_line(),
     };
     let out = run_reproduce(store, &cfg, progress)?;
     println!(
@@ -196,4 +196,13 @@ pub fn reproduce(
         out.report.display()
     );
     Ok(0)
+}
+
+/// The command as typed, with the program named `ser` rather than by the
+/// path it was started from (which names a local build folder).
+fn command_line() -> String {
+    std::iter::once("ser".to_string())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

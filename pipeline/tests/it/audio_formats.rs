@@ -34,27 +34,14 @@ fn speech(dir: &Path) -> PathBuf {
             "Kids are talking by the door. Dogs are sitting by the door.",
         ],
     );
-    let wav = dir.join("speech-44k-mono.wav");
-    tool(
-        "ffmpeg",
-        &[
-            "-y",
-            "-loglevel",
-            "error",
-            "-i",
-            raw.to_str().unwrap(),
-            "-ar",
-            "44100",
-            "-ac",
-            "1",
-            "-c:a",
-            "pcm_s16le",
-            wav.to_str().unwrap(),
-        ],
-    );
-    wav
+    encode(
+        &raw,
+        &dir.join("speech-44k-mono.wav"),
+        &["-ar", "44100", "-ac", "1", "-c:a", "pcm_s16le"],
+    )
 }
 
+/// `ffmpeg -i src EXTRA… out`: `out`.
 fn encode(src: &Path, out: &Path, extra: &[&str]) -> PathBuf {
     let mut args = vec!["-y", "-loglevel", "error", "-i", src.to_str().unwrap()];
     args.extend_from_slice(extra);
@@ -195,21 +182,10 @@ fn a_ten_minute_recording_is_a_timeline_with_silences_marked() {
 fn listening_to_a_wavs_pcm_gives_the_labels_of_predict() {
     let (t, run) = trained();
     let wav = speech(t.path());
-    let pcm = t.path().join("speech.s16le");
-    tool(
-        "ffmpeg",
-        &[
-            "-y",
-            "-loglevel",
-            "error",
-            "-i",
-            wav.to_str().unwrap(),
-            "-f",
-            "s16le",
-            "-c:a",
-            "pcm_s16le",
-            pcm.to_str().unwrap(),
-        ],
+    let pcm = encode(
+        &wav,
+        &t.path().join("speech.s16le"),
+        &["-f", "s16le", "-c:a", "pcm_s16le"],
     );
     let labels = |rows: Vec<serde_json::Value>| -> Vec<String> {
         rows.iter()

@@ -29,6 +29,31 @@ pub fn batchnorm_train<const C: usize, E: Dtype, D: Device<E>, T: Tape<E, D> + M
     let unbiased = if n > 1.0 { n / (n - 1.0) } else { 1.0 };
     bn.running_var
         .try_axpy(1.0 - bn.momentum, &var, bn.momentum * unbiased)?;
+    scale_and_shift(bn, centered, var)
+}
+
+/// Inference: normalise with the running statistics.
+pub fn batchnorm_eval<const C: usize, E: Dtype, D: Device<E>, T: Tape<E, D> + Merge<T>>(
+    bn: &BatchNorm1D<C, E, D>,
+    x: Seq<C, E, D, T>,
+) -> Result<Seq<C, E, D, T>, D::Err> {
+    let mean = bn.running_mean.clone().try_broadcast_like(x.shape())?;
+    scale_and_shift(bn, x.try_sub(mean)?, bn.running_var.clone())
+}
+
+/// The part both modes share: `centered / sqrt(var + epsilon) * scale +
+/// bias`, per channel. `centered` is `x - mean`; `var` is `[C]`, on the
+/// tape in training and a constant in inference.
+fn scale_and_shift<const C: usize, E: Dtype, D: Device<E>, T, S>(
+    bn: &BatchNorm1D<C, E, D>,
+    centered: Seq<C, E, D, T>,
+    var: Tensor<Rank1<C>, E, D, S>,
+) -> Result<Seq<C, E, D, T>, D::Err>
+where
+    T: Tape<E, D> + Merge<S> + Merge<T>,
+    S: Tape<E, D>,
+{
+    let shape = *centered.shape();
     let std = var
         .try_add(E::from_f64(bn.epsilon).unwrap_or_default())?
         .try_sqrt()?;
@@ -39,27 +64,6 @@ pub fn batchnorm_train<const C: usize, E: Dtype, D: Device<E>, T: Tape<E, D> + M
         .try_broadcast_like(&shape)?;
     let bias = bn.bias.retaped::<T>().try_broadcast_like(&shape)?;
     centered.try_mul(scale)?.try_add(bias)
-}
-
-/// Inference: normalise with the running statistics.
-pub fn batchnorm_eval<const C: usize, E: Dtype, D: Device<E>, T: Tape<E, D> + Merge<T>>(
-    bn: &BatchNorm1D<C, E, D>,
-    x: Seq<C, E, D, T>,
-) -> Result<Seq<C, E, D, T>, D::Err> {
-    let shape = *x.shape();
-    let std = bn
-        .running_var
-        .clone()
-        .try_add(E::from_f64(bn.epsilon).unwrap_or_default())?
-        .try_sqrt()?;
-    let scale = bn
-        .scale
-        .retaped::<T>()
-        .try_div(std)?
-        .try_broadcast_like(&shape)?;
-    let mean = bn.running_mean.clone().try_broadcast_like(&shape)?;
-    let bias = bn.bias.retaped::<T>().try_broadcast_like(&shape)?;
-    x.try_sub(mean)?.try_mul(scale)?.try_add(bias)
 }
 
 #[cfg(test)]

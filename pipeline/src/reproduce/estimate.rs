@@ -11,13 +11,18 @@ use super::PlannedRun;
 use crate::train::TrainPlan;
 
 /// Seconds per training step (one batch, forward and backward, plus a
-/// share of the per-epoch evaluation) of each run.
-pub fn seconds_per_step(planned: &[PlannedRun], plans: &[TrainPlan]) -> Vec<f64> {
+/// share of the per-epoch evaluation) of each run; 0 for a run with no
+/// steps left (`todo`), which is not timed.
+pub fn seconds_per_step(planned: &[PlannedRun], plans: &[TrainPlan], todo: &[usize]) -> Vec<f64> {
     let mut cache: HashMap<(String, usize, usize, usize), f64> = HashMap::new();
     planned
         .iter()
         .zip(plans)
-        .map(|(p, plan)| {
+        .zip(todo)
+        .map(|((p, plan), &steps)| {
+            if steps == 0 {
+                return 0.0;
+            }
             let c = &p.config;
             let key = (
                 c.model.name().to_string(),

@@ -73,7 +73,7 @@ pub fn run_reproduce(
         .zip(&plans)
         .map(|(_, plan)| remaining_steps(&store, plan))
         .collect::<Result<_>>()?;
-    let costs = estimate::seconds_per_step(&planned, &plans);
+    let costs = estimate::seconds_per_step(&planned, &plans, &todo);
     print_plan(&planned, &plans, &todo, &costs);
     let total: usize = todo.iter().sum();
     let bar = crate::progress::bar(total as u64, "reproduce", show);

@@ -8,6 +8,7 @@ mod crash;
 mod download;
 mod incremental;
 mod parity;
+mod readme;
 mod ravdess_store;
 mod regressions;
 mod report;

@@ -147,7 +147,18 @@ fn regression_out_over_an_existing_file_needs_force() {
     assert!(stderr(&r).contains("--force"), "{}", stderr(&r));
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
     ok(&predict_out(&out, &[&clip], &["--force"]));
-    assert!(std::fs::read(&out).unwrap().starts_with(b"PAR1"));
+    let good = std::fs::read(&out).unwrap();
+    assert!(good.starts_with(b"PAR1"));
+    // A run that classifies nothing replaces nothing, --force or not.
+    let junk = dir.path().join("junk.wav");
+    std::fs::write(&junk, b"not audio").unwrap();
+    let r = predict_out(&out, &[&junk], &["--force"]);
+    assert_eq!(code(&r), Some(1), "{}", stderr(&r));
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        good,
+        "replaced by an empty timeline"
+    );
 }
 
 #[test]
@@ -412,6 +423,23 @@ fn regression_closed_stdout_never_panics_for_any_command() {
         (vec!["--help"], None),
         (vec!["--version"], None),
     ];
+    // Every command `ser --help` lists is in the list above (a new one
+    // must be added here).
+    let help = ok(&t.ser(&["--help"]));
+    let listed: Vec<&str> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(listed.len() >= 12, "{help}");
+    for name in listed {
+        assert!(
+            commands.iter().any(|(args, _)| args[0] == name),
+            "`ser {name}` is not run with a closed stdout: add it to this test"
+        );
+    }
     for (args, stdin) in commands {
         let r = with_closed_stdout(t.cmd(&args), stdin);
         let err = stderr(&r);

@@ -236,7 +236,8 @@ fn timelines(p: &Predictor, a: &PredictArgs, out: Option<&OutputFile>) -> Result
             }
         }
     }
-    if let Some(out) = out {
+    // Nothing classified: nothing replaced (the caller says so, exit 1).
+    if let Some(out) = out.filter(|_| !kept.is_empty()) {
         let t: Vec<FileTimeline<'_>> = kept
             .iter()
             .map(|(f, s)| FileTimeline {

@@ -11,7 +11,10 @@
 //! - [`report`]: the run table and the paper's figures (PNG); [`query`]: SQL;
 //! - [`timeline`]: long recordings and live input as an emotion timeline;
 //! - [`reproduce`]: the paper's table and the speaker-independent table in
-//!   one resumable command, written as `reports/paper/REPORT.md`.
+//!   one resumable command, written as `reports/paper/REPORT.md`;
+//! - [`output`]: the guard of every file a user names for a command to
+//!   write; [`bounds`]: the allowed range of every numeric setting;
+//!   [`panic_guard`]: a bug in one input's work becomes that input's reject.
 //!
 //! Audio decoding ([`audio`]) and DSP ([`dsp`]) compute on memory
 //! (`&[f32]`); reading a file is a thin wrapper. The store's layout and
@@ -23,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod audio;
+pub mod bounds;
 pub mod corpora;
 pub mod corpus;
 pub mod dsp;
@@ -30,6 +34,8 @@ pub mod error;
 pub mod features;
 pub mod listen;
 pub mod metadata;
+pub mod output;
+pub mod panic_guard;
 pub mod progress;
 pub mod query;
 pub mod ravdess;

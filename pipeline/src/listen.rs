@@ -21,16 +21,23 @@ pub struct PcmFormat {
 }
 
 impl PcmFormat {
-    /// Checks the rate (4 kHz to 384 kHz) and channels (1 to 32).
+    /// Checks the rate and channels against [`crate::bounds`] (4 kHz to
+    /// 384 kHz, 1 to 32 channels).
     pub fn validate(&self) -> Result<(), String> {
-        if !(4000..=384_000).contains(&self.rate) {
+        let (rate, channels) = (crate::bounds::SAMPLE_RATE, crate::bounds::CHANNELS);
+        if !rate.contains(self.rate) {
             return Err(format!(
-                "--rate must be 4000..=384000 Hz, got {}",
+                "--rate must be {}, got {}",
+                rate.range(),
                 self.rate
             ));
         }
-        if !(1..=32).contains(&self.channels) {
-            return Err(format!("--channels must be 1..=32, got {}", self.channels));
+        if !channels.contains(self.channels) {
+            return Err(format!(
+                "--channels must be {}, got {}",
+                channels.range(),
+                self.channels
+            ));
         }
         Ok(())
     }

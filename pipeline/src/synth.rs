@@ -313,22 +313,57 @@ pub fn synth_clip(name: &ClipName, cfg: &SynthConfig) -> Vec<i16> {
         .collect()
 }
 
+/// The file `ser synth` leaves in its output folder, holding its config:
+/// a later `ser synth` may write into a folder that has it (its own earlier
+/// output); any other non-empty folder is refused.
+pub const SYNTH_MARKER: &str = ".ser-synth.json";
+
+/// Refuses a non-empty `out` that is not an earlier synth output, then
+/// marks it as one (before any clip is written, so an interrupted run can
+/// be rerun).
+fn claim_folder(out: &Path, cfg: &SynthConfig) -> Result<()> {
+    let marker = out.join(SYNTH_MARKER);
+    match fs::read_dir(out) {
+        Ok(mut entries) => {
+            if !marker.is_file() && entries.next().is_some() {
+                return Err(PipelineError::io(
+                    out,
+                    std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        format!(
+                            "not empty and not an earlier `ser synth` output (no {SYNTH_MARKER}): \
+                             nothing written, choose a new or empty folder"
+                        ),
+                    ),
+                ));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(PipelineError::io(out, e)),
+    }
+    fs::create_dir_all(out).map_err(|e| PipelineError::io(out, e))?;
+    let body = serde_json::json!({
+        "written_by": "ser synth",
+        "actors": cfg.actors,
+        "sample_rate": cfg.sample_rate,
+        "seed": cfg.seed,
+    });
+    store::atomic::write_bytes_atomic(&marker, format!("{body:#}\n").as_bytes())?;
+    Ok(())
+}
+
 /// Writes the corpus under `out/Actor_NN/<clip>.wav`; every fifth clip of
 /// actor 2 is stereo (identical channels), as a few RAVDESS files are.
+/// `out` must be new, empty, or an earlier synth output ([`SYNTH_MARKER`]).
 /// Returns the files written.
 pub fn run_synth(out: &Path, cfg: &SynthConfig) -> Result<Vec<PathBuf>> {
-    if !(1..=crate::ravdess::MAX_ACTOR).contains(&cfg.actors) {
-        return Err(PipelineError::Config(format!(
-            "actors must be 1..=24, got {}",
-            cfg.actors
-        )));
-    }
-    if !(8000..=192_000).contains(&cfg.sample_rate) {
-        return Err(PipelineError::Config(format!(
-            "sample rate must be 8000..=192000, got {}",
-            cfg.sample_rate
-        )));
-    }
+    crate::bounds::SYNTH_ACTORS
+        .check(cfg.actors)
+        .map_err(PipelineError::Config)?;
+    crate::bounds::SYNTH_RATE
+        .check(cfg.sample_rate)
+        .map_err(PipelineError::Config)?;
+    claim_folder(out, cfg)?;
     let names: Vec<ClipName> = (1..=cfg.actors).flat_map(clip_names).collect();
     names
         .par_iter()

@@ -13,6 +13,7 @@
 use std::path::Path;
 
 use crate::audio::AudioStream;
+use crate::output::{OutputError, OutputFile};
 use crate::train::Predictor;
 
 /// How a stream is cut and what counts as silence.
@@ -34,7 +35,9 @@ pub const SILENCE_DB: f64 = -45.0;
 impl SegmentConfig {
     /// Segments of the run's window, half overlapping.
     pub fn for_predictor(p: &Predictor) -> SegmentConfig {
-        let w = p.window_seconds().max(0.1);
+        let w = p
+            .window_seconds()
+            .clamp(crate::bounds::SEGMENT_S.lo, crate::bounds::SEGMENT_S.hi);
         SegmentConfig {
             segment_s: w,
             hop_s: w / 2.0,
@@ -42,14 +45,15 @@ impl SegmentConfig {
         }
     }
 
-    /// Checks the lengths.
+    /// Checks the lengths and the threshold against [`crate::bounds`]
+    /// (segment 0.1..=600 s, hop 0.01..=600 s, silence -200..=0 dBFS), so
+    /// a segment's buffer is at most 600 s of audio and a stream of `D`
+    /// seconds gives at most `100 D + 1` segments.
     pub fn validate(&self) -> Result<(), String> {
-        if !(self.segment_s > 0.0 && self.segment_s.is_finite()) {
-            return Err(format!("segment must be positive, got {}", self.segment_s));
-        }
-        if !(self.hop_s > 0.0 && self.hop_s.is_finite()) {
-            return Err(format!("hop must be positive, got {}", self.hop_s));
-        }
+        use crate::bounds as b;
+        b::SEGMENT_S.check(self.segment_s)?;
+        b::HOP_S.check(self.hop_s)?;
+        b::SILENCE_DB.check(self.silence_db)?;
         Ok(())
     }
 }
@@ -80,6 +84,10 @@ pub fn rms_db(y: &[f32]) -> f64 {
     10.0 * ms.max(1e-20).log10()
 }
 
+/// The highest stream rate a [`Segmenter`] takes, Hz (a header claiming
+/// more is not audio this tool can classify).
+pub const MAX_STREAM_RATE: u32 = 1_000_000;
+
 /// Cuts a stream into segments and classifies them.
 pub struct Segmenter<'a> {
     predictor: &'a Predictor,
@@ -105,8 +113,10 @@ impl<'a> Segmenter<'a> {
         fold: Option<usize>,
     ) -> Result<Self, String> {
         cfg.validate()?;
-        if rate == 0 {
-            return Err("sample rate 0".into());
+        if !(1..=MAX_STREAM_RATE).contains(&rate) {
+            return Err(format!(
+                "sample rate {rate} Hz is not supported (1..={MAX_STREAM_RATE} Hz)"
+            ));
         }
         let seg = ((cfg.segment_s * rate as f64).round() as usize).max(1);
         let hop = ((cfg.hop_s * rate as f64).round() as usize).max(1);
@@ -117,7 +127,8 @@ impl<'a> Segmenter<'a> {
             rate,
             seg,
             hop,
-            buf: Vec::with_capacity(seg + hop),
+            // Grows to one segment as audio comes; no large reservation up front.
+            buf: Vec::with_capacity(seg.min(1 << 20)),
             offset: 0,
             skip: 0,
             next: 0,
@@ -180,8 +191,19 @@ impl<'a> Segmenter<'a> {
 
 /// The timeline of an audio file, decoded packet by packet (memory stays
 /// at one segment however long the file); `on_segment` sees each segment
-/// as it is classified. The error is one line saying why.
+/// as it is classified. The error is one line saying why (a panic in
+/// this file's work too: `internal error: …`, see [`crate::panic_guard`]).
 pub fn file_timeline(
+    predictor: &Predictor,
+    path: &Path,
+    cfg: SegmentConfig,
+    fold: Option<usize>,
+    on_segment: impl FnMut(&Segment),
+) -> Result<Vec<Segment>, String> {
+    crate::panic_guard::catch(|| timeline_of(predictor, path, cfg, fold, on_segment))?
+}
+
+fn timeline_of(
     predictor: &Predictor,
     path: &Path,
     cfg: SegmentConfig,
@@ -233,14 +255,16 @@ pub struct FileTimeline<'a> {
 /// Writes timelines as Parquet, one row per segment, the same columns for
 /// every file: `run`, `file`, `segment`, `start_s`, `end_s`, `rms_db`,
 /// `silent`, `label` and `probability` (null when silent), `probabilities`
-/// (every class, in `classes` order; null when silent). Atomic.
+/// (every class, in `classes` order; null when silent). Through the
+/// output guard: atomic, and never over a file the guard refused.
 pub fn write_parquet(
-    path: &Path,
+    out: &OutputFile,
     run: &str,
     classes: &[String],
     timelines: &[FileTimeline<'_>],
-) -> Result<(), String> {
+) -> Result<(), OutputError> {
     use polars::prelude::*;
+    let path = out.path();
     let rows: Vec<(&str, &Segment)> = timelines
         .iter()
         .flat_map(|t| t.segments.iter().map(move |s| (t.file.as_str(), s)))
@@ -295,8 +319,17 @@ pub fn write_parquet(
         ),
         Column::new("probabilities".into(), probs),
     ])
-    .map_err(|e| format!("{}: {e}", path.display()))?;
-    store::table::write_frame(path, &mut df).map_err(|e| e.to_string())
+    .map_err(|e| OutputError::Write {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    out.write_with(|file| {
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
 }
 
 #[cfg(test)]
@@ -309,5 +342,42 @@ mod tests {
         assert!((rms_db(&[0.1; 100]) + 20.0).abs() < 1e-6);
         assert!(rms_db(&[0.0; 10]) < -150.0);
         assert_eq!(rms_db(&[]), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn regression_segment_config_is_bounded() {
+        let ok = SegmentConfig {
+            segment_s: 3.0,
+            hop_s: 1.5,
+            silence_db: SILENCE_DB,
+        };
+        ok.validate().unwrap();
+        for (bad, field) in [
+            (
+                SegmentConfig {
+                    segment_s: 1e9,
+                    ..ok
+                },
+                "segment",
+            ),
+            (
+                SegmentConfig {
+                    segment_s: 0.0,
+                    ..ok
+                },
+                "segment",
+            ),
+            (SegmentConfig { hop_s: 1e-9, ..ok }, "hop"),
+            (
+                SegmentConfig {
+                    silence_db: f64::NAN,
+                    ..ok
+                },
+                "silence_db",
+            ),
+        ] {
+            let e = bad.validate().unwrap_err();
+            assert!(e.contains(field), "{e}");
+        }
     }
 }

@@ -46,10 +46,23 @@ impl Default for FeatureConfig {
 impl FeatureConfig {
     /// Checks every field; the error says which one is wrong.
     pub fn validate(&self) -> Result<(), String> {
+        use crate::bounds as b;
+        let m = &self.mfcc;
+        b::N_FFT.check(m.n_fft)?;
+        b::HOP_LENGTH.check(m.hop_length)?;
+        if m.hop_length > m.n_fft {
+            return Err(format!(
+                "hop_length must be at most n_fft ({}), got {}",
+                m.n_fft, m.hop_length
+            ));
+        }
+        b::N_MELS.check(m.n_mels)?;
+        b::N_MFCC.check(m.n_mfcc)?;
         if let Some(sr) = self.sample_rate {
-            if !(4000..=384_000).contains(&sr) {
+            if !b::SAMPLE_RATE.contains(sr) {
                 return Err(format!(
-                    "sample_rate must be 4000..=384000 Hz or native, got {sr}"
+                    "sample_rate must be {} or native, got {sr}",
+                    b::SAMPLE_RATE.range()
                 ));
             }
             self.mfcc.validate(sr).map_err(|e| e.to_string())?;
@@ -147,6 +160,16 @@ mod tests {
         let mut bad = FeatureConfig::default();
         bad.mfcc.hop_length = 0;
         assert!(bad.validate().unwrap_err().contains("hop_length"));
+        let mut bad = FeatureConfig::default();
+        bad.mfcc.hop_length = 4096;
+        assert!(bad.validate().unwrap_err().contains("at most n_fft"));
+        for (n_fft, n_mels) in [(0, 128), (1 << 20, 128), (2048, 0), (2048, 100_000)] {
+            let mut bad = FeatureConfig::default();
+            bad.mfcc.n_fft = n_fft;
+            bad.mfcc.n_mels = n_mels;
+            let e = bad.validate().unwrap_err();
+            assert!(e.contains("n_fft") || e.contains("n_mels"), "{e}");
+        }
     }
 
     #[test]

@@ -63,10 +63,21 @@ impl Window {
     pub fn parse(s: &str) -> Result<Window, String> {
         match s {
             "auto" => Ok(Window::Auto),
-            n => n
-                .parse()
-                .map(Window::Frames)
-                .map_err(|_| format!("window `{s}`: expected `auto` or a number of frames")),
+            n => match n.parse() {
+                Ok(frames) => crate::bounds::WINDOW
+                    .check(frames)
+                    .map(Window::Frames)
+                    .map_err(|_| {
+                        format!(
+                            "window {frames} is out of range (allowed: `auto` or {})",
+                            crate::bounds::WINDOW.range()
+                        )
+                    }),
+                Err(_) => Err(format!(
+                    "window `{s}`: expected `auto` or a number of frames ({})",
+                    crate::bounds::WINDOW.range()
+                )),
+            },
         }
     }
 }
@@ -276,12 +287,8 @@ impl Default for TrainStageConfig {
 impl TrainStageConfig {
     /// Checks every field; the error names the bad one.
     pub fn validate(&self) -> Result<(), String> {
-        if !(self.test_fraction > 0.0 && self.test_fraction < 1.0) {
-            return Err(format!(
-                "test_fraction must be in (0, 1), got {}",
-                self.test_fraction
-            ));
-        }
+        use crate::bounds as b;
+        b::TEST_FRACTION.check(self.test_fraction)?;
         if (self.split == SplitKind::Corpus)
             != (!self.train_on.is_empty() || !self.test_on.is_empty())
         {
@@ -293,33 +300,37 @@ impl TrainStageConfig {
         {
             return Err("the corpus split needs both train_on and test_on".into());
         }
-        if matches!(self.folds, Some(k) if k < 2) {
-            return Err("folds must be at least 2".into());
+        if let Some(k) = self.folds {
+            b::FOLDS.check(k)?;
         }
-        if self.max_folds == Some(0) {
-            return Err("max_folds must be at least 1".into());
-        }
-        if self.epochs == Some(0) || self.batch_size == Some(0) {
-            return Err("epochs and batch_size must be at least 1".into());
-        }
-        if !(self.adam_eps > 0.0 && self.adam_eps.is_finite()) {
-            return Err(format!("adam_eps must be positive, got {}", self.adam_eps));
-        }
-        if let Some(lr) = self.lr {
-            if !(lr > 0.0 && lr.is_finite()) {
-                return Err(format!("lr must be positive, got {lr}"));
+        if let Some(k) = self.max_folds {
+            b::Bound {
+                name: "max_folds",
+                ..b::FOLD
             }
+            .check(k)?;
         }
-        if matches!(self.weight_decay, Some(w) if !(0.0..1.0).contains(&w)) {
-            return Err("weight_decay must be in [0, 1)".into());
+        if let Some(e) = self.epochs {
+            b::EPOCHS.check(e)?;
         }
-        if matches!(self.label_smoothing, Some(s) if !(0.0..1.0).contains(&s)) {
-            return Err("label_smoothing must be in [0, 1)".into());
+        if let Some(n) = self.batch_size {
+            b::BATCH_SIZE.check(n)?;
+        }
+        b::ADAM_EPS.check(self.adam_eps)?;
+        if let Some(lr) = self.lr {
+            b::LR.check(lr)?;
+        }
+        if let Some(w) = self.weight_decay {
+            b::WEIGHT_DECAY.check(w)?;
+        }
+        if let Some(s) = self.label_smoothing {
+            b::LABEL_SMOOTHING.check(s)?;
         }
         if self.model != ModelKind::Lstm && !models::zoo::KERNELS.contains(&self.kernel) {
             return Err(format!("kernel must be 3, 5 or 7, got {}", self.kernel));
         }
         if let Window::Frames(n) = self.window {
+            b::WINDOW.check(n)?;
             if n < self.model.min_frames() {
                 return Err(format!(
                     "window must be at least {} frames for {}, got {n}",
@@ -486,6 +497,74 @@ mod tests {
         assert_eq!(c.window, Window::Frames(64));
         assert_eq!(c.loss, Loss::Mse);
         assert!(serde_json::from_str::<TrainStageConfig>(r#"{"epoch": 3}"#).is_err());
+    }
+
+    #[test]
+    fn regression_config_file_values_are_bounded_like_the_flags() {
+        let cases: Vec<(&str, TrainStageConfig)> = vec![
+            (
+                "window",
+                TrainStageConfig {
+                    window: Window::Frames(100_000),
+                    ..Default::default()
+                },
+            ),
+            (
+                "epochs",
+                TrainStageConfig {
+                    epochs: Some(10_000_000),
+                    ..Default::default()
+                },
+            ),
+            (
+                "batch_size",
+                TrainStageConfig {
+                    batch_size: Some(1 << 20),
+                    ..Default::default()
+                },
+            ),
+            (
+                "lr",
+                TrainStageConfig {
+                    lr: Some(1e30),
+                    ..Default::default()
+                },
+            ),
+            (
+                "lr",
+                TrainStageConfig {
+                    lr: Some(f64::NAN),
+                    ..Default::default()
+                },
+            ),
+            (
+                "folds",
+                TrainStageConfig {
+                    folds: Some(1000),
+                    ..Default::default()
+                },
+            ),
+            (
+                "max_folds",
+                TrainStageConfig {
+                    max_folds: Some(0),
+                    ..Default::default()
+                },
+            ),
+            (
+                "adam_eps",
+                TrainStageConfig {
+                    adam_eps: 5.0,
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (field, c) in cases {
+            let e = c.validate().unwrap_err();
+            assert!(e.contains(field), "{field}: {e}");
+        }
+        assert!(Window::parse("100000").unwrap_err().contains("1..=4096"));
+        assert_eq!(Window::parse("4096"), Ok(Window::Frames(4096)));
     }
 
     #[test]

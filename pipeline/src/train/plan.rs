@@ -53,7 +53,10 @@ impl TrainPlan {
         tag_corpora(store, &mut all)?;
         let window = match cfg.window {
             Window::Frames(n) => n,
-            Window::Auto => auto_window(&all, features.mfcc.hop_length, cfg.model.min_frames()),
+            // At most the largest window a flag may ask for (a tiny hop
+            // would otherwise make 3 s a huge window).
+            Window::Auto => auto_window(&all, features.mfcc.hop_length, cfg.model.min_frames())
+                .min(crate::bounds::WINDOW.hi),
         };
         let (clips, classes, emotions) = label(all, cfg)?;
         if clips.is_empty() {

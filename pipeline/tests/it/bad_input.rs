@@ -157,7 +157,11 @@ fn missing_metadata_and_bad_flags_are_one_line_errors() {
     let err = stderr(&out);
     assert!(err.contains("`ser metadata --data DIR`"), "{err}");
     let out = t.ser(&["features", "--noise", "pink:3"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a bad flag is a bad command line"
+    );
     assert!(stderr(&out).contains("--noise"), "{}", stderr(&out));
     let out = t.ser(&["features", "--shard", "3/2"]);
     assert!(stderr(&out).contains("--shard"), "{}", stderr(&out));

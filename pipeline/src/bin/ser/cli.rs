@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use pipeline::corpus;
 
-use crate::args::{FeatureArgs, ListenArgs, PredictArgs, TrainArgs};
+use pipeline::bounds;
+
+use crate::args::{within, FeatureArgs, ListenArgs, PredictArgs, TrainArgs};
 
 /// Where the store lives unless `--store` says otherwise. Not `./store`:
 /// in a checkout that is the `store` crate's source folder.
@@ -54,14 +56,15 @@ pub struct QuietFlag {
 pub enum Command {
     /// Write a small deterministic RAVDESS-named demo corpus.
     Synth {
-        /// Output folder (Actor_NN/ folders are created in it).
+        /// Output folder (Actor_NN/ folders are created in it): new, empty,
+        /// or an earlier `ser synth` output (it holds `.ser-synth.json`).
         #[arg(long)]
         out: PathBuf,
-        /// Actors (odd male, even female), 60 clips each.
-        #[arg(long, default_value_t = 4)]
+        /// Actors (odd male, even female), 60 clips each, 1..=24.
+        #[arg(long, default_value_t = 4, value_parser = within(bounds::SYNTH_ACTORS))]
         actors: u32,
-        /// Sample rate of the files, Hz.
-        #[arg(long, default_value_t = 48000)]
+        /// Sample rate of the files, Hz, 8000..=192000.
+        #[arg(long, default_value_t = 48000, value_parser = within(bounds::SYNTH_RATE))]
         sample_rate: u32,
         /// Seed.
         #[arg(long, default_value_t = 7)]
@@ -84,8 +87,8 @@ pub enum Command {
         /// MD5 check unless given (the size is still checked).
         #[arg(long)]
         md5: Option<String>,
-        /// Connect, response and per-read timeout, seconds.
-        #[arg(long, default_value_t = 60)]
+        /// Connect, response and per-read timeout, seconds, 1..=86400.
+        #[arg(long, default_value_t = 60, value_parser = within(bounds::TIMEOUT_S))]
         timeout_s: u64,
         /// Checksum list (`sha256sum` format) to verify against [default: the embedded RAVDESS list].
         #[arg(long)]
@@ -175,15 +178,15 @@ pub enum Command {
         #[arg(long)]
         protocol: Option<String>,
         /// Train only the first N speaker-independent folds of the paper CNN
-        /// (its slowest run); the report says so.
-        #[arg(long)]
+        /// (its slowest run), 1..=64; the report says so.
+        #[arg(long, value_parser = within(bounds::FOLD))]
         max_folds: Option<usize>,
         /// Two epochs of everything on 64-frame windows: checks the pipeline
         /// end to end in a minute or two (not a result).
         #[arg(long)]
         quick: bool,
-        /// Worker threads [default: RAYON_NUM_THREADS, else one per core].
-        #[arg(long)]
+        /// Worker threads, 1..=1024 [default: RAYON_NUM_THREADS, else one per core].
+        #[arg(long, value_parser = within(bounds::THREADS))]
         threads: Option<usize>,
         #[command(flatten)]
         s: StoreFlags,

@@ -19,7 +19,7 @@ use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
 use pipeline::corpora::CorpusKind;
 use pipeline::corpus::{self, Checksums, DownloadConfig, VerifyReport};
-use pipeline::features::{run_features, RunOptions, ShardSpec};
+use pipeline::features::{run_features, RunOptions};
 use pipeline::metadata::{run_metadata, Source};
 use pipeline::synth::{run_synth, SynthConfig};
 use pipeline::{PipelineError, EXIT_LOCKED, EXIT_SKIPPED, EXIT_VERIFY_FAILED};
@@ -211,12 +211,7 @@ fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
         }
         Command::Features(args) => {
             let cfg = args.to_config()?;
-            let shard = args
-                .shard
-                .as_deref()
-                .map(ShardSpec::parse)
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--shard {e}"))?;
+            let shard = args.shard;
             let store = Store::open(&store)?;
             let opts = RunOptions {
                 shard,
@@ -310,7 +305,20 @@ fn help(command: Option<&str>) -> Result<i32> {
     Ok(0)
 }
 
+/// Writing into a closed pipe (`ser query … | head -1`) ends `ser`
+/// quietly, as it ends other Unix tools, instead of a panic in `println!`.
+/// (Sockets are unaffected: the standard library sends with MSG_NOSIGNAL.)
+fn exit_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread runs;
+    // SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_closed_pipe();
     let cli = Cli::parse();
     let (store, quiet) = match cli::resolve_flags(&cli) {
         Ok(v) => v,
@@ -324,6 +332,12 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {
             eprintln!("error: {}", one_line(&err));
+            if err
+                .chain()
+                .any(|e| e.downcast_ref::<args::UsageError>().is_some())
+            {
+                return ExitCode::from(2);
+            }
             let locked = err.chain().any(|e| {
                 matches!(
                     e.downcast_ref::<StoreError>(),

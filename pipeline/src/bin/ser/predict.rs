@@ -4,8 +4,10 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use pipeline::listen::{listen_pcm, stop_on_ctrl_c, PcmFormat, Session};
+use pipeline::output::OutputFile;
+use pipeline::panic_guard;
 use pipeline::timeline::{dominant, file_timeline, write_parquet, FileTimeline, Segment};
 use pipeline::train::{resolve_run, Predictor};
 use pipeline::EXIT_SKIPPED;
@@ -13,9 +15,17 @@ use store::Store;
 
 use crate::args::{ListenArgs, PredictArgs};
 
+/// The run `--run` names: a run folder (it holds `config.json`; no store
+/// needed), else a run name or unique prefix in the store.
 fn load(store: &Path, run: &str, fold: Option<usize>) -> Result<Predictor> {
-    let store = Store::open(store)?;
-    let dir = resolve_run(&store, run)?;
+    let as_dir = Path::new(run);
+    let dir = if as_dir.join("config.json").is_file() {
+        as_dir.to_path_buf()
+    } else if as_dir.is_dir() && run.contains(std::path::MAIN_SEPARATOR) {
+        anyhow::bail!("{run}: not a run folder (no config.json in it)");
+    } else {
+        resolve_run(&Store::open(store)?, run)?
+    };
     let p = Predictor::load(&dir)?;
     p.check_fold(fold)?;
     Ok(p)
@@ -32,9 +42,16 @@ fn probs_json(classes: &[String], p: &[f32]) -> serde_json::Value {
 
 /// `ser predict`: one label per file, or a timeline per file.
 pub fn predict(store: &Path, a: &PredictArgs) -> Result<i32> {
+    // Refused before any work: an input, a store's file, a device, or an
+    // existing file without --force.
+    let out = a
+        .out
+        .as_deref()
+        .map(|o| OutputFile::check(o, &a.files, a.force))
+        .transpose()?;
     let p = load(store, &a.run, a.fold)?;
     let failed = if a.wants_timeline() {
-        timelines(&p, a)?
+        timelines(&p, a, out.as_ref())?
     } else {
         whole_files(&p, a)
     };
@@ -54,7 +71,8 @@ fn whole_files(p: &Predictor, a: &PredictArgs) -> usize {
     }
     let mut failed = 0;
     for file in &a.files {
-        let r = match p.predict_file(file, a.fold) {
+        // A bug in one file's work skips that file, not the batch.
+        let r = match panic_guard::catch(|| p.predict_file(file, a.fold)).and_then(|r| r) {
             Ok(r) => r,
             Err(why) => {
                 failed += 1;
@@ -166,8 +184,8 @@ fn summary(p: &Predictor, file: &str, segs: &[Segment]) -> String {
 }
 
 /// Segments of every file; returns how many files failed.
-fn timelines(p: &Predictor, a: &PredictArgs) -> Result<usize> {
-    let cfg = a.seg.config(p);
+fn timelines(p: &Predictor, a: &PredictArgs, out: Option<&OutputFile>) -> Result<usize> {
+    let cfg = a.seg.config(p)?;
     if a.csv {
         println!(
             "path,segment,start_s,end_s,rms_db,silent,label,probability,{}",
@@ -208,7 +226,7 @@ fn timelines(p: &Predictor, a: &PredictArgs) -> Result<usize> {
                 } else {
                     println!("{line}");
                 }
-                if a.out.is_some() {
+                if out.is_some() {
                     kept.push((name, segs));
                 }
             }
@@ -218,7 +236,8 @@ fn timelines(p: &Predictor, a: &PredictArgs) -> Result<usize> {
             }
         }
     }
-    if let Some(out) = &a.out {
+    // Nothing classified: nothing replaced (the caller says so, exit 1).
+    if let Some(out) = out.filter(|_| !kept.is_empty()) {
         let t: Vec<FileTimeline<'_>> = kept
             .iter()
             .map(|(f, s)| FileTimeline {
@@ -226,10 +245,8 @@ fn timelines(p: &Predictor, a: &PredictArgs) -> Result<usize> {
                 segments: s,
             })
             .collect();
-        write_parquet(out, &p.config.run, &p.config.classes, &t)
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("writing {}", out.display()))?;
-        eprintln!("timeline: {}", out.display());
+        write_parquet(out, &p.config.run, &p.config.classes, &t)?;
+        eprintln!("timeline: {}", out.path().display());
     }
     Ok(failed)
 }
@@ -271,7 +288,7 @@ impl LiveView {
 /// `ser listen`: a live timeline from standard input or the microphone.
 pub fn listen(store: &Path, a: &ListenArgs) -> Result<i32> {
     let p = load(store, &a.run, a.fold)?;
-    let cfg = a.seg.config(&p);
+    let cfg = a.seg.config(&p)?;
     static STOP: AtomicBool = AtomicBool::new(false);
     stop_on_ctrl_c(&STOP);
     let live = std::io::stdout().is_terminal() && !a.json;
@@ -283,24 +300,28 @@ pub fn listen(store: &Path, a: &ListenArgs) -> Result<i32> {
             println!("{}", segment_line(&p, "-", s, a.json, false));
         }
     };
-    let session: Session = if a.stdin {
-        let fmt = PcmFormat {
-            rate: a.rate.unwrap_or(0),
-            channels: a.channels,
-        };
-        listen_pcm(
-            &p,
-            std::io::stdin().lock(),
-            fmt,
-            cfg,
-            a.fold,
-            &STOP,
-            &mut on_segment,
-        )
-        .map_err(anyhow::Error::msg)?
-    } else {
-        microphone(&p, cfg, a.fold, &STOP, &mut on_segment)?
-    };
+    // A bug ends the session with an error, not a crash.
+    let session: Session = panic_guard::catch(|| {
+        if a.stdin {
+            let fmt = PcmFormat {
+                rate: a.rate.unwrap_or(0),
+                channels: a.channels,
+            };
+            listen_pcm(
+                &p,
+                std::io::stdin().lock(),
+                fmt,
+                cfg,
+                a.fold,
+                &STOP,
+                &mut on_segment,
+            )
+            .map_err(anyhow::Error::msg)
+        } else {
+            microphone(&p, cfg, a.fold, &STOP, &mut on_segment)
+        }
+    })
+    .map_err(anyhow::Error::msg)??;
     let line = summary(&p, "session", &session.segments);
     eprintln!("listen: {:.1} s of audio; {line}", session.seconds);
     Ok(0)

@@ -6,6 +6,7 @@ mod bad_input;
 mod corpora;
 mod crash;
 mod download;
+mod fuzz;
 mod hostile_train;
 mod incremental;
 mod parity;

@@ -14,7 +14,7 @@ CARGO_FEATURES = $(if $(FEATURES),--features $(FEATURES))
 # `ser` exits 3 when it finished but skipped some inputs (named on stderr).
 OK_IF_SKIPPED = || test $$? -eq 3
 
-.PHONY: parity-train reproduce reproduce-quick install build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps lint bench bench-deps bench-train clean-demo
+.PHONY: parity-train reproduce reproduce-quick install build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps fuzz lint bench bench-deps bench-train clean-demo
 
 build:
 	cargo build --release -p ser-pipeline --bin ser $(CARGO_FEATURES)
@@ -82,6 +82,13 @@ test: test-deps
 
 test-deps:
 	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-test.txt
+
+## Only the fuzz suite (pipeline/tests/it/fuzz*), longer: SER_FUZZ_SECS seconds
+## of cases in all, spread over its targets (`make test` gives it 30).
+## SER_FUZZ_SEED=N draws other inputs; SER_FUZZ_REPLAY=SEED reruns one case.
+SER_FUZZ_SECS ?= 600
+fuzz:
+	SER_FUZZ_SECS=$(SER_FUZZ_SECS) cargo test --release --workspace $(CARGO_FEATURES) --test it -- fuzz::
 
 lint:
 	cargo fmt --all -- --check

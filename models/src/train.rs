@@ -24,6 +24,24 @@ pub enum TrainError {
     /// The optimizer could not update the weights.
     #[error("optimizer update failed: {0}")]
     Update(String),
+    /// A loss became NaN or infinite: the weights blew up (usually a
+    /// learning rate too high for the model), and nothing more can be learned.
+    #[error(
+        "training diverged in epoch {epoch}{where_}: the {split} loss is {loss} \
+         (the weights blew up); try a lower --lr",
+        where_ = .step.map(|s| format!(", step {s}")).unwrap_or_default()
+    )]
+    Diverged {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based step within the epoch (training side), or `None` (the
+        /// test side's evaluation after the epoch).
+        step: Option<usize>,
+        /// `train` or `test`.
+        split: &'static str,
+        /// The loss seen (NaN or infinite).
+        loss: f64,
+    },
 }
 
 impl From<CpuError> for TrainError {
@@ -286,6 +304,8 @@ pub enum TrainEvent<'a> {
 /// the `train` side's scores as Keras reports them (running means over the
 /// epoch's batches, dropout on, no extra pass) and evaluates the `test` side
 /// (dropout off). `on_event` sees every step and record (progress bars).
+/// A loss that is not finite (either side) stops training with
+/// [`TrainError::Diverged`]: every record returned is finite.
 pub fn train<const N: usize, M: Classifier<N>>(
     model: &mut M,
     dev: &Cpu,
@@ -336,7 +356,16 @@ pub fn train<const N: usize, M: Classifier<N>>(
                 targets::<N>(&labels, cfg.label_smoothing, dev),
                 cfg.loss,
             );
-            loss_sum += loss.array() as f64 * chunk.len() as f64;
+            let batch_loss = loss.array() as f64;
+            if !batch_loss.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step: Some(s + 1),
+                    split: "train",
+                    loss: batch_loss,
+                });
+            }
+            loss_sum += batch_loss * chunk.len() as f64;
             seen += chunk.len();
             let grads = loss.backward();
             opt.update(model, &grads)
@@ -364,6 +393,14 @@ pub fn train<const N: usize, M: Classifier<N>>(
         if !test.is_empty() {
             let t1 = Instant::now();
             let (loss, m) = evaluate::<N, M>(model, dev, test, cfg)?;
+            if !loss.is_finite() {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step: None,
+                    split: "test",
+                    loss,
+                });
+            }
             let rec = EpochRecord {
                 epoch,
                 split: "test",
@@ -435,6 +472,44 @@ mod tests {
         let again = run(Loss::CrossEntropy);
         let losses = |h: &[EpochRecord]| h.iter().map(|r| r.loss).collect::<Vec<_>>();
         assert_eq!(losses(&h), losses(&again), "same seed, same history");
+    }
+
+    #[test]
+    fn regression_diverged_training_stops_with_the_epoch_and_advice() {
+        let dev = Cpu::seed_from_u64(7);
+        let (tr, te) = (data(&dev, 24), data(&dev, 9));
+        let mut m = crate::CnnLstm::<3, 5, f32, Cpu>::build(&dev);
+        // A learning rate no validator lets through, and decoupled weight
+        // decay that multiplies every weight by (1 - lr * wd) each step.
+        let cfg = TrainConfig {
+            weight_decay: 0.5,
+            ..TrainConfig::new(3, 8, 1e30, 42)
+        };
+        let mut records = 0;
+        let err = train::<3, _>(&mut m, &dev, &tr, &te, &cfg, |e| {
+            if let TrainEvent::Epoch(r) = e {
+                assert!(
+                    r.loss.is_finite(),
+                    "a non-finite record was reported: {r:?}"
+                );
+                records += 1;
+            }
+        })
+        .expect_err("a blown-up run must not finish");
+        let TrainError::Diverged {
+            epoch, split, loss, ..
+        } = &err
+        else {
+            panic!("wrong error: {err}");
+        };
+        assert!(!loss.is_finite(), "{err}");
+        assert_eq!((*epoch, *split), (1, "train"), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("epoch 1") && msg.contains("try a lower --lr"),
+            "{msg}"
+        );
+        assert_eq!(records, 0, "{msg}");
     }
 
     #[test]

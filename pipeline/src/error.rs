@@ -42,6 +42,17 @@ pub enum PipelineError {
         /// Where their reasons are.
         rejects: PathBuf,
     },
+    /// A fold's training diverged (a loss became NaN or infinite); nothing
+    /// of it was kept.
+    #[error("run {run}, fold {fold}: {source}")]
+    Diverged {
+        /// Run name.
+        run: String,
+        /// Fold number (from 1).
+        fold: usize,
+        /// Where it diverged (epoch, side, loss) and the advice.
+        source: models::TrainError,
+    },
     /// A stage needs the output of an earlier one.
     #[error("{path} not found: run `ser metadata --data DIR` first")]
     NoMetadata {

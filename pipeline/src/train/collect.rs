@@ -12,13 +12,13 @@ use store::runs::{HistoryRow, PredictionRow, SummaryRow};
 use store::Store;
 
 use super::config::RunConfig;
-use super::fold::{load_fold, FoldResult};
+use super::fold::{kept_folds, load_fold, FoldResult};
 use super::tables::{Pooled, Tables};
 use crate::error::Result;
 
-/// Folds of `config` not yet kept (numbers).
+/// Folds of `config` not yet kept, or kept but unreadable (numbers).
 pub fn missing_folds(store: &Store, config: &RunConfig) -> Result<Vec<usize>> {
-    let done = store.folds_done(&config.run)?;
+    let (done, _) = kept_folds(store, &config.run)?;
     Ok(config
         .folds
         .iter()

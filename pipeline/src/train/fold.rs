@@ -6,9 +6,9 @@
 use std::time::Instant;
 
 use models::zoo::{encode_safetensors, read_tensors, NamedTensor};
-use models::{EpochRecord, Metrics, TrainConfig, TrainEvent};
+use models::{EpochRecord, Metrics, ModelError, TrainConfig, TrainError, TrainEvent};
 use serde::{Deserialize, Serialize};
-use store::Store;
+use store::{Store, StoreError};
 
 use super::config::RunConfig;
 use super::plan::TrainPlan;
@@ -94,6 +94,30 @@ impl FoldResult {
         };
         [pick(None), pick(Some("clean")), pick(Some("noisy"))]
     }
+
+    /// The first value that is NaN or infinite (JSON would write it as
+    /// `null`, which no reader takes back), named; `None` if all are finite.
+    pub fn first_non_finite(&self) -> Option<String> {
+        let scores = self.history.iter().find_map(|h| {
+            [("loss", h.loss), ("accuracy", h.accuracy), ("uar", h.uar)]
+                .into_iter()
+                .find(|(_, v)| !v.is_finite())
+                .map(|(what, v)| format!("{} {what} {v} in epoch {}", h.split, h.epoch))
+        });
+        scores
+            .or_else(|| {
+                (!self.train_accuracy.is_finite())
+                    .then(|| format!("train accuracy {}", self.train_accuracy))
+            })
+            .or_else(|| {
+                self.predictions.iter().find_map(|p| {
+                    p.probabilities
+                        .iter()
+                        .find(|v| !v.is_finite())
+                        .map(|v| format!("probability {v} for clip {}", p.clip_id))
+                })
+            })
+    }
 }
 
 /// The models crate's training settings for a run, with `seed`.
@@ -128,7 +152,16 @@ pub fn train_fold(
     let tc = train_config(&plan.config, seed);
     let names = &plan.config.classes;
     let mut net = models::build(cfg.model, names.len(), cfg.kernel, seed, cfg.init)?;
-    let history = net.fit(&data.train, &data.test, &tc, on_event)?;
+    let history = net
+        .fit(&data.train, &data.test, &tc, on_event)
+        .map_err(|e| match e {
+            ModelError::Train(source @ TrainError::Diverged { .. }) => PipelineError::Diverged {
+                run: plan.run().to_string(),
+                fold: k,
+                source,
+            },
+            other => PipelineError::Model(other),
+        })?;
     let (_, train_m) = net.evaluate(&data.train, &tc)?;
     let probs = net.predict(&data.test, plan.config.batch_size)?;
     let predictions = data
@@ -173,7 +206,15 @@ pub fn train_fold(
 }
 
 /// Keeps a trained fold under `runs/.folds/<run>/fold-<k>/`, atomically.
+/// A result holding a NaN or infinite value is refused (nothing is
+/// written): it could not be read back.
 pub fn save_fold(store: &Store, run: &str, r: &FoldResult, weights: &[NamedTensor]) -> Result<()> {
+    if let Some(what) = r.first_non_finite() {
+        return Err(PipelineError::Config(format!(
+            "run {run}, fold {}: not kept, it holds a {what} (training diverged?): try a lower --lr",
+            r.fold
+        )));
+    }
     let stage = store.stage_fold(run, r.fold)?;
     store.write_json(&stage.path("fold.json"), r)?;
     let bytes = encode_safetensors(weights, Default::default())?;
@@ -187,11 +228,46 @@ pub fn load_fold(store: &Store, run: &str, k: usize) -> Result<(FoldResult, Vec<
     let dir = store.fold_dir(run, k);
     let path = dir.join("fold.json");
     let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
-    let r: FoldResult = serde_json::from_str(&text)
-        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
+    let r: FoldResult = serde_json::from_str(&text).map_err(|source| StoreError::Json {
+        path: path.clone(),
+        source,
+    })?;
+    if r.fold != k {
+        return Err(StoreError::Invalid {
+            path,
+            reason: format!("holds fold {}, not fold {k}", r.fold),
+        }
+        .into());
+    }
     let path = dir.join("weights.safetensors");
     let bytes = std::fs::read(&path).map_err(|e| PipelineError::io(&path, e))?;
-    let weights = read_tensors(&bytes)
-        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))?;
+    let weights = read_tensors(&bytes).map_err(|e| StoreError::Invalid {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
     Ok((r, weights))
+}
+
+/// A kept fold that cannot be read back (e.g. the `"loss": null` that an
+/// older `ser` wrote for a diverged fold), and why.
+#[derive(Debug)]
+pub struct UnreadableFold {
+    /// Fold number (from 1).
+    pub fold: usize,
+    /// Why (the error names the file).
+    pub error: PipelineError,
+}
+
+/// The folds of `run` kept under `runs/.folds/<run>/` that read back
+/// whole, sorted, and those that do not. An unreadable fold counts as
+/// absent: training it again replaces it.
+pub fn kept_folds(store: &Store, run: &str) -> Result<(Vec<usize>, Vec<UnreadableFold>)> {
+    let (mut ok, mut bad) = (Vec::new(), Vec::new());
+    for k in store.folds_done(run)? {
+        match load_fold(store, run, k) {
+            Ok(_) => ok.push(k),
+            Err(error) => bad.push(UnreadableFold { fold: k, error }),
+        }
+    }
+    Ok((ok, bad))
 }

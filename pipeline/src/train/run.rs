@@ -12,7 +12,7 @@ use store::{LockMode, Store};
 
 use super::collect::{collect, missing_folds};
 use super::config::TrainStageConfig;
-use super::fold::{save_fold, train_fold, FoldResult};
+use super::fold::{kept_folds, save_fold, train_fold, FoldResult};
 use super::plan::TrainPlan;
 use crate::error::{PipelineError, Result};
 use crate::features::FeatureConfig;
@@ -144,11 +144,19 @@ pub fn run_train(
     if opts.force && opts.fold.is_none() && !opts.collect_only {
         store.remove_folds(&run)?;
     }
-    let todo = folds_to_train(store, &plan, opts)?;
+    let (done, unreadable) = kept_folds(store, &run)?;
+    for u in &unreadable {
+        eprintln!(
+            "warning: run {run}: ignoring kept fold {} (it cannot be read back: {}); \
+             it counts as not trained",
+            u.fold, u.error
+        );
+    }
+    let todo = folds_to_train(&plan, opts, &done);
     train_folds(store, &plan, &todo, opts)?;
     let missing = missing_folds(store, &plan.config)?;
     if !missing.is_empty() {
-        let done = store.folds_done(&run)?;
+        let (done, _) = kept_folds(store, &run)?;
         return outcome(&plan.config, dir, RunState::Waiting { done, missing });
     }
     let dir = collect(store, &plan.config)?;
@@ -176,13 +184,13 @@ fn outcome(
 }
 
 /// The folds this call trains: the one asked for (again with `--force`),
-/// or every fold not yet kept; none when only collecting.
-fn folds_to_train(store: &Store, plan: &TrainPlan, opts: &TrainOptions) -> Result<Vec<usize>> {
+/// or every fold not yet kept (`done`: kept and readable); none when only
+/// collecting.
+fn folds_to_train(plan: &TrainPlan, opts: &TrainOptions, done: &[usize]) -> Vec<usize> {
     if opts.collect_only {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let done = store.folds_done(plan.run())?;
-    Ok(match opts.fold {
+    match opts.fold {
         Some(k) if opts.force || !done.contains(&k) => vec![k],
         Some(_) => Vec::new(),
         None => plan
@@ -192,7 +200,7 @@ fn folds_to_train(store: &Store, plan: &TrainPlan, opts: &TrainOptions) -> Resul
             .copied()
             .filter(|k| !done.contains(k))
             .collect(),
-    })
+    }
 }
 
 /// Training steps (batches) of folds `todo` of `plan`.

@@ -43,7 +43,7 @@ features: metadata
 	$(SER) --store $(STORE) features $(OK_IF_SKIPPED)
 
 ## Training with the paper's settings (CNN 100 epochs / batch 30; LSTM and
-## CNN+LSTM 50 / 28), random 75/25 split; TRAIN="--split actors" etc. adds flags.
+## CNN+LSTM 50 / 28), random 75/25 split; TRAIN="--split speakers" etc. adds flags.
 ## A finished run with the same config and data is reused (TRAIN=--force retrains).
 train-cnn: features
 	$(SER) --store $(STORE) train --model cnn $(TRAIN)

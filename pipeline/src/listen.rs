@@ -2,7 +2,7 @@
 //! comes from any reader (standard input: `arecord … - | ser listen
 //! --stdin`), or from the default microphone with the cargo feature `mic`
 //! (module `mic`); either way the samples go through the same [`Segmenter`] as
-//! `ser predict --segment`, so a recording played in gives the labels the
+//! `ser predict --timeline`, so a recording played in gives the labels the
 //! file gives.
 
 use std::io::{ErrorKind, Read};

@@ -2,7 +2,7 @@
 //! into segments of `segment` seconds every `hop` seconds, each silent one
 //! marked, each voiced one classified by a run (the feature path of
 //! training, [`Predictor::predict_samples`]). The same [`Segmenter`] serves
-//! `ser predict --segment` (decoded files, streamed packet by packet) and
+//! `ser predict --timeline` (decoded files, streamed packet by packet) and
 //! `ser listen` (live PCM), so both give the same labels for the same audio.
 //!
 //! Segment `k` covers `[k * hop, min(k * hop + segment, end)]`; it is
@@ -35,8 +35,15 @@ pub const SILENCE_DB: f64 = -45.0;
 impl SegmentConfig {
     /// Segments of the run's window, half overlapping.
     pub fn for_predictor(p: &Predictor) -> SegmentConfig {
-        let w = p
-            .window_seconds()
+        SegmentConfig::for_window_seconds(p.window_seconds())
+    }
+
+    /// Segments of a window of `seconds`, rounded to 10 ms (a 130-frame
+    /// window is 2.9954 s: segments of 3.00 s every 1.50 s, so times read
+    /// as the user would write them and match `--segment 3`), half
+    /// overlapping.
+    pub fn for_window_seconds(seconds: f64) -> SegmentConfig {
+        let w = ((seconds * 100.0).round() / 100.0)
             .clamp(crate::bounds::SEGMENT_S.lo, crate::bounds::SEGMENT_S.hi);
         SegmentConfig {
             segment_s: w,
@@ -255,7 +262,8 @@ pub struct FileTimeline<'a> {
 /// Writes timelines as Parquet, one row per segment, the same columns for
 /// every file: `run`, `file`, `segment`, `start_s`, `end_s`, `rms_db`,
 /// `silent`, `label` and `probability` (null when silent), `probabilities`
-/// (every class, in `classes` order; null when silent). Through the
+/// (every class, in `classes` order; null when silent), then one column
+/// `p_<class>` per class with the same numbers by name. Through the
 /// output guard: atomic, and never over a file the guard refused.
 pub fn write_parquet(
     out: &OutputFile,
@@ -283,42 +291,56 @@ pub fn write_parquet(
                 .map(|p| Series::new("".into(), p.as_slice()))
         })
         .collect();
-    let mut df = DataFrame::new_infer_height(vec![
-        Column::new("run".into(), vec![run.to_string(); rows.len()]),
+    // One column per class, named: `SELECT start_s, p_angry FROM …`.
+    let by_class = classes.iter().enumerate().map(|(k, name)| {
         Column::new(
-            "file".into(),
-            rows.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "segment".into(),
-            rows.iter().map(|(_, s)| s.index as i64).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "start_s".into(),
-            rows.iter().map(|(_, s)| s.start_s).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "end_s".into(),
-            rows.iter().map(|(_, s)| s.end_s).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "rms_db".into(),
-            rows.iter().map(|(_, s)| s.rms_db).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "silent".into(),
-            rows.iter().map(|(_, s)| s.silent).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "label".into(),
-            rows.iter().map(|(_, s)| label(s)).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "probability".into(),
-            rows.iter().map(|(_, s)| prob(s)).collect::<Vec<_>>(),
-        ),
-        Column::new("probabilities".into(), probs),
-    ])
+            format!("p_{name}").into(),
+            rows.iter()
+                .map(|(_, s)| s.probabilities.as_ref().and_then(|p| p.get(k).copied()))
+                .collect::<Vec<Option<f32>>>(),
+        )
+    });
+    let mut df = DataFrame::new_infer_height(
+        vec![
+            Column::new("run".into(), vec![run.to_string(); rows.len()]),
+            Column::new(
+                "file".into(),
+                rows.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "segment".into(),
+                rows.iter().map(|(_, s)| s.index as i64).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "start_s".into(),
+                rows.iter().map(|(_, s)| s.start_s).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "end_s".into(),
+                rows.iter().map(|(_, s)| s.end_s).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "rms_db".into(),
+                rows.iter().map(|(_, s)| s.rms_db).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "silent".into(),
+                rows.iter().map(|(_, s)| s.silent).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "label".into(),
+                rows.iter().map(|(_, s)| label(s)).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "probability".into(),
+                rows.iter().map(|(_, s)| prob(s)).collect::<Vec<_>>(),
+            ),
+            Column::new("probabilities".into(), probs),
+        ]
+        .into_iter()
+        .chain(by_class)
+        .collect(),
+    )
     .map_err(|e| OutputError::Write {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -335,6 +357,17 @@ pub fn write_parquet(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_default_segments_are_round_like_the_docs_say() {
+        // 130 frames of hop 512 at 22050 Hz: 2.9954 s.
+        let c = SegmentConfig::for_window_seconds(129.0 * 512.0 / 22050.0);
+        assert_eq!((c.segment_s, c.hop_s), (3.0, 1.5));
+        // The 7th hop starts at 10.50 s, as with `--segment 3` (not 10.48).
+        assert_eq!(format!("{:.2}", 7.0 * c.hop_s), "10.50");
+        c.validate().unwrap();
+        assert!(SegmentConfig::for_window_seconds(0.0).validate().is_ok());
+    }
 
     #[test]
     fn rms_levels_in_dbfs() {

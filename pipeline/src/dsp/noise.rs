@@ -25,6 +25,11 @@ pub enum NoiseConfig {
     },
 }
 
+/// The largest `gaussian:AMP` (noise up to ten times the clip's peak).
+pub const AMPLITUDE_MAX: f32 = 10.0;
+/// The signal-to-noise ratios `snr:DB` takes, dB.
+pub const SNR_DB: std::ops::RangeInclusive<f32> = -60.0..=120.0;
+
 impl Default for NoiseConfig {
     fn default() -> Self {
         NoiseConfig::Gaussian { amplitude: 0.035 }
@@ -68,15 +73,20 @@ impl NoiseConfig {
         }
     }
 
-    /// Checks the values are finite and sensible.
+    /// Checks the values are in [`AMPLITUDE_MAX`] / [`SNR_DB`], so a noisy
+    /// copy is always finite (`snr:-1000` made it infinite).
     pub fn validate(&self) -> Result<(), String> {
         match *self {
-            NoiseConfig::Gaussian { amplitude } if !(amplitude.is_finite() && amplitude >= 0.0) => {
-                Err(format!("noise amplitude must be >= 0, got {amplitude}"))
+            NoiseConfig::Gaussian { amplitude } if !(0.0..=AMPLITUDE_MAX).contains(&amplitude) => {
+                Err(format!(
+                    "noise amplitude must be in 0..={AMPLITUDE_MAX}, got {amplitude}"
+                ))
             }
-            NoiseConfig::Snr { db } if !db.is_finite() => {
-                Err(format!("snr must be finite, got {db}"))
-            }
+            NoiseConfig::Snr { db } if !SNR_DB.contains(&db) => Err(format!(
+                "snr must be in {}..={} dB, got {db}",
+                SNR_DB.start(),
+                SNR_DB.end()
+            )),
             _ => Ok(()),
         }
     }
@@ -107,6 +117,24 @@ mod tests {
 
     fn tone() -> Vec<f32> {
         (0..20001).map(|i| 0.5 * (i as f32 * 0.01).sin()).collect()
+    }
+
+    #[test]
+    fn regression_extreme_noise_is_refused_and_allowed_noise_stays_finite() {
+        for bad in [
+            "snr:-1000",
+            "snr:1e30",
+            "gaussian:1e30",
+            "gaussian:-1",
+            "snr:nan",
+        ] {
+            assert!(NoiseConfig::parse(bad).is_err(), "{bad}");
+        }
+        let x = tone();
+        for ok in ["snr:-60", "snr:120", "gaussian:10", "gaussian:0"] {
+            let n = NoiseConfig::parse(ok).unwrap();
+            assert!(n.apply(&x, 1, "a").iter().all(|v| v.is_finite()), "{ok}");
+        }
     }
 
     #[test]

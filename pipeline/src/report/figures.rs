@@ -8,8 +8,8 @@ use store::{MetadataRow, Store};
 
 use super::columns::{col_f64, col_opt_i64, col_str, frame};
 use super::grid;
-use super::plot::{heatmap, lines, save_png, PlotResult};
-use crate::dsp::mel::{hz_to_mel, mel_to_hz};
+use super::plot::{caption, heatmap, lines, save_png, text_width, HeatAxes, PlotResult};
+use crate::dsp::mel::hz_to_mel;
 use crate::dsp::FeatureExtractor;
 use crate::features::{load_resampled, mel_and_mfcc, FeatureConfig};
 use crate::train::data::{load_clips, N_MFCC};
@@ -34,21 +34,24 @@ pub fn history(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {
             .map(|(e, (s, n))| (e as f64, s / n))
             .collect()
     };
+    let pct = |v: Vec<(f64, f64)>| v.into_iter().map(|(e, a)| (e, 100.0 * a)).collect();
     let path = run_dir.join("figures").join("history.png");
-    save_png(&path, (1200, 500), |root| {
-        let panels = root.split_evenly((1, 2));
+    save_png(&path, (1200, 560), |root| {
+        let (head, body) = root.split_vertically(64);
+        caption(&head, &run_title(cfg), &history_subtitle(cfg))?;
+        let panels = body.split_evenly((1, 2));
         lines(
             &panels[0],
-            &format!("Accuracy per epoch ({})", cfg.train.model.name()),
-            ("epoch", "accuracy"),
+            "Accuracy per epoch",
+            ("epoch", "accuracy (%)"),
             &[
-                ("train", curve("train", &acc)),
-                ("test", curve("test", &acc)),
+                ("train", pct(curve("train", &acc))),
+                ("test", pct(curve("test", &acc))),
             ],
         )?;
         lines(
             &panels[1],
-            &format!("Loss per epoch ({})", cfg.train.labels.name()),
+            "Loss per epoch",
             ("epoch", "loss"),
             &[
                 ("train", curve("train", &loss)),
@@ -56,6 +59,49 @@ pub fn history(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {
             ],
         )
     })
+}
+
+/// The line every run figure opens with: model, label set, split, run.
+pub fn run_title(cfg: &RunConfig) -> String {
+    format!(
+        "{} · {} · {} split · run {}",
+        cfg.train.model.name(),
+        cfg.train.labels.name(),
+        cfg.train.split.name(),
+        cfg.run
+    )
+}
+
+/// What the curves of a run average over: its folds and their test speakers.
+fn history_subtitle(cfg: &RunConfig) -> String {
+    let speakers = |a: &[u32]| a.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    match cfg.folds.len() {
+        0 => "no folds".to_string(),
+        1 if cfg.train.split == crate::train::SplitKind::Random => {
+            "one random split: every speaker on both sides".to_string()
+        }
+        1 => format!(
+            "fold {}, test speakers {}",
+            cfg.folds[0],
+            cfg.test_actors
+                .first()
+                .map_or(String::new(), |a| speakers(a))
+        ),
+        n => {
+            let groups: Vec<String> = cfg
+                .test_actors
+                .iter()
+                .map(|a| format!("{{{}}}", speakers(a)))
+                .collect();
+            let list = groups.join(" ");
+            let list = if list.chars().count() > 90 {
+                format!("{}…", list.chars().take(89).collect::<String>())
+            } else {
+                list
+            };
+            format!("mean of {n} folds; test speakers {list}")
+        }
+    }
 }
 
 /// Pooled test confusion matrix (clean and noisy copies).
@@ -78,17 +124,16 @@ pub fn confusion(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {
         }
     }
     let path = run_dir.join("figures").join("confusion.png");
-    let side = 260 + 48 * n as u32;
-    save_png(&path, (side + 60, side), |root| {
-        grid::confusion(
-            root,
-            &format!(
-                "Confusion matrix, test clips (clean + noisy): {}",
-                cfg.train.model.name()
-            ),
-            &cfg.classes,
-            &m,
-        )
+    let title = run_title(cfg);
+    let layout = grid::ConfusionLayout::for_classes(&cfg.classes, text_width(&title, 20) + 80);
+    save_png(&path, layout.size(), |root| {
+        let (head, body) = root.split_vertically(grid::HEADING);
+        caption(
+            &head,
+            &title,
+            "Confusion matrix of the test clips (clean + noisy copies, folds pooled)",
+        )?;
+        grid::confusion(&body, &layout, &cfg.classes, &m)
     })
 }
 
@@ -100,6 +145,7 @@ pub fn class_scores(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {
         col_str(&df, "variant")?,
         col_str(&df, "class")?,
     );
+    let support = col_opt_i64(&df, "support")?;
     let cols = [
         ("precision", col_f64(&df, "precision")?),
         ("recall", col_f64(&df, "recall")?),
@@ -109,23 +155,28 @@ pub fn class_scores(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {
         .iter()
         .map(|(n, _)| (*n, vec![0.0; cfg.classes.len()]))
         .collect();
+    let mut counts = vec![0i64; cfg.classes.len()];
     for i in 0..df.height() {
         if fold[i].is_none() && variant[i] == "all" {
             if let Some(c) = cfg.classes.iter().position(|x| *x == class[i]) {
                 for (s, (_, v)) in cols.iter().enumerate() {
-                    scores[s].1[c] = v[i];
+                    scores[s].1[c] = 100.0 * v[i];
                 }
+                counts[c] = support[i].unwrap_or(0);
             }
         }
     }
     let path = run_dir.join("figures").join("class_scores.png");
-    save_png(&path, (160 + 70 * cfg.classes.len() as u32, 620), |root| {
-        grid::class_bars(
-            root,
-            &format!("Per-class scores, test clips: {}", cfg.train.model.name()),
-            &cfg.classes,
-            &scores,
-        )
+    let title = run_title(cfg);
+    let width = (200 + 80 * cfg.classes.len() as u32).max(text_width(&title, 20) + 80);
+    save_png(&path, (width, 680), |root| {
+        let (head, body) = root.split_vertically(grid::HEADING);
+        caption(
+            &head,
+            &title,
+            "Per-class scores of the test clips (clean + noisy copies, folds pooled)",
+        )?;
+        grid::class_bars(&body, &cfg.classes, &counts, &scores)
     })
 }
 
@@ -210,30 +261,49 @@ fn mel_pair(meta: &[MetadataRow], cfg: &FeatureConfig, out: &Path) -> PlotResult
         .fold(f32::MIN, f32::max);
     let path = out.join("mel_female_vs_male_happy.png");
     let (fmin, hop) = (cfg.mfcc.fmin, cfg.mfcc.hop_length as f64);
+    // One time axis for both panels, so the same second is at the same x.
+    let x_max = panels
+        .iter()
+        .map(|(_, sr, cols)| cols.len() as f64 * hop / *sr as f64)
+        .fold(0.0, f64::max);
     save_png(&path, (1200, 900), |root| {
         let areas = root.split_evenly((2, 1));
         for (area, (clip, sr, cols)) in areas.iter().zip(&panels) {
-            let n_mels = cols[0].len() as f64;
             let fmax = cfg.mfcc.fmax.map_or(*sr as f64 / 2.0, |f| f);
-            let (m0, m1) = (hz_to_mel(fmin), hz_to_mel(fmax));
-            let tick =
-                move |band: &f64| format!("{:.0}", mel_to_hz(m0 + (m1 - m0) * band / n_mels));
+            let ticks = mel_ticks(fmin, fmax, cols[0].len());
             heatmap(
                 area,
                 &format!(
                     "Mel spectrogram, {} \"happy\": {}",
                     clip.gender, clip.clip_id
                 ),
-                ("time (s)", "frequency (Hz, mel scale)"),
+                &HeatAxes {
+                    labels: ("time (s)", "frequency (Hz, mel scale)"),
+                    x_scale: hop / *sr as f64,
+                    x_max,
+                    y_ticks: &ticks,
+                },
                 cols,
-                hop / *sr as f64,
-                &tick,
                 "dB",
                 (lo, hi),
             )?;
         }
         Ok(())
     })
+}
+
+/// Round frequencies (0, 250, 500 Hz, 1, 2, 4, 8, 16 kHz) inside
+/// `fmin..=fmax` as (band position on an axis of `n_mels` bands, label).
+pub fn mel_ticks(fmin: f64, fmax: f64, n_mels: usize) -> Vec<(f64, String)> {
+    let (m0, m1) = (hz_to_mel(fmin), hz_to_mel(fmax));
+    [0.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0]
+        .into_iter()
+        .filter(|&hz| hz >= fmin && hz <= fmax && m1 > m0)
+        .map(|hz| {
+            let band = (hz_to_mel(hz) - m0) / (m1 - m0) * n_mels as f64;
+            (band, format!("{hz:.0}"))
+        })
+        .collect()
 }
 
 fn mfcc_by_gender(store: &Store, out: &Path) -> PlotResult<PathBuf> {
@@ -286,4 +356,23 @@ fn mfcc_by_gender(store: &Store, out: &Path) -> PlotResult<PathBuf> {
             &series,
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_mel_ticks_are_round_frequencies_in_band_order() {
+        let ticks = mel_ticks(0.0, 11025.0, 128);
+        let labels: Vec<&str> = ticks.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(labels, ["0", "250", "500", "1000", "2000", "4000", "8000"]);
+        assert!(ticks.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(ticks.iter().all(|t| (0.0..=128.0).contains(&t.0)));
+        assert_eq!(ticks[0].0, 0.0);
+        // Nothing outside fmin..=fmax.
+        assert!(mel_ticks(300.0, 3000.0, 64)
+            .iter()
+            .all(|t| t.1 == "500" || t.1 == "1000" || t.1 == "2000"));
+    }
 }

@@ -17,8 +17,21 @@ pub const SANS: &str = "sans-serif";
 /// Why a figure could not be drawn.
 pub type PlotResult<T = ()> = Result<T, String>;
 
-pub(crate) fn err<E: std::fmt::Debug>(e: E) -> String {
-    format!("{e:?}")
+/// A drawing error as one line a user can act on. plotters-bitmap's error
+/// prints as its `Debug` form (`backend error: Drawing backend error:
+/// IOError(Os { code: 28, kind: StorageFull, message: "No space left on
+/// device" })`) and its type is not re-exported, so the I/O message is
+/// taken from that text when there is one.
+pub(crate) fn err<E: std::fmt::Display>(e: E) -> String {
+    let text = e.to_string();
+    for key in ["message: \"", "error: \""] {
+        if let Some(rest) = text.split(key).nth(1) {
+            if let Some(msg) = rest.split('"').next() {
+                return msg.to_string();
+            }
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn register_font() {
@@ -57,12 +70,49 @@ pub fn save_png(
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map(|_| path.to_path_buf())
+    result
+        .map(|_| path.to_path_buf())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Width in pixels of `text` in the embedded font at `size` (an estimate
+/// of 0.6 em per character if the font cannot measure it).
+pub fn text_width(text: &str, size: u32) -> u32 {
+    register_font();
+    font(size)
+        .font
+        .box_size(text)
+        .map(|(w, _)| w)
+        .unwrap_or((size as f64 * 0.6 * text.chars().count() as f64) as u32)
 }
 
 /// A text style of the embedded font.
 pub fn font(size: u32) -> TextStyle<'static> {
     (SANS, size).into_font().color(&BLACK)
+}
+
+/// A figure's heading: `title` over a smaller `subtitle`, centred in `area`.
+pub fn caption(
+    area: &DrawingArea<BitMapBackend<'_>, Shift>,
+    title: &str,
+    subtitle: &str,
+) -> PlotResult {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let (w, h) = area.dim_in_pixel();
+    let centre = Pos::new(HPos::Center, VPos::Center);
+    let (x, y) = (w as i32 / 2, h as i32 / 2);
+    area.draw(&Text::new(
+        title.to_string(),
+        (x, y - 11),
+        font(20).pos(centre),
+    ))
+    .map_err(err)?;
+    area.draw(&Text::new(
+        subtitle.to_string(),
+        (x, y + 14),
+        font(15).color(&BLACK.mix(0.75)).pos(centre),
+    ))
+    .map_err(err)
 }
 
 /// Distinct series colours (colour-blind safe: Okabe-Ito).
@@ -80,6 +130,18 @@ pub fn integer_tick(x: &f64) -> String {
         format!("{}", x.round() as i64)
     } else {
         String::new()
+    }
+}
+
+/// Tick label of a value axis: at most 3 decimals, no trailing zeros
+/// (`55`, `2.25`, not `55.0`).
+pub fn short_number(v: &f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
     }
 }
 
@@ -104,7 +166,10 @@ pub fn legend_split<'a>(
 }
 
 /// Draws swatches and names in a row, centred in `strip`.
-fn legend_row(strip: &DrawingArea<BitMapBackend<'_>, Shift>, names: &[&str]) -> PlotResult {
+pub(crate) fn legend_row(
+    strip: &DrawingArea<BitMapBackend<'_>, Shift>,
+    names: &[&str],
+) -> PlotResult {
     let style = font(15);
     let widths: Vec<i32> = names
         .iter()
@@ -175,6 +240,7 @@ pub fn lines(
         .label_style(font(14))
         .axis_desc_style(font(16))
         .light_line_style(WHITE.mix(0.0));
+    mesh.y_label_formatter(&short_number);
     if integer_x {
         // At most ~10 ticks, each on a whole number.
         let span = (x1 - x0).round() as usize + 1;
@@ -194,20 +260,32 @@ pub fn lines(
     Ok(())
 }
 
+/// The axes of a [`heatmap`]: how long a column is and where the time
+/// axis ends (panels that share `x_max` line up), and the labelled ticks
+/// of the row axis (row position, label: e.g. a band at a round Hz value).
+pub struct HeatAxes<'a> {
+    /// (x, y) axis descriptions.
+    pub labels: (&'a str, &'a str),
+    /// Seconds (x units) per column.
+    pub x_scale: f64,
+    /// End of the x axis (at least the data's own end).
+    pub x_max: f64,
+    /// Row-axis ticks: position in rows and its label.
+    pub y_ticks: &'a [(f64, String)],
+}
+
 /// A heat map of `values` (`[cols][rows]`, column-major: one column per
 /// time frame) in viridis, with a colour bar labelled `unit` on the right.
-/// `y_tick` formats a row index as an axis label (e.g. band -> Hz).
-#[allow(clippy::too_many_arguments)]
 pub fn heatmap(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
     title: &str,
-    (x_label, y_label): (&str, &str),
+    axes: &HeatAxes<'_>,
     values: &[Vec<f32>],
-    x_scale: f64,
-    y_tick: &dyn Fn(&f64) -> String,
     unit: &str,
     (lo, hi): (f32, f32),
 ) -> PlotResult {
+    let ((x_label, y_label), x_scale) = (axes.labels, axes.x_scale);
+
     let (main, bar) = area.split_horizontally(area.dim_in_pixel().0 as i32 - 110);
     let cols = values.len();
     let rows = values.first().map_or(0, Vec::len);
@@ -220,14 +298,16 @@ pub fn heatmap(
         .margin(10)
         .x_label_area_size(45)
         .y_label_area_size(75)
-        .build_cartesian_2d(0.0..cols as f64 * x_scale, 0.0..rows as f64)
+        .build_cartesian_2d(0.0..axes.x_max.max(cols as f64 * x_scale), 0.0..rows as f64)
         .map_err(err)?;
+    // The row axis gets the caller's ticks (round values), drawn by hand:
+    // the mesh draws the axis line and its description only.
     chart
         .configure_mesh()
         .disable_mesh()
+        .y_labels(0)
         .x_desc(x_label)
         .y_desc(y_label)
-        .y_label_formatter(y_tick)
         .label_style(font(14))
         .axis_desc_style(font(16))
         .draw()
@@ -241,6 +321,17 @@ pub fn heatmap(
                     ViridisRGB::get_color(((v - lo) / span).clamp(0.0, 1.0)).filled(),
                 )
             })
+        }))
+        .map_err(err)?;
+    let label = font(14).pos(plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Right,
+        plotters::style::text_anchor::VPos::Center,
+    ));
+    chart
+        .draw_series(axes.y_ticks.iter().map(|(row, text)| {
+            EmptyElement::at((0.0, *row))
+                + PathElement::new(vec![(0, 0), (-5, 0)], BLACK)
+                + Text::new(text.clone(), (-8, 0), label.clone())
         }))
         .map_err(err)?;
     colour_bar(&bar, unit, (lo, hi))
@@ -263,6 +354,7 @@ fn colour_bar(
         .disable_mesh()
         .disable_x_axis()
         .y_desc(unit)
+        .y_label_formatter(&short_number)
         .label_style(font(13))
         .axis_desc_style(font(14))
         .draw()
@@ -284,6 +376,14 @@ fn colour_bar(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_a_full_disk_is_one_line_naming_the_cause() {
+        let io = std::io::Error::from_raw_os_error(28);
+        let debug_like = format!("backend error: Drawing backend error: IOError({io:?})");
+        assert_eq!(err(debug_like), "No space left on device");
+        assert_eq!(err("a\n  b"), "a b");
+    }
 
     #[test]
     fn regression_epoch_ticks_are_integers() {

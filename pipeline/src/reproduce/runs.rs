@@ -89,7 +89,7 @@ pub fn planned(cfg: &ReproduceConfig) -> Result<Vec<PlannedRun>> {
                 }
                 Protocol::Speakers => {
                     c.labels = LabelSet::Emotion8;
-                    c.split = SplitKind::Actors;
+                    c.split = SplitKind::Speakers;
                     if model == ModelKind::Cnn {
                         c.max_folds = cfg.max_folds;
                     }

@@ -18,22 +18,24 @@ pub const TRAIN_CODE_VERSION: u32 = 2;
 pub enum SplitKind {
     /// Stratified random split of clips (the paper's protocol; speakers on both sides).
     Random,
-    /// Speaker-independent folds: no speaker on both sides (`speakers`).
-    Actors,
+    /// Speaker-independent folds: no speaker on both sides (`speakers`;
+    /// configs and runs written before it was named so say `actors`).
+    #[serde(alias = "actors")]
+    Speakers,
     /// Cross-corpus: train on the `train_on` corpora, test on the
     /// `test_on` ones, over the emotions both sides have.
     Corpus,
 }
 
 impl SplitKind {
-    /// Parses `random` or `actors`.
+    /// Parses `random`, `speakers` (or its old name `actors`) or `corpus`.
     pub fn parse(s: &str) -> Result<SplitKind, String> {
         match s {
             "random" => Ok(SplitKind::Random),
-            "actors" | "speakers" => Ok(SplitKind::Actors),
+            "speakers" | "actors" => Ok(SplitKind::Speakers),
             "corpus" => Ok(SplitKind::Corpus),
             _ => Err(format!(
-                "unknown split `{s}`: use random, speakers (actors) or corpus"
+                "unknown split `{s}`: use random, speakers or corpus"
             )),
         }
     }
@@ -42,7 +44,7 @@ impl SplitKind {
     pub fn name(self) -> &'static str {
         match self {
             SplitKind::Random => "random",
-            SplitKind::Actors => "actors",
+            SplitKind::Speakers => "speakers",
             SplitKind::Corpus => "corpus",
         }
     }

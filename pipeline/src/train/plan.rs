@@ -256,7 +256,7 @@ fn split(clips: &[Clip], classes: &[usize], cfg: &TrainStageConfig) -> Vec<Fold>
             cfg.test_fraction,
             cfg.split_seed,
         )],
-        SplitKind::Actors => {
+        SplitKind::Speakers => {
             let all_ravdess = clips.iter().all(|c| c.corpus == "ravdess");
             let groups = match cfg.folds {
                 Some(k) => balanced_groups(&split_clips, k),

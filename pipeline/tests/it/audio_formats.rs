@@ -176,6 +176,23 @@ fn a_ten_minute_recording_is_a_timeline_with_silences_marked() {
     ] {
         assert!(df.column(col).is_ok(), "timeline lacks {col}");
     }
+    // One named column per class, the list's numbers by name (issue 24).
+    let named: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .filter(|n| n.starts_with("p_"))
+        .map(|n| n.to_string())
+        .collect();
+    let lists = df.column("probabilities").unwrap().list().unwrap().clone();
+    let voiced = (0..df.height())
+        .find(|&i| lists.get_as_series(i).is_some())
+        .expect("a voiced segment");
+    let list = lists.get_as_series(voiced).unwrap();
+    assert_eq!(named.len(), list.len(), "p_ columns {named:?}");
+    for (k, name) in named.iter().enumerate() {
+        let by_name = df.column(name).unwrap().get(voiced).unwrap();
+        assert_eq!(by_name, list.get(k).unwrap(), "{name}");
+    }
 }
 
 #[test]

@@ -85,8 +85,9 @@ pub struct TrainArgs {
     /// 8 RAVDESS emotions; `emotion7` = 7 emotions, calm merged into neutral.
     #[arg(long)]
     pub labels: Option<String>,
-    /// `random` (stratified by clip, the paper's), `speakers` (alias `actors`:
-    /// no speaker on both sides) or `corpus` (set by --train-on/--test-on) [default: random].
+    /// `random` (stratified by clip, the paper's), `speakers` (no speaker on
+    /// both sides; `actors` is accepted for it) or `corpus` (set by
+    /// --train-on/--test-on) [default: random].
     #[arg(long)]
     pub split: Option<String>,
     /// Test share per class in the random split, in (0, 1) [default: 0.25].
@@ -95,8 +96,8 @@ pub struct TrainArgs {
     /// Seed of the random split [default: 42].
     #[arg(long)]
     pub split_seed: Option<u64>,
-    /// Actors split: K folds of actors balanced by gender and clip count,
-    /// 2..=64 [default: EmoBox's six folds].
+    /// `--split speakers`: K folds of speakers balanced by gender and clip
+    /// count, 2..=64 [default: EmoBox's six folds on RAVDESS].
     #[arg(long, value_parser = within(bounds::FOLDS))]
     pub folds: Option<usize>,
     /// Cross-corpus: train on these corpora (comma-separated names as in
@@ -145,8 +146,9 @@ pub struct TrainArgs {
     /// Convolution kernel width, 3, 5 or 7 [default: 5].
     #[arg(long, value_parser = parse_kernel)]
     pub kernel: Option<usize>,
-    /// Frames per example: `auto` (median clip length) or a number, 1..=4096
-    /// (and at least the model's minimum) [default: auto].
+    /// Frames per example: `auto` (the first 3 s of each clip, or the median
+    /// clip length when that is shorter) or a number, 1..=4096 (and at least
+    /// the model's minimum) [default: auto].
     #[arg(long, value_parser = parse_window)]
     pub window: Option<Window>,
     /// Which frames of a clip longer than the window to keep: `start` (the
@@ -286,7 +288,8 @@ pub struct FeatureArgs {
     /// Also store the log-mel spectrogram (`mel_db` column).
     #[arg(long)]
     pub mel: bool,
-    /// Noise of the noisy copy: `gaussian[:AMP]` (AMP >= 0) or `snr:DB` [default: gaussian:0.035].
+    /// Noise of the noisy copy: `gaussian[:AMP]` (AMP 0..=10) or `snr:DB`
+    /// (DB -60..=120) [default: gaussian:0.035].
     #[arg(long, value_parser = NoiseConfig::parse)]
     pub noise: Option<NoiseConfig>,
     /// Noise seed [default: 42].
@@ -345,7 +348,7 @@ impl FeatureArgs {
     }
 }
 
-/// How a recording is cut into a timeline (`predict --segment`, `listen`).
+/// How a recording is cut into a timeline (`predict --timeline`, `listen`).
 #[derive(clap::Args, Debug, Clone)]
 pub struct SegmentArgs {
     /// Segment length in seconds, 0.1..=600 [default: the run's window, 3 s for the defaults].
@@ -438,7 +441,8 @@ pub struct ListenArgs {
     /// Channels of the PCM on standard input (mixed to mono), 1..=32.
     #[arg(long, default_value_t = 1, value_parser = within(bounds::CHANNELS))]
     pub channels: u16,
-    /// JSON lines instead of the live view (also what a pipe gets when not --plain).
+    /// JSON lines, one per segment, instead of the live view (a pipe gets
+    /// tab-separated text without it).
     #[arg(long)]
     pub json: bool,
     /// Use this fold's model only [default: mean of every fold's].

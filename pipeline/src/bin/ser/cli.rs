@@ -167,10 +167,11 @@ pub enum Command {
     /// The paper's table and the speaker-independent table in one resumable
     /// command: metadata, features, every run, then reports/paper/REPORT.md.
     Reproduce {
-        /// Corpus folder (RAVDESS names) [default: the store's metadata as it is].
+        /// Corpus folder (any corpus `ser metadata` reads; RAVDESS for the
+        /// paper's table) [default: the store's metadata as it is].
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Only these models, comma-separated (cnn, lstm, cnn-lstm) [default: all].
+        /// Only these models, comma-separated (cnn, lstm, cnn-lstm, si-cnn) [default: all].
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// `paper` (random 75/25 split, 14 classes) or `speakers` (EmoBox's

@@ -136,19 +136,28 @@ pub fn query(store: &Path, sql: &str, csv: bool, json: bool, with_values: bool) 
     } else if json {
         print!("{}", pipeline::query::to_json_lines(&df));
     } else {
-        for (key, value) in [
-            ("POLARS_FMT_MAX_ROWS", "40"),
-            ("POLARS_FMT_MAX_COLS", "20"),
-            ("POLARS_FMT_STR_LEN", "48"),
-            ("POLARS_FMT_TABLE_ROUNDED_CORNERS", "1"),
-        ] {
-            if std::env::var_os(key).is_none() {
-                std::env::set_var(key, value);
-            }
-        }
-        println!("{df}");
+        print!("{}", pipeline::query::to_table(&df, terminal_width()));
     }
     Ok(0)
+}
+
+/// The width the table of `ser query` fits: `COLUMNS` if set, else the
+/// terminal's when stdout is one; `None` (no limit) for a pipe or file.
+fn terminal_width() -> Option<usize> {
+    if let Some(n) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok())
+    {
+        return Some(n).filter(|&n: &usize| n > 0);
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills a winsize for the terminal on fd 1; a zeroed
+    // struct stays zero when it fails.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(ws.ws_col as usize)
 }
 
 /// Sizes the global thread pool (`--threads`); rayon's default otherwise.

@@ -172,11 +172,11 @@ pub enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
         /// Only these models, comma-separated (cnn, lstm, cnn-lstm, si-cnn) [default: all].
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', value_parser = known_model)]
         only: Vec<String>,
         /// `paper` (random 75/25 split, 14 classes) or `speakers` (EmoBox's
         /// speaker-independent folds, 8 emotions) [default: both].
-        #[arg(long)]
+        #[arg(long, value_parser = known_protocol)]
         protocol: Option<String>,
         /// Train only the first N speaker-independent folds of the paper CNN
         /// (its slowest run), 1..=64; the report says so.
@@ -197,6 +197,16 @@ pub enum Command {
         /// The command.
         command: Option<String>,
     },
+}
+
+/// `--only`: a model name `ModelKind::parse` knows, checked when parsed.
+fn known_model(s: &str) -> Result<String, String> {
+    models::ModelKind::parse(s).map(|_| s.to_string())
+}
+
+/// `--protocol`: `paper` or `speakers`, checked when parsed.
+fn known_protocol(s: &str) -> Result<String, String> {
+    pipeline::reproduce::Protocol::parse(s).map(|_| s.to_string())
 }
 
 impl Command {

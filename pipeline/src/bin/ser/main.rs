@@ -154,25 +154,29 @@ fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
         }
         Command::Metadata { data, corpus, s: _ } => {
             if corpus.len() > data.len() {
-                anyhow::bail!(
+                return Err(args::usage(format!(
                     "--corpus given {} times for {} --data folders",
                     corpus.len(),
                     data.len()
-                );
+                )));
             }
+            // Every --corpus is checked (a usage error) before any folder is read.
+            let kinds = corpus
+                .iter()
+                .map(|c| match c.as_str() {
+                    "auto" => Ok(None),
+                    c => CorpusKind::parse(c)
+                        .map(Some)
+                        .map_err(|e| args::usage(format!("--corpus: {e}"))),
+                })
+                .collect::<Result<Vec<_>>>()?;
             let mut sources = Vec::new();
             for (k, d) in data.iter().enumerate() {
                 // A wrong --data must not leave an empty store behind.
                 std::fs::read_dir(d).with_context(|| format!("{}", d.display()))?;
-                let corpus = match corpus.get(k).map(String::as_str) {
-                    None | Some("auto") => None,
-                    Some(c) => {
-                        Some(CorpusKind::parse(c).map_err(|e| anyhow::anyhow!("--corpus: {e}"))?)
-                    }
-                };
                 sources.push(Source {
                     data: d.clone(),
-                    corpus,
+                    corpus: kinds.get(k).cloned().flatten(),
                 });
             }
             let store = Store::create(&store)?;

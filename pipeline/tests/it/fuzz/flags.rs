@@ -312,7 +312,9 @@ fn dsp_configs() {
             // Sizes a machine can afford (huge ones are the validators' business).
             let mut f = feature_config(r);
             f.mfcc.n_fft = f.mfcc.n_fft.min(1 << 14);
-            f.mfcc.hop_length = f.mfcc.hop_length.min(1 << 14);
+            // At most 16 frames per FFT length: hop 2 with a 16384-point FFT
+            // at 384 kHz is valid but hours of work, not a hang.
+            f.mfcc.hop_length = f.mfcc.hop_length.min(1 << 14).max(f.mfcc.n_fft / 16);
             f.mfcc.n_mels = f.mfcc.n_mels.min(512);
             f.mfcc.n_mfcc = f.mfcc.n_mfcc.min(512);
             let ResamplerConfig::Fft { block } = &mut f.resampler;

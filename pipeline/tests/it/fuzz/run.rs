@@ -155,6 +155,14 @@ where
     /// Runs the case of `seed`, recording what went wrong.
     fn run(&mut self, seed: u64) {
         let input = (self.make)(&mut Rng::new(seed));
+        if env_num::<u64>("SER_FUZZ_REPLAY").is_some() {
+            // A replayed case names its input first: a hang aborts before any report.
+            say(&format!(
+                "fuzz {}: input: {}",
+                self.target,
+                (self.show)(&input)
+            ));
+        }
         self.dog.arm(seed);
         let check = &mut self.check;
         let outcome = catch_unwind(AssertUnwindSafe(|| check(&input)));

@@ -7,6 +7,7 @@ mod corpora;
 mod crash;
 mod download;
 mod fuzz;
+mod hostile_audio;
 mod hostile_cli;
 mod hostile_train;
 mod incremental;

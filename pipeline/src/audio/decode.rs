@@ -9,7 +9,9 @@ use std::io::Read;
 use std::path::Path;
 
 use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CodecType, Decoder, DecoderOptions, CODEC_TYPE_NULL};
+use symphonia::core::codecs::{
+    CodecType, Decoder, DecoderOptions, CODEC_TYPE_NULL, CODEC_TYPE_PCM_F32LE, CODEC_TYPE_PCM_F64LE,
+};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::MediaSourceStream;
@@ -307,7 +309,12 @@ impl AudioStream {
         let info = WavInfo {
             sample_rate,
             channels,
-            bits_per_sample: params.bits_per_sample.unwrap_or(0) as u16,
+            bits_per_sample: params.bits_per_sample.unwrap_or(match params.codec {
+                // Symphonia's WAV reader leaves the width of float samples out.
+                CODEC_TYPE_PCM_F64LE => 64,
+                CODEC_TYPE_PCM_F32LE => 32,
+                _ => 0,
+            }) as u16,
             format: SampleFormat::Float,
             n_samples: params.n_frames.unwrap_or(0),
         };

@@ -139,6 +139,9 @@ pub fn resample(x: &[f32], from: u32, to: u32, cfg: &ResamplerConfig) -> Result<
     if from == to {
         return Ok(x.to_vec());
     }
+    if x.is_empty() {
+        return Ok(Vec::new());
+    }
     if from == 0 || to == 0 {
         return Err(format!("cannot resample {from} Hz to {to} Hz"));
     }

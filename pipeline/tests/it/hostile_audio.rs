@@ -317,7 +317,11 @@ fn regression_flac_and_m4a_errors_name_their_format() {
     ffmpeg(&src, &c.join("full.flac"), &[]);
     ffmpeg(&src, &c.join("full.m4a"), &["-c:a", "aac"]);
     let flac = std::fs::read(c.join("full.flac")).unwrap();
+    // Cut: the header is whole, so `metadata` keeps it and `features` finds out.
     write(&c.join("cut.flac"), &flac[..flac.len() / 2]);
+    let mut bad = flac.clone();
+    bad[8..42].fill(0xff); // STREAMINFO
+    write(&c.join("bad.flac"), &bad);
     // A FLAC file under a .wav name is read as what it is.
     write(&c.join("flac-inside.wav"), &flac);
     let m4a = std::fs::read(c.join("full.m4a")).unwrap();
@@ -325,12 +329,24 @@ fn regression_flac_and_m4a_errors_name_their_format() {
     let m = c.join("m.csv");
     write(
         &m,
-        b"path,emotion,speaker\ncut.flac,happy,s1\nflac-inside.wav,sad,s1\ncut.m4a,sad,s2\n",
+        b"path,emotion,speaker
+cut.flac,happy,s1
+bad.flac,happy,s2
+flac-inside.wav,sad,s1
+cut.m4a,sad,s2
+",
     );
     let r = metadata_csv(&t, &m, &[]);
     let err = stderr(&r);
     assert_eq!(code(&r), Some(3), "{err}");
-    for (name, format) in [("cut.flac", "FLAC"), ("cut.m4a", "MP4/M4A")] {
+    let r = t.ser(&["features"]);
+    let err = format!("{err}{}", stderr(&r));
+    assert_eq!(code(&r), Some(3), "{err}");
+    for (name, format) in [
+        ("cut.flac", "not a valid FLAC file: truncated"),
+        ("bad.flac", "not a valid FLAC file"),
+        ("cut.m4a", "not a valid MP4/M4A file"),
+    ] {
         let l = skipped(&err, name);
         assert!(!l.contains("WAV"), "{l}");
         assert!(l.contains(format), "{l}");

@@ -164,12 +164,6 @@ pub fn read_manifest_with(file: &Path, opts: &ManifestOptions) -> Result<Vec<Man
                         ))
                     }
                 };
-                if let Some(earlier) = first.get(&key) {
-                    return Err(format!(
-                        "line {line}: {raw} is already listed on line {earlier} (each file once)"
-                    ));
-                }
-                first.insert(key, line);
                 let speaker = f
                     .get(s)
                     .filter(|v| !v.is_empty())
@@ -189,6 +183,13 @@ pub fn read_manifest_with(file: &Path, opts: &ManifestOptions) -> Result<Vec<Man
                         ))
                     }
                 };
+                // Last: a row bad in itself says so rather than this.
+                if let Some(earlier) = first.get(&key) {
+                    return Err(format!(
+                        "line {line}: {raw} is already listed on line {earlier} (each file once)"
+                    ));
+                }
+                first.insert(key, line);
                 let stem = Path::new(&raw)
                     .file_stem()
                     .and_then(|x| x.to_str())

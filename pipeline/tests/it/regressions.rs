@@ -26,9 +26,16 @@ fn regression_symlinked_actor_folders_are_followed() {
     }
     // A loop (a link back to the data folder) must not hang or duplicate.
     std::os::unix::fs::symlink(&data, shared.join("Actor_01/loop")).unwrap();
-    // A dangling link is ignored.
+    // A dangling link is a reject with the reason (issue 19), not silence.
     std::os::unix::fs::symlink(t.path().join("gone"), data.join("Actor_03")).unwrap();
-    let out = ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
+    let r = t.ser(&["metadata", "--data", data.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(3), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("Actor_03: dangling symbolic link"),
+        "{}",
+        stderr(&r)
+    );
+    let out = String::from_utf8_lossy(&r.stdout);
     assert!(out.contains("metadata: 4 clips"), "{out}");
     let out = ok(&t.ser(&["features"]));
     assert!(out.contains("; 4 clean + 4 noisy rows;"), "{out}");

@@ -64,7 +64,7 @@ impl From<hound::Error> for AudioError {
             hound::Error::Unsupported => AudioError::Unsupported(
                 "only PCM integer (8/16/24/32-bit) and 32-bit float are read; A-law, mu-law and compressed WAVs are not".into(),
             ),
-            hound::Error::FormatError(m) if m == "bits per sample is not 32" => {
+            hound::Error::FormatError("bits per sample is not 32") => {
                 AudioError::Unsupported(
                     "float samples of other than 32 bits here (a 64-bit float WAV file is read \
                      from its path; or convert it: `ffmpeg -i FILE -c:a pcm_f32le out.wav`)"

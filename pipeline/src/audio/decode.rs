@@ -252,6 +252,13 @@ impl AudioStream {
         let container = sniff(path)?;
         let ext = path.extension().and_then(|e| e.to_str());
         let name = container.name(ext);
+        if container == Container::Mp4 {
+            // Symphonia would allocate what a damaged table announces.
+            super::mp4::check(path).map_err(|why| AudioError::Damaged {
+                format: name.clone(),
+                why,
+            })?;
+        }
         guarded(&name, || Self::open_as(path, ext, name.clone()))
     }
 

@@ -3,6 +3,13 @@
 //! Symphonia, whole ([`read_audio`]) or packet by packet ([`AudioStream`],
 //! flat memory for hour-long recordings). Channels are mixed down to their
 //! mean, as for WAV.
+//!
+//! The format is told from the first bytes ([`Container`]), not the name;
+//! a folder, a format or codec not decoded here (AIFF, Opus, …) and a
+//! damaged file are errors that name it, and NaN or infinite samples are
+//! [`AudioError::NonFinite`]. A panic inside Symphonia (seen on damaged
+//! files) is an error too, and MP4 boxes are checked before Symphonia
+//! allocates what they announce ([`super::mp4`]).
 
 use std::fs::File;
 use std::io::Read;

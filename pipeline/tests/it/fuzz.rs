@@ -35,13 +35,7 @@ pub const TARGETS: u32 = 8;
 /// Failures this suite found that another change of issue 19 fixes:
 /// `(target, text of the failure, where and what)`. Tolerated (counted and
 /// printed) unless `SER_FUZZ_STRICT=1`; remove an entry once fixed.
-pub const KNOWN: [(&str, &str, &str); 2] = [
-    (
-        "audio::audio_decoder",
-        "memory allocation of",
-        "symphonia's MP4 reader allocates what a damaged atom announces (34 GB for an \
-         stts entry count) and the process aborts, inside AudioStream::open (audio/decode.rs)",
-    ),
+pub const KNOWN: [(&str, &str, &str); 1] = [
     (
         "flags::dsp_configs",
         "made a sample",

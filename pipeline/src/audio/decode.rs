@@ -9,7 +9,7 @@
 //! damaged file are errors that name it, and NaN or infinite samples are
 //! [`AudioError::NonFinite`]. A panic inside Symphonia (seen on damaged
 //! files) is an error too, and MP4 boxes are checked before Symphonia
-//! allocates what they announce ([`super::mp4`]).
+//! allocates what they announce (`audio/mp4.rs`).
 
 use std::fs::File;
 use std::io::Read;

@@ -32,6 +32,16 @@ pub enum PipelineError {
         /// The folder searched (symbolic links followed).
         dir: PathBuf,
     },
+    /// `ser metadata` could label no file at all: nothing was written.
+    #[error("no file could be labelled, so {kept}: {what}; first reasons: {reasons}")]
+    NothingLabelled {
+        /// Each source: what it was read as, how many files labelled.
+        what: String,
+        /// The first few rejects, `PATH: REASON`.
+        reasons: String,
+        /// What was left alone.
+        kept: String,
+    },
     /// `metadata.parquet` exists but holds no clip.
     #[error("{path} holds no clips ({rejected} files were skipped, see {rejects}): run `ser metadata --data DIR` on a folder of RAVDESS-named WAVs first")]
     NoClips {

@@ -29,6 +29,8 @@ pub struct Source {
     pub data: PathBuf,
     /// Its corpus; `None` detects it from the names.
     pub corpus: Option<CorpusKind>,
+    /// A manifest's paths may point outside its folder (`--allow-outside`).
+    pub allow_outside: bool,
 }
 
 /// How one source was read.
@@ -63,24 +65,36 @@ pub struct MetadataReport {
 
 /// Every audio file (see [`crate::audio::AUDIO_EXTENSIONS`]) under `dir`, sorted.
 pub fn find_audio(dir: &Path) -> Result<Vec<PathBuf>> {
-    find_files(dir, is_audio)
+    Ok(walk(dir, is_audio)?.files)
 }
 
 /// Every `.wav` file under `dir`, sorted.
 pub fn find_wavs(dir: &Path) -> Result<Vec<PathBuf>> {
-    find_files(dir, |p| {
+    Ok(walk(dir, |p| {
         p.extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
-    })
+    })?
+    .files)
 }
 
-/// Every file under `dir` that `keep` accepts, sorted. Symbolic links are
+/// What a walk of a folder found.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// The files kept, sorted.
+    pub files: Vec<PathBuf>,
+    /// Symbolic links whose target is missing (a file or a folder, say on
+    /// storage that is not mounted), sorted, with the reason.
+    pub dangling: Vec<(PathBuf, String)>,
+}
+
+/// Every file under `dir` that `keep` accepts. Symbolic links are
 /// followed (a corpus often lives on shared storage, linked in per actor);
 /// a folder reached twice (a link loop, or two links to one folder) is
-/// walked once. A dangling link is skipped.
-fn find_files(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// walked once. A dangling link is reported, whatever its name (it may
+/// have been a folder of clips).
+pub fn walk(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Walk> {
+    let mut out = Walk::default();
     let mut seen = std::collections::HashSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -97,17 +111,25 @@ fn find_files(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> 
             if ft.is_symlink() {
                 match fs::metadata(&path) {
                     Ok(m) => ft = m.file_type(),
-                    Err(_) => continue, // dangling
+                    Err(e) => {
+                        let target = fs::read_link(&path)
+                            .map(|t| t.display().to_string())
+                            .unwrap_or_else(|_| "?".into());
+                        out.dangling
+                            .push((path, format!("dangling symbolic link to {target} ({e})")));
+                        continue;
+                    }
                 }
             }
             if ft.is_dir() {
                 stack.push(path);
             } else if ft.is_file() && keep(&path) {
-                out.push(path);
+                out.files.push(path);
             }
         }
     }
-    out.sort();
+    out.files.sort();
+    out.dangling.sort();
     Ok(out)
 }
 
@@ -199,8 +221,11 @@ fn gather(src: &Source, manifests: &mut u32) -> Result<(Vec<Item>, SourceReport)
     let data = fs::canonicalize(&src.data).map_err(|e| PipelineError::io(&src.data, e))?;
     if let Some(CorpusKind::Csv(file)) = &src.corpus {
         let kind = CorpusKind::Csv(file.clone());
-        let rows = corpora::read_manifest(file, 10_000 + 1000 * *manifests)
-            .map_err(PipelineError::Config)?;
+        let opts = corpora::ManifestOptions {
+            base: 10_000 + 1000 * *manifests,
+            allow_outside: src.allow_outside,
+        };
+        let rows = corpora::read_manifest_with(file, &opts).map_err(PipelineError::Config)?;
         *manifests += 1;
         let name = kind.name();
         let parsed = rows.iter().filter(|r| r.labels.is_ok()).count();
@@ -217,14 +242,15 @@ fn gather(src: &Source, manifests: &mut u32) -> Result<(Vec<Item>, SourceReport)
             .collect();
         return Ok((items, report));
     }
-    let files = find_audio(&data)?;
-    if files.is_empty() {
+    let Walk { files, dangling } = walk(&data, is_audio)?;
+    if files.is_empty() && dangling.is_empty() {
         return Err(PipelineError::NoAudio { dir: data });
     }
     let (kind, detected) = match &src.corpus {
-        Some(k) => (k.clone(), false),
+        Some(k) => (Some(k.clone()), false),
+        None if files.is_empty() => (None, false),
         None => match corpora::detect(&files, &data) {
-            Some((k, _)) => (k, true),
+            Some((k, _)) => (Some(k), true),
             None => {
                 return Err(PipelineError::Config(format!(
                     "{}: cannot tell which corpus these {} files are (no reader parses half their names): name it with --corpus",
@@ -234,30 +260,104 @@ fn gather(src: &Source, manifests: &mut u32) -> Result<(Vec<Item>, SourceReport)
             }
         },
     };
-    let name = kind.name();
-    let items: Vec<Item> = files
-        .par_iter()
-        .map(|f| (f.clone(), name.clone(), corpora::label(&kind, f, &data)))
-        .collect();
+    let name = kind
+        .as_ref()
+        .map_or_else(|| "unknown".into(), CorpusKind::name);
+    let mut items: Vec<Item> = match &kind {
+        Some(kind) => files
+            .par_iter()
+            .map(|f| (f.clone(), name.clone(), corpora::label(kind, f, &data)))
+            .collect(),
+        None => Vec::new(),
+    };
+    let parsed = items.iter().filter(|i| i.2.is_ok()).count();
+    items.extend(
+        dangling
+            .into_iter()
+            .map(|(p, why)| (p, name.clone(), Err(why))),
+    );
     let report = SourceReport {
         data,
         corpus: name,
         detected,
-        parsed: items.iter().filter(|i| i.2.is_ok()).count(),
+        parsed,
         found: items.len(),
     };
     Ok((items, report))
 }
 
-/// Runs the metadata stage over `sources`, writing into `store` (and
-/// marking a store of an older format as this build's).
+/// The error of a run that labelled no file: what each source was read
+/// as, and the first few reasons.
+fn nothing_labelled(
+    sources: &[Source],
+    reports: &[SourceReport],
+    rejects: &[RejectRow],
+    kept: bool,
+) -> PipelineError {
+    let what: Vec<String> = reports
+        .iter()
+        .zip(sources)
+        .map(|(r, s)| {
+            let hint = if s.corpus.is_some() && r.parsed == 0 && r.found > 0 {
+                " (is --corpus right?)"
+            } else {
+                ""
+            };
+            format!(
+                "{} read as {}: {} of {} files labelled{hint}",
+                r.data.display(),
+                r.corpus,
+                r.parsed,
+                r.found
+            )
+        })
+        .collect();
+    const FIRST: usize = 3;
+    let mut reasons: Vec<String> = rejects
+        .iter()
+        .take(FIRST)
+        .map(|r| format!("{}: {}", r.path, r.reason))
+        .collect();
+    if rejects.len() > FIRST {
+        reasons.push(format!("and {} more", rejects.len() - FIRST));
+    }
+    PipelineError::NothingLabelled {
+        what: what.join("; "),
+        reasons: reasons.join("; "),
+        kept: if kept {
+            "nothing in the store was changed".into()
+        } else {
+            "no store was created".into()
+        },
+    }
+}
+
+/// Runs the metadata stage over `sources` into the store at `root`
+/// (marking a store of an older format as this build's). The store is
+/// created only when at least one file is labelled: a run that labels
+/// nothing (every file rejected, a wrong `--corpus`, a manifest of missing
+/// files) is [`PipelineError::NothingLabelled`] and replaces nothing.
 pub fn run_metadata(
-    store: &Store,
+    root: &Path,
     sources: &[Source],
     show_progress: bool,
-) -> Result<MetadataReport> {
+) -> Result<(Store, MetadataReport)> {
     let t0 = Instant::now();
-    let _lock = store.lock(LockMode::Exclusive, "ser metadata")?;
+    let existing = if root.join("STORE.json").exists() {
+        Some(Store::open(root)?)
+    } else {
+        // A folder `Store::create` would refuse is refused before any work
+        // (it creates nothing then).
+        if fs::read_dir(root).is_ok_and(|mut d| d.next().is_some()) {
+            Store::create(root)?;
+        }
+        None
+    };
+    // An existing store is locked for the whole run, as every writer does.
+    let early_lock = match &existing {
+        Some(store) => Some(store.lock(LockMode::Exclusive, "ser metadata")?),
+        None => None,
+    };
     let mut manifests = 0;
     let mut items: Vec<Item> = Vec::new();
     let mut reports = Vec::new();
@@ -266,19 +366,23 @@ pub fn run_metadata(
         items.append(&mut i);
         reports.push(r);
     }
-    let previous: HashMap<String, (i64, i64, String)> =
-        match MetadataRow::read(&store.metadata_path()) {
+    let previous: HashMap<String, (i64, i64, String)> = match &existing {
+        Some(store) => match MetadataRow::read(&store.metadata_path()) {
             Ok(rows) => rows
                 .into_iter()
                 .map(|r| (r.path, (r.size_bytes, r.mtime_ns, r.fingerprint)))
                 .collect(),
             Err(_) => HashMap::new(),
-        };
+        },
+        None => HashMap::new(),
+    };
     let pb = progress::bar(items.len() as u64, "metadata", show_progress);
     let results: Vec<_> = items
         .par_iter()
         .map(|(p, corpus, labels)| {
-            let r = describe(p, corpus, labels, &previous);
+            // A bug on one file is a reject naming it, not the end of the run.
+            let r = crate::panic_guard::catch(|| describe(p, corpus, labels, &previous))
+                .unwrap_or_else(|why| (Err(reject(p, None, why)), false));
             pb.inc(1);
             r
         })
@@ -308,15 +412,32 @@ pub fn run_metadata(
             Err(rej) => rejects.push(rej),
         }
     }
+    if rows.is_empty() {
+        return Err(nothing_labelled(
+            sources,
+            &reports,
+            &rejects,
+            existing.is_some(),
+        ));
+    }
     rows.sort_by(|a, b| a.clip_id.cmp(&b.clip_id));
+    let store = match existing {
+        Some(store) => store,
+        None => Store::create(root)?,
+    };
+    let _lock = match early_lock {
+        Some(lock) => lock,
+        None => store.lock(LockMode::Exclusive, "ser metadata")?,
+    };
     MetadataRow::write(&store.metadata_path(), &rows)?;
     RejectRow::write(&store.rejects_path("metadata"), &rejects)?;
     store.upgrade_format()?;
-    Ok(MetadataReport {
+    let report = MetadataReport {
         rows,
         rejects,
         hashed,
         seconds: t0.elapsed().as_secs_f64(),
         sources: reports,
-    })
+    };
+    Ok((store, report))
 }

@@ -5,6 +5,7 @@
 //! wrappers that add the file name to errors.
 
 pub mod decode;
+mod mp4;
 pub mod resample;
 pub mod wav;
 

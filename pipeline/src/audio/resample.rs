@@ -130,13 +130,61 @@ thread_local! {
 /// Resamples mono `x` from `from` Hz to `to` Hz; the output has
 /// `ceil(len * to / from)` samples, aligned with the input (the filter delay
 /// is removed), as `librosa.resample` gives.
+///
+/// NaN or infinite input is an error (the FFT would spread it over the
+/// whole output, and rubato panics on it). Any finite input works: very
+/// large values are scaled down around the FFT so that it cannot overflow,
+/// and a panic inside rubato, as a last resort, is an error too.
 pub fn resample(x: &[f32], from: u32, to: u32, cfg: &ResamplerConfig) -> Result<Vec<f32>, String> {
     if from == to {
         return Ok(x.to_vec());
     }
+    if x.is_empty() {
+        return Ok(Vec::new());
+    }
+    if from == 0 || to == 0 {
+        return Err(format!("cannot resample {from} Hz to {to} Hz"));
+    }
+    let bad = x.iter().filter(|v| !v.is_finite()).count();
+    if bad > 0 {
+        return Err(format!("{bad} non-finite samples (NaN/Inf)"));
+    }
+    let peak = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    // Audio is within [-1, 1]; far above, an FFT block's sums could overflow.
+    let scale = if peak > SAFE_PEAK {
+        SAFE_PEAK / peak
+    } else {
+        1.0
+    };
+    let scaled;
+    let input = if scale == 1.0 {
+        x
+    } else {
+        scaled = x.iter().map(|v| v * scale).collect::<Vec<f32>>();
+        &scaled
+    };
+    let key = (from, to, *cfg);
+    let out = crate::panic_guard::catch(|| run_cached(input, key)).unwrap_or_else(|why| {
+        // The cached resampler may be left half-way: build a new one next time.
+        RESAMPLERS.with(|cell| cell.borrow_mut().remove(&key));
+        Err(format!("resampler failed: {why}"))
+    })?;
+    if scale == 1.0 {
+        return Ok(out);
+    }
+    Ok(out
+        .into_iter()
+        .map(|v| (v / scale).clamp(-f32::MAX, f32::MAX))
+        .collect())
+}
+
+/// Input peaks above this are scaled down to it for the FFT.
+const SAFE_PEAK: f32 = 1e6;
+
+fn run_cached(x: &[f32], key: Key) -> Result<Vec<f32>, String> {
+    let (from, to, cfg) = key;
     RESAMPLERS.with(|cell| {
         let mut map = cell.borrow_mut();
-        let key = (from, to, *cfg);
         let r = match map.entry(key) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => e.insert(cfg.build(from, to)?),
@@ -202,6 +250,38 @@ mod tests {
         assert_eq!(fft_block_in(48000, 22050, 320) * 22050 / 48000, 294);
         assert_eq!(fft_block_in(48000, 16000, 320) * 16000 / 48000, 320);
         assert_eq!(fft_block_in(44100, 22050, 320), 640);
+    }
+
+    #[test]
+    fn regression_non_finite_input_is_an_error_and_any_finite_input_works() {
+        let cfg = ResamplerConfig::default();
+        let mut x = tone(48000, 440.0, 4800);
+        x[100] = f32::NAN;
+        x[200] = f32::INFINITY;
+        let e = resample(&x, 48000, 22050, &cfg).unwrap_err();
+        assert!(e.contains("2 non-finite samples (NaN/Inf)"), "{e}");
+        let big = vec![f32::MAX; 4800];
+        let alternating: Vec<f32> = (0..4801)
+            .map(|i| if i % 2 == 0 { f32::MAX } else { -f32::MAX })
+            .collect();
+        let tiny = vec![f32::MIN_POSITIVE / 4.0; 333];
+        for (x, name) in [
+            (&big, "f32::MAX"),
+            (&alternating, "alternating f32::MAX"),
+            (&tiny, "subnormals"),
+            (&vec![], "empty"),
+            (&vec![0.5], "one sample"),
+        ] {
+            for (from, to) in [(48000, 22050), (8000, 22050), (44100, 16000), (7, 5)] {
+                let y = resample(x, from, to, &cfg)
+                    .unwrap_or_else(|e| panic!("{name} {from}->{to}: {e}"));
+                assert!(y.iter().all(|v| v.is_finite()), "{name} {from}->{to}");
+            }
+        }
+        // A huge constant stays close to itself (scaled around the FFT).
+        let y = resample(&vec![1e30f32; 48000], 48000, 16000, &cfg).unwrap();
+        let mid = y[y.len() / 2];
+        assert!((mid / 1e30 - 1.0).abs() < 1e-2, "{mid}");
     }
 
     #[test]

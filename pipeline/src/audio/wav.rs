@@ -6,18 +6,32 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
-/// Why a WAV file could not be used. The caller adds the file name.
+/// Why an audio file could not be used. The caller adds the file name.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     /// The file could not be opened or read.
     #[error("cannot read: {0}")]
     Io(#[from] std::io::Error),
+    /// The path is a folder.
+    #[error("is a folder, not an audio file")]
+    Folder,
     /// Not a WAV file, or a malformed one.
     #[error("not a valid WAV file: {0}")]
     Malformed(String),
     /// A WAV encoding we do not decode (e.g. A-law, mu-law, ADPCM).
     #[error("unsupported WAV encoding: {0}")]
     Unsupported(String),
+    /// A file of another format (FLAC, MP3, …) that its decoder rejects.
+    #[error("not a valid {format} file: {why}")]
+    Damaged {
+        /// The format, as detected from the content (else the extension).
+        format: String,
+        /// What the decoder said.
+        why: String,
+    },
+    /// A format or codec `ser` does not decode, named, with the advice.
+    #[error("{0}")]
+    NotSupported(String),
     /// The file ends before the audio its header announces.
     #[error("truncated: header announces {expected} bytes of audio, the file holds {actual}")]
     Truncated {
@@ -29,6 +43,15 @@ pub enum AudioError {
     /// The header announces no audio at all.
     #[error("empty: the file holds no audio samples")]
     Empty,
+    /// Float samples that are NaN or infinite (a broken recording or
+    /// export); the features of such a clip would be meaningless.
+    #[error("{count} non-finite samples (NaN/Inf), the first at {first_s:.3} s")]
+    NonFinite {
+        /// How many (after mixing to mono).
+        count: u64,
+        /// Where the first is, seconds from the start.
+        first_s: f64,
+    },
 }
 
 impl From<hound::Error> for AudioError {
@@ -41,6 +64,13 @@ impl From<hound::Error> for AudioError {
             hound::Error::Unsupported => AudioError::Unsupported(
                 "only PCM integer (8/16/24/32-bit) and 32-bit float are read; A-law, mu-law and compressed WAVs are not".into(),
             ),
+            hound::Error::FormatError("bits per sample is not 32") => {
+                AudioError::Unsupported(
+                    "float samples of other than 32 bits here (a 64-bit float WAV file is read \
+                     from its path; or convert it: `ffmpeg -i FILE -c:a pcm_f32le out.wav`)"
+                        .into(),
+                )
+            }
             other => AudioError::Malformed(other.to_string()),
         }
     }
@@ -134,8 +164,18 @@ fn open_reader<R: Read>(reader: R) -> Result<hound::WavReader<R>, AudioError> {
 
 /// Reads a WAV header and checks that the file holds the audio it announces.
 pub fn read_wav_info(path: &Path) -> Result<WavInfo, AudioError> {
-    let file = File::open(path)?;
-    let size = file.metadata()?.len();
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(AudioError::Folder);
+    }
+    let size = meta.len();
+    let mut head = Vec::with_capacity(4096);
+    (&mut file).take(4096).read_to_end(&mut head)?;
+    if is_float64(&head) {
+        return super::decode::read_stream(path).map(|a| a.info);
+    }
+    file.rewind()?;
     let reader = open_reader(BufReader::new(file))?;
     let info = info_of(reader.spec(), reader.len())?;
     let bytes_per_sample = (info.bits_per_sample as u64).div_ceil(8);
@@ -198,7 +238,13 @@ pub fn decode_wav<R: Read>(reader: R) -> Result<Audio, AudioError> {
 /// converted in bulk from the data chunk, which is ~10x faster than hound's
 /// per-sample reads. Other layouts go through [`decode_wav`].
 pub fn read_wav(path: &Path) -> Result<Audio, AudioError> {
+    if std::fs::metadata(path)?.is_dir() {
+        return Err(AudioError::Folder);
+    }
     let bytes = std::fs::read(path)?;
+    if is_float64(&bytes) {
+        return super::decode::read_stream(path);
+    }
     let reader = open_reader(std::io::Cursor::new(bytes.as_slice()))?;
     let info = info_of(reader.spec(), reader.len())?;
     if info.n_samples == 0 {
@@ -211,6 +257,25 @@ pub fn read_wav(path: &Path) -> Result<Audio, AudioError> {
         }),
         None => decode_wav(std::io::Cursor::new(bytes.as_slice())),
     }
+}
+
+/// Whether a WAV file's `fmt ` chunk (in `head`, its first bytes)
+/// announces 64-bit IEEE float samples, plain or WAVE_FORMAT_EXTENSIBLE:
+/// hound does not read them, Symphonia does.
+fn is_float64(head: &[u8]) -> bool {
+    if head.get(..4) != Some(b"RIFF") || head.get(8..12) != Some(b"WAVE") {
+        return false;
+    }
+    let Some(fmt) = chunk(head, b"fmt ") else {
+        return false;
+    };
+    let u16_at = |i: usize| fmt.get(i..i + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let float = match u16_at(0) {
+        Some(3) => true,
+        Some(0xfffe) => u16_at(24) == Some(3),
+        _ => false,
+    };
+    float && u16_at(14) == Some(64)
 }
 
 /// The body of the first RIFF chunk with this id.

@@ -24,6 +24,7 @@ fn demographics(root: &Path) -> HashMap<u32, String> {
     }
     let mut m = HashMap::new();
     if let Ok(text) = std::fs::read_to_string(root.join("VideoDemographics.csv")) {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let mut lines = text.lines();
         let header: Vec<String> = lines
             .next()

@@ -9,7 +9,7 @@
 //! | `tess` | `OAF_back_angry.wav` (folders per speaker/emotion) | OAF, YAF (2001, 2002) | female |
 //! | `savee` | `DC_a01.wav` or `DC/a01.wav` | DC, JE, JK, KL (3001-3004) | male |
 //! | `emodb` | `03a01Fa.wav` | 03-16 (4003-4016) | from the speaker number |
-//! | `csv:FILE` | a manifest `path,emotion,speaker[,gender][,split]` | sorted names (10001, …) | the `gender` column, else unknown |
+//! | `csv:FILE` | a manifest `path,emotion,speaker[,gender][,split]` | sorted names (10001, …) | the `gender` column ([`GENDERS`]), empty for unknown |
 //!
 //! Emotions map onto one vocabulary ([`emotion_code`]): RAVDESS's eight
 //! (neutral, calm, happy, sad, angry, fearful, disgust, surprised: codes
@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use crate::ravdess::ClipName;
 
-pub use manifest::{read_manifest, ManifestRow};
+pub use manifest::{read_manifest, read_manifest_with, ManifestOptions, ManifestRow, GENDERS};
 
 /// Which reader a data folder is read with.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -335,7 +335,9 @@ fn compute_shard(job: &Job, plan: &ShardPlan) -> ShardResult {
         .clips
         .par_iter()
         .map(|c| {
-            let r = compute_clip(c, cfg, ex);
+            // A bug on one clip is a reject naming it, recorded in the
+            // manifest, so a re-run does not meet it again.
+            let r = crate::panic_guard::catch(|| compute_clip(c, cfg, ex)).and_then(|r| r);
             pb.inc(1);
             (c, r)
         })

@@ -107,12 +107,12 @@ fn prepare_data(root: &std::path::Path, cfg: &ReproduceConfig, show: bool) -> Re
     let store = match &cfg.data {
         Some(data) => {
             std::fs::read_dir(data).map_err(|e| PipelineError::io(data, e))?;
-            let store = Store::create(root)?;
             let sources = [crate::metadata::Source {
                 data: data.clone(),
                 corpus: None,
+                allow_outside: false,
             }];
-            let r = run_metadata(&store, &sources, show)?;
+            let (store, r) = run_metadata(root, &sources, show)?;
             for rej in &r.rejects {
                 eprintln!("skipped {}: {}", rej.path, rej.reason);
             }

@@ -8,6 +8,7 @@ mod crash;
 mod download;
 mod fuzz;
 mod help_texts;
+mod hostile_audio;
 mod hostile_cli;
 mod hostile_train;
 mod incremental;

@@ -26,9 +26,16 @@ fn regression_symlinked_actor_folders_are_followed() {
     }
     // A loop (a link back to the data folder) must not hang or duplicate.
     std::os::unix::fs::symlink(&data, shared.join("Actor_01/loop")).unwrap();
-    // A dangling link is ignored.
+    // A dangling link is a reject with the reason (issue 19), not silence.
     std::os::unix::fs::symlink(t.path().join("gone"), data.join("Actor_03")).unwrap();
-    let out = ok(&t.ser(&["metadata", "--data", data.to_str().unwrap()]));
+    let r = t.ser(&["metadata", "--data", data.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(3), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("Actor_03: dangling symbolic link"),
+        "{}",
+        stderr(&r)
+    );
+    let out = String::from_utf8_lossy(&r.stdout);
     assert!(out.contains("metadata: 4 clips"), "{out}");
     let out = ok(&t.ser(&["features"]));
     assert!(out.contains("; 4 clean + 4 noisy rows;"), "{out}");
@@ -78,6 +85,7 @@ fn regression_features_on_empty_metadata_says_what_to_run() {
         "{}",
         stderr(&auto)
     );
+    // Named, it labels nothing: an error (issue 19), and no table is written.
     let out = t.ser(&[
         "metadata",
         "--data",
@@ -85,14 +93,16 @@ fn regression_features_on_empty_metadata_says_what_to_run() {
         "--corpus",
         "ravdess",
     ]);
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no file could be labelled"),
+        "{}",
+        stderr(&out)
+    );
     let out = t.ser(&["features"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("holds no clips") && err.contains("ser metadata --data"),
-        "{err}"
-    );
+    assert!(err.contains("ser metadata --data"), "{err}");
 }
 
 #[test]

@@ -122,6 +122,10 @@ pub enum Command {
         /// columns path, emotion, speaker and optionally gender, split) [default: auto].
         #[arg(long)]
         corpus: Vec<String>,
+        /// Let a manifest's paths point outside its folder (absolute paths,
+        /// `../`); without it such a row is rejected with its line number.
+        #[arg(long)]
+        allow_outside: bool,
         #[command(flatten)]
         s: StoreFlags,
     },

@@ -152,7 +152,12 @@ fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
             );
             Ok(0)
         }
-        Command::Metadata { data, corpus, s: _ } => {
+        Command::Metadata {
+            data,
+            corpus,
+            allow_outside,
+            s: _,
+        } => {
             if corpus.len() > data.len() {
                 return Err(args::usage(format!(
                     "--corpus given {} times for {} --data folders",
@@ -177,10 +182,10 @@ fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
                 sources.push(Source {
                     data: d.clone(),
                     corpus: kinds.get(k).cloned().flatten(),
+                    allow_outside,
                 });
             }
-            let store = Store::create(&store)?;
-            let r = run_metadata(&store, &sources, progress)?;
+            let (store, r) = run_metadata(&store, &sources, progress)?;
             for rej in &r.rejects {
                 eprintln!("skipped {}: {}", rej.path, rej.reason);
             }

@@ -24,8 +24,10 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod check;
 pub mod error;
 pub mod fingerprint;
+pub mod history;
 pub mod lock;
 pub mod manifest;
 pub mod runs;

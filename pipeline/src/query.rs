@@ -305,7 +305,10 @@ mod tests {
             }
             let all = query(&store, &format!("select * from {table}"), false).unwrap();
             assert_eq!(all.height() as i64, rows, "{table}");
-            assert!(all.column(SHIELD).is_err(), "{table} shows the shield column");
+            assert!(
+                all.column(SHIELD).is_err(),
+                "{table} shows the shield column"
+            );
         }
     }
 }

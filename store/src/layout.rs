@@ -105,10 +105,7 @@ impl Store {
         let info = self.info_path();
         let bytes = fs::read(&info).map_err(|e| StoreError::io(&info, e))?;
         let found: StoreInfo =
-            serde_json::from_slice(&bytes).map_err(|source| StoreError::Json {
-                path: info.clone(),
-                source,
-            })?;
+            serde_json::from_slice(&bytes).map_err(|e| StoreError::damaged(&info, e))?;
         Ok(found.format)
     }
 
@@ -157,10 +154,7 @@ impl Store {
     fn check_format(&self, bytes: &[u8]) -> Result<()> {
         let info = self.info_path();
         let found: StoreInfo =
-            serde_json::from_slice(bytes).map_err(|source| StoreError::Json {
-                path: info.clone(),
-                source,
-            })?;
+            serde_json::from_slice(bytes).map_err(|e| StoreError::damaged(&info, e))?;
         if !(OLDEST_FORMAT..=STORE_FORMAT).contains(&found.format) {
             return Err(StoreError::Version {
                 path: info,

@@ -103,10 +103,7 @@ fn losses_are_finite(t: &TestDir, run: &str) {
     let h = read_frame(&t.store().run_dir(run).join("history.parquet")).unwrap();
     let loss = h.column("loss").unwrap().f64().unwrap().clone();
     assert!(loss.len() > 0);
-    assert!(
-        loss.iter().all(|v| v.is_some_and(f64::is_finite)),
-        "{h}"
-    );
+    assert!(loss.iter().all(|v| v.is_some_and(f64::is_finite)), "{h}");
 }
 
 #[test]

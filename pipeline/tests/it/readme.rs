@@ -86,7 +86,9 @@ fn ser_lines(readme: &str) -> Vec<Line> {
                 break;
             }
             i += 1;
-            let next = lines.get(i).unwrap_or_else(|| panic!("README:{number}: unterminated"));
+            let next = lines
+                .get(i)
+                .unwrap_or_else(|| panic!("README:{number}: unterminated"));
             text.push(' ');
             text.push_str(next.trim());
         }
@@ -141,14 +143,22 @@ fn readme_every_ser_line_is_a_valid_command_line() {
         let words: Vec<String> = line
             .words
             .iter()
-            .map(|w| if w == "RUN" { "no-such-run".into() } else { w.clone() })
+            .map(|w| {
+                if w == "RUN" {
+                    "no-such-run".into()
+                } else {
+                    w.clone()
+                }
+            })
             .collect();
         let out = ser_cmd(&words, dir.path())
             .env_remove("SER_STORE")
             .output()
             .expect("run ser");
         let err = stderr(&out);
-        if out.status.code() == Some(2) || out.status.code() == Some(101) || err.contains("panicked")
+        if out.status.code() == Some(2)
+            || out.status.code() == Some(101)
+            || err.contains("panicked")
         {
             bad.push(format!(
                 "README:{}: `{}` exited {:?}: {}",
@@ -170,7 +180,8 @@ fn readme_every_ser_line_is_a_valid_command_line() {
 fn speech_file(dir: &Path, name: &str, seconds: u32) -> PathBuf {
     let wav = dir.join("espeak.wav");
     if !wav.exists() {
-        let text = "I can't believe you did that again. This is the last time I tell you. ".repeat(3);
+        let text =
+            "I can't believe you did that again. This is the last time I tell you. ".repeat(3);
         run_tool("espeak-ng", &["-w", wav.to_str().unwrap(), &text]);
     }
     let out = dir.join(name);
@@ -178,7 +189,15 @@ fn speech_file(dir: &Path, name: &str, seconds: u32) -> PathBuf {
     run_tool(
         "ffmpeg",
         &[
-            "-v", "error", "-y", "-stream_loop", "-1", "-i", wav.to_str().unwrap(), "-t", &secs,
+            "-v",
+            "error",
+            "-y",
+            "-stream_loop",
+            "-1",
+            "-i",
+            wav.to_str().unwrap(),
+            "-t",
+            &secs,
             out.to_str().unwrap(),
         ],
     );
@@ -186,10 +205,9 @@ fn speech_file(dir: &Path, name: &str, seconds: u32) -> PathBuf {
 }
 
 fn run_tool(name: &str, args: &[&str]) {
-    let st = Command::new(name)
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("{name} is needed by this test ({e}): apt-get install espeak-ng ffmpeg"));
+    let st = Command::new(name).args(args).status().unwrap_or_else(|e| {
+        panic!("{name} is needed by this test ({e}): apt-get install espeak-ng ffmpeg")
+    });
     assert!(st.success(), "{name} {args:?} failed");
 }
 
@@ -202,7 +220,10 @@ fn readme_use_it_on_your_own_audio_runs_as_written() {
     let start = readme
         .find("## Use it on your own audio")
         .expect("the section");
-    let end = start + readme[start..].find("\n## ").map_or(readme.len() - start, |e| e + 1);
+    let end = start
+        + readme[start..]
+            .find("\n## ")
+            .map_or(readme.len() - start, |e| e + 1);
     let section_first_line = readme[..start].lines().count() + 1;
     let section_last_line = readme[..end].lines().count();
     let (t, run) = trained_store(&["--window", "64"]);
@@ -237,10 +258,27 @@ fn readme_use_it_on_your_own_audio_runs_as_written() {
             // The README pipes raw PCM in (arecord); so does this test.
             let raw = speech_file(cwd, "speech.raw.wav", 8);
             let pcm = Command::new("ffmpeg")
-                .args(["-v", "error", "-i", raw.to_str().unwrap(), "-f", "s16le", "-ac", "1", "-ar", "16000", "-"])
+                .args([
+                    "-v",
+                    "error",
+                    "-i",
+                    raw.to_str().unwrap(),
+                    "-f",
+                    "s16le",
+                    "-ac",
+                    "1",
+                    "-ar",
+                    "16000",
+                    "-",
+                ])
                 .output()
                 .expect("ffmpeg");
-            let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+            let mut child = cmd
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
             use std::io::Write;
             child.stdin.take().unwrap().write_all(&pcm.stdout).unwrap();
             child.wait_with_output().unwrap()
@@ -248,9 +286,16 @@ fn readme_use_it_on_your_own_audio_runs_as_written() {
             cmd.output().expect("run ser")
         };
         let stdout = ok(&out);
-        assert!(!stdout.trim().is_empty(), "README:{}: no output", line.number);
+        assert!(
+            !stdout.trim().is_empty(),
+            "README:{}: no output",
+            line.number
+        );
         ran += 1;
     }
     assert!(ran >= 4, "only {ran} lines of the section ran");
-    assert!(cwd.join("timeline.parquet").exists(), "--out wrote its file");
+    assert!(
+        cwd.join("timeline.parquet").exists(),
+        "--out wrote its file"
+    );
 }

@@ -467,7 +467,10 @@ mod tests {
         assert_eq!(r.findings[0].fix, Fix::RemoveManifest(latest.clone()));
         repair(store.root(), &r).unwrap();
         assert!(!latest.exists());
-        assert!(part.exists(), "the part is left for `ser features` to adopt");
+        assert!(
+            part.exists(),
+            "the part is left for `ser features` to adopt"
+        );
         assert!(check(store.root()).unwrap().is_clean());
     }
 

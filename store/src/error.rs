@@ -71,7 +71,9 @@ pub enum StoreError {
     },
     /// A file of the store exists but cannot be read as what it should be
     /// (garbled, truncated, wrong columns, wrong size or hash).
-    #[error("{path} is damaged ({reason}): run `ser check` to see what is damaged and how to repair it")]
+    #[error(
+        "{path} is damaged ({reason}): run `ser check` to see what is damaged and how to repair it"
+    )]
     Damaged {
         /// The file.
         path: PathBuf,

@@ -339,7 +339,10 @@ mod tests {
             put(&store, "k", &part(n));
         }
         assert_eq!(store.manifest_versions().unwrap().len(), MANIFEST_KEEP);
-        assert!(!store.resolve(&part(0)).exists(), "no kept version lists it");
+        assert!(
+            !store.resolve(&part(0)).exists(),
+            "no kept version lists it"
+        );
         assert!(store.resolve(&part(1)).exists());
         let unchanged = store.commit("t", |_| Ok(false)).unwrap();
         assert_eq!(unchanged.version, MANIFEST_KEEP as u64 + 1);
@@ -377,16 +380,26 @@ mod tests {
         put(&store, "a", &part(0));
         let second = put(&store, "b", &part(1));
         let third = put(&store, "c", &part(2));
-        let latest = store.manifest_dir().join(Manifest::file_name(third.version));
+        let latest = store
+            .manifest_dir()
+            .join(Manifest::file_name(third.version));
         fs::write(&latest, b"{ garbled").unwrap();
         assert_eq!(store.latest_manifest().unwrap(), second);
         let (_, skipped) = store.newest_readable_manifest().unwrap();
         assert_eq!(skipped.len(), 1);
         assert_eq!(skipped[0].0, latest);
         let lock = store.lock(LockMode::Exclusive, "gc").unwrap();
-        assert_eq!(store.gc(&lock).unwrap(), 0, "a garbled version: delete nothing");
+        assert_eq!(
+            store.gc(&lock).unwrap(),
+            0,
+            "a garbled version: delete nothing"
+        );
         fs::remove_file(&latest).unwrap();
-        assert_eq!(store.gc(&lock).unwrap(), 1, "part 2 is listed by no kept version");
+        assert_eq!(
+            store.gc(&lock).unwrap(),
+            1,
+            "part 2 is listed by no kept version"
+        );
         assert!(store.resolve(&part(0)).exists());
         assert!(store.resolve(&part(1)).exists());
         drop(lock);

@@ -65,7 +65,9 @@ impl Store {
     /// Whether the folder holds what only a store holds (`metadata.parquet`,
     /// `manifest/`, `features/`), with or without `STORE.json`.
     pub fn looks_like_store(&self) -> bool {
-        self.metadata_path().is_file() || self.manifest_dir().is_dir() || self.features_dir().is_dir()
+        self.metadata_path().is_file()
+            || self.manifest_dir().is_dir()
+            || self.features_dir().is_dir()
     }
 
     /// Opens the store at `root` even if its `STORE.json` is missing or

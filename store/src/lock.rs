@@ -173,7 +173,6 @@ fn describe_holders(text: &str) -> String {
         ),
     }
 }
-}
 
 #[cfg(test)]
 mod tests {
@@ -209,17 +208,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("LOCK");
         // Left by an exclusive holder that exited (no pid is this large).
-        std::fs::write(&path, "pid 999999999 running `ser features` since unix time 0").unwrap();
+        std::fs::write(
+            &path,
+            "pid 999999999 running `ser features` since unix time 0",
+        )
+        .unwrap();
         let shared = StoreLock::try_acquire(&path, LockMode::Shared, "ser train").unwrap();
         let err = StoreLock::try_acquire(&path, LockMode::Exclusive, "ser features").unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
         assert!(msg.contains("ser train"), "{msg}");
         assert!(!msg.contains("999999999"), "{msg}");
         drop(shared);
 
         // A holder that records nothing (another tool's flock).
-        std::fs::write(&path, "pid 999999999 running `ser features` since unix time 0").unwrap();
+        std::fs::write(
+            &path,
+            "pid 999999999 running `ser features` since unix time 0",
+        )
+        .unwrap();
         let other = open(&path).unwrap();
         other.try_lock_shared().unwrap();
         let msg = StoreLock::try_acquire(&path, LockMode::Exclusive, "x")

@@ -455,7 +455,10 @@ mod tests {
         let err = MetadataRow::read(&path).unwrap_err();
         assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
         let msg = err.to_string();
-        assert!(msg.contains("metadata.parquet") && msg.contains("ser check"), "{msg}");
+        assert!(
+            msg.contains("metadata.parquet") && msg.contains("ser check"),
+            "{msg}"
+        );
         // Without a checksum file (older stores) junk is still no data.
         std::fs::remove_file(sum_path(&path)).unwrap();
         std::fs::write(&path, b"PAR1 random bytes, not a table PAR1").unwrap();

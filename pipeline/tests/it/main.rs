@@ -8,6 +8,7 @@ mod crash;
 mod download;
 mod fuzz;
 mod hostile_cli;
+mod hostile_store;
 mod hostile_train;
 mod incremental;
 mod parity;

@@ -8,7 +8,7 @@
 
 use polars::prelude::*;
 use polars::sql::SQLContext;
-use store::Store;
+use store::{Store, StoreError};
 
 use crate::error::{PipelineError, Result};
 
@@ -64,6 +64,8 @@ pub fn context(store: &Store, with_values: bool) -> Result<(SQLContext, Vec<Stri
     let mut names = Vec::new();
     let meta = store.metadata_path();
     if meta.is_file() {
+        // Damaged bytes are an error naming the file, never rows.
+        store::table::verify_table(&meta)?;
         ctx.register("metadata", scan(&meta).map_err(sql_err)?);
         names.push("metadata".to_string());
     }
@@ -72,7 +74,15 @@ pub fn context(store: &Store, with_values: bool) -> Result<(SQLContext, Vec<Stri
     for (set, entry) in &manifest.sets {
         for shard in entry.shards.values() {
             for part in &shard.parts {
-                let mut lf = scan(&store.resolve(&part.path))
+                let path = store.resolve(&part.path);
+                if !part.size_matches(&path) {
+                    return Err(StoreError::damaged(
+                        &path,
+                        "missing, or not the size its manifest recorded",
+                    )
+                    .into());
+                }
+                let mut lf = scan(&path)
                     .map_err(sql_err)?
                     .with_column(lit(set.as_str()).alias("set"));
                 if !with_values {

@@ -318,17 +318,17 @@ pub fn repair(root: &Path, report: &CheckReport) -> Result<Vec<String>> {
             _ => {}
         }
     }
-    let mut drop: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut dropped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut files = Vec::new();
     for f in &report.findings {
         if let Fix::DropShard { set, key } = &f.fix {
-            drop.entry(set.as_str()).or_default().push(key.as_str());
+            dropped.entry(set.as_str()).or_default().push(key.as_str());
             files.push(&f.path);
         }
     }
-    if !drop.is_empty() {
+    if !dropped.is_empty() {
         let m = store.commit("ser check --repair", |m| {
-            for (set, keys) in &drop {
+            for (set, keys) in &dropped {
                 if let Some(entry) = m.sets.get_mut(*set) {
                     for k in keys {
                         entry.shards.remove(*k);

@@ -41,9 +41,7 @@ fn parts(t: &TestDir) -> BTreeMap<PathBuf, SystemTime> {
 
 fn latest_manifest_file(t: &TestDir) -> PathBuf {
     let v = *t.store().manifest_versions().unwrap().last().unwrap();
-    t.store_path()
-        .join("manifest")
-        .join(Manifest::file_name(v))
+    t.store_path().join("manifest").join(Manifest::file_name(v))
 }
 
 fn stdout(out: &std::process::Output) -> String {
@@ -110,11 +108,13 @@ fn regression_random_bytes_in_metadata_are_damage_not_data() {
     let before = parts(&t);
     let meta = t.store().metadata_path();
     flip_bytes(&meta);
-    let out = t.ser(&["features"]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("metadata.parquet"), "{err}");
-    assert!(err.contains("ser check"), "{err}");
+    for args in [&["features"][..], &["query", "select * from metadata"][..]] {
+        let out = t.ser(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("metadata.parquet"), "{args:?}: {err}");
+        assert!(err.contains("ser check"), "{args:?}: {err}");
+    }
     assert_eq!(parts(&t), before, "damaged metadata recomputed shards");
     let (code, text) = check(&t, &[]);
     assert_eq!(code, Some(5), "{text}");
@@ -176,7 +176,11 @@ fn regression_deleted_store_json_advice_works() {
 fn regression_count_star_on_stacked_tables() {
     let t = store();
     for table in ["features", "metadata"] {
-        let out = t.ser(&["query", &format!("select count(*) as n from {table}"), "--csv"]);
+        let out = t.ser(&[
+            "query",
+            &format!("select count(*) as n from {table}"),
+            "--csv",
+        ]);
         let text = ok(&out);
         let want = if table == "features" { "240" } else { "120" };
         assert_eq!(text.lines().nth(1), Some(want), "{table}: {text}");
@@ -188,12 +192,19 @@ fn regression_lock_message_names_a_live_holder_not_an_exited_one() {
     let t = store();
     let lock = t.store_path().join("LOCK");
     // What an exclusive holder that exited left behind.
-    std::fs::write(&lock, "pid 999999999 running `ser features` since unix time 0").unwrap();
+    std::fs::write(
+        &lock,
+        "pid 999999999 running `ser features` since unix time 0",
+    )
+    .unwrap();
     let held = StoreLock::try_acquire(&lock, LockMode::Shared, "ser train").unwrap();
     let out = t.ser(&["features"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(4), "{err}");
-    assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
     assert!(err.contains("ser train"), "{err}");
     assert!(!err.contains("999999999"), "{err}");
     drop(held);

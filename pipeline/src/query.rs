@@ -310,7 +310,7 @@ mod tests {
             ] {
                 let df = query(&store, &sql, false).unwrap_or_else(|e| panic!("{sql}: {e}"));
                 assert_eq!(df.height(), 1, "{sql}");
-                let n = df.get_columns()[0].get(0).unwrap().extract::<i64>();
+                let n = df.columns()[0].get(0).unwrap().extract::<i64>();
                 assert_eq!(n, Some(rows), "{sql}");
             }
             let all = query(&store, &format!("select * from {table}"), false).unwrap();

@@ -346,7 +346,7 @@ impl RejectRow {
 
     /// Reads a rejects table (damage is [`StoreError::Damaged`]).
     pub fn read(path: &Path) -> Result<Vec<RejectRow>> {
-        read_table(path, |df| Self::from_frame(df, path))
+        read_table(path, |df| Self::from_frame(&df, path))
     }
 
     fn from_frame(df: &DataFrame, path: &Path) -> Result<Vec<RejectRow>> {

@@ -136,6 +136,11 @@ fn regression_truncated_shard_is_not_up_to_date() {
     assert_eq!(code, Some(5), "{text}");
     assert!(text.contains(&part.display().to_string()), "{text}");
     assert!(text.contains("ser features"), "{text}");
+    let out = t.ser(&["train", "--model", "cnn", "--epochs", "1"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&part.display().to_string()), "{err}");
+    assert!(err.contains("ser check"), "{err}");
     let out = ok(&t.ser(&["features"]));
     assert!(out.contains("computed 1 of 2 shards"), "{out}");
     assert_eq!(check(&t, &[]).0, Some(0));

@@ -8,8 +8,8 @@
 //! ```text
 //! store/
 //!   STORE.json                                        format version
-//!   metadata.parquet                                  one row per clip
-//!   rejects/<stage>.parquet                           inputs a stage skipped, with the reason
+//!   metadata.parquet (+ .sha256)                      one row per clip
+//!   rejects/<stage>.parquet (+ .sha256)               inputs a stage skipped, with the reason
 //!   features/set=<fs>/config.json                     the config <fs> hashes
 //!   features/set=<fs>/variant=<v>/actor=<aa>/part-<digest>.parquet
 //!   manifest/<n:020>.json                             versioned manifest

@@ -8,7 +8,7 @@
 
 use polars::prelude::*;
 use polars::sql::SQLContext;
-use store::Store;
+use store::{Store, StoreError};
 
 use crate::error::{PipelineError, Result};
 
@@ -29,11 +29,27 @@ fn scan(path: &std::path::Path) -> PolarsResult<LazyFrame> {
     LazyFrame::scan_parquet(PlRefPath::new(path.to_string_lossy().as_ref()), args)
 }
 
+/// Name of the row index that shields a stacked table from polars'
+/// `count(*)` rewrite; dropped at once, so no query sees it.
+const SHIELD: &str = "__ser_row";
+
+/// Stacks `frames` (one table from several files).
+///
+/// polars rewrites `count(*)` over a union into a sum of per-file counts
+/// cast to `UInt128`, a type this build of polars lacks ("casting from
+/// UInt32 to UInt128 not supported"). A row index between the union and
+/// the query stops that rewrite; the optimizer removes it again when no
+/// query column needs it, so it costs nothing.
 fn stack(frames: Vec<LazyFrame>) -> PolarsResult<Option<LazyFrame>> {
-    if frames.is_empty() {
-        return Ok(None);
+    match frames.len() {
+        0 => Ok(None),
+        1 => Ok(frames.into_iter().next()),
+        _ => Ok(Some(
+            concat(frames, UnionArgs::default())?
+                .with_row_index(SHIELD, None)
+                .drop(by_name([SHIELD], false, false)),
+        )),
     }
-    concat(frames, UnionArgs::default()).map(Some)
 }
 
 fn sql_err(e: PolarsError) -> PipelineError {
@@ -48,6 +64,8 @@ pub fn context(store: &Store, with_values: bool) -> Result<(SQLContext, Vec<Stri
     let mut names = Vec::new();
     let meta = store.metadata_path();
     if meta.is_file() {
+        // Damaged bytes are an error naming the file, never rows.
+        store::table::verify_table(&meta)?;
         ctx.register("metadata", scan(&meta).map_err(sql_err)?);
         names.push("metadata".to_string());
     }
@@ -56,7 +74,15 @@ pub fn context(store: &Store, with_values: bool) -> Result<(SQLContext, Vec<Stri
     for (set, entry) in &manifest.sets {
         for shard in entry.shards.values() {
             for part in &shard.parts {
-                let mut lf = scan(&store.resolve(&part.path))
+                let path = store.resolve(&part.path);
+                if !part.size_matches(&path) {
+                    return Err(StoreError::damaged(
+                        &path,
+                        "missing, or not the size its manifest recorded",
+                    )
+                    .into());
+                }
+                let mut lf = scan(&path)
                     .map_err(sql_err)?
                     .with_column(lit(set.as_str()).alias("set"));
                 if !with_values {
@@ -395,5 +421,119 @@ mod table_tests {
         assert_eq!(lines[2 + TABLE_ROWS - 1].trim(), "39", "{out}");
         assert!(lines[2 + TABLE_ROWS].starts_with('('), "{out}");
         assert!(out.contains("60 more rows"), "{out}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::{ClipInput, PartEntry, ShardEntry};
+
+    fn small(path: &std::path::Path) {
+        let mut df = df!(
+            "a" => [1i32, 2, 3],
+            "b" => ["x", "y", "z"],
+            "c" => [Some(1.5f64), None, Some(2.0)],
+        )
+        .unwrap();
+        store::table::write_frame(path, &mut df).unwrap();
+    }
+
+    fn row(clip: &str) -> store::FeatureRow {
+        store::FeatureRow {
+            clip_id: clip.into(),
+            variant: "clean".into(),
+            actor: 1,
+            emotion: 5,
+            emotion_name: "angry".into(),
+            gender: "male".into(),
+            intensity: 1,
+            statement: 2,
+            repetition: 1,
+            fingerprint: "ab".into(),
+            sample_rate: 22050,
+            n_frames: 1,
+            n_mfcc: 2,
+            mfcc: vec![1.0, 2.0],
+            n_mels: 0,
+            mel_db: None,
+        }
+    }
+
+    /// A store holding every table `context` registers, each stacked from
+    /// two files (two parts, two runs).
+    fn full_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path().join("s")).unwrap();
+        small(&store.metadata_path());
+        for run in ["r1", "r2"] {
+            for t in RUN_TABLES {
+                small(&store.run_dir(run).join(format!("{t}.parquet")));
+            }
+        }
+        let mut shards = Vec::new();
+        for actor in [1u32, 2] {
+            let rel = Store::part_rel_path("s1", "clean", actor, &format!("d{actor}"));
+            store::shard::write_shard(&store.resolve(&rel), &[row("c1"), row("c2")]).unwrap();
+            shards.push((actor, rel));
+        }
+        store
+            .commit("test", |m| {
+                let set = m.sets.entry("s1".into()).or_default();
+                for (actor, rel) in &shards {
+                    set.shards.insert(
+                        format!("actor={actor:02}"),
+                        ShardEntry {
+                            digest: format!("d{actor}"),
+                            inputs: vec![ClipInput {
+                                clip_id: "c1".into(),
+                                fingerprint: "ab".into(),
+                            }],
+                            parts: vec![PartEntry {
+                                variant: "clean".into(),
+                                path: rel.clone(),
+                                rows: 2,
+                                ..PartEntry::default()
+                            }],
+                            rejected: Vec::new(),
+                        },
+                    );
+                }
+                Ok(true)
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn regression_count_star_works_on_every_table() {
+        let (_d, store) = full_store();
+        let (_, names) = context(&store, false).unwrap();
+        let mut expected = vec!["metadata", "features"];
+        expected.extend(RUN_TABLES);
+        assert_eq!(names, expected);
+        for table in &names {
+            let rows: i64 = match table.as_str() {
+                "metadata" => 3,
+                "features" => 4,
+                _ => 6,
+            };
+            for sql in [
+                format!("select count(*) from {table}"),
+                format!("select count(*) as n from {table}"),
+                format!("select count(1) from {table}"),
+            ] {
+                let df = query(&store, &sql, false).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                assert_eq!(df.height(), 1, "{sql}");
+                let n = df.columns()[0].get(0).unwrap().extract::<i64>();
+                assert_eq!(n, Some(rows), "{sql}");
+            }
+            let all = query(&store, &format!("select * from {table}"), false).unwrap();
+            assert_eq!(all.height() as i64, rows, "{table}");
+            assert!(
+                all.column(SHIELD).is_err(),
+                "{table} shows the shield column"
+            );
+        }
     }
 }

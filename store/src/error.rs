@@ -69,6 +69,23 @@ pub enum StoreError {
         /// What the lock file says about its holder (pid, command, start time).
         holder: String,
     },
+    /// A file of the store exists but cannot be read as what it should be
+    /// (garbled, truncated, wrong columns, wrong size or hash).
+    #[error(
+        "{path} is damaged ({reason}): run `ser check` to see what is damaged and how to repair it"
+    )]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it (one line).
+        reason: String,
+    },
+    /// The folder holds a store whose `STORE.json` is missing.
+    #[error("{path} holds a store but its STORE.json is missing: run `ser check --repair --store {path}` to restore it")]
+    NoStoreInfo {
+        /// The store's folder.
+        path: PathBuf,
+    },
     /// No store at this path (no `STORE.json`).
     #[error("no store at {path} (no STORE.json): check --store, or create one with `ser metadata --data DIR`")]
     NoStore {
@@ -96,6 +113,15 @@ impl StoreError {
         StoreError::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// A [`StoreError::Damaged`] for `path`, the reason on one line.
+    pub fn damaged(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
+        let reason = reason.to_string();
+        StoreError::Damaged {
+            path: path.into(),
+            reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
         }
     }
 

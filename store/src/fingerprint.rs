@@ -41,6 +41,26 @@ pub fn file_sha256(path: &Path) -> Result<String> {
     Ok(hex(&digest))
 }
 
+/// Size and SHA-256 of a file, as the manifest records them for a part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSum {
+    /// Bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+}
+
+/// The [`FileSum`] of a file (one read).
+pub fn file_sum(path: &Path) -> Result<FileSum> {
+    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let size = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
+    let digest = digest_reader::<Sha256>(file).map_err(|e| StoreError::io(path, e))?;
+    Ok(FileSum {
+        size,
+        sha256: hex(&digest),
+    })
+}
+
 /// A short (12 hex digit) id of some bytes: names feature sets, shards and runs.
 pub fn short_id(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);

@@ -8,8 +8,8 @@
 //! ```text
 //! store/
 //!   STORE.json                                        format version
-//!   metadata.parquet                                  one row per clip
-//!   rejects/<stage>.parquet                           inputs a stage skipped, with the reason
+//!   metadata.parquet (+ .sha256)                      one row per clip
+//!   rejects/<stage>.parquet (+ .sha256)               inputs a stage skipped, with the reason
 //!   features/set=<fs>/config.json                     the config <fs> hashes
 //!   features/set=<fs>/variant=<v>/actor=<aa>/part-<digest>.parquet
 //!   manifest/<n:020>.json                             versioned manifest
@@ -24,8 +24,10 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod check;
 pub mod error;
 pub mod fingerprint;
+pub mod history;
 pub mod lock;
 pub mod manifest;
 pub mod runs;

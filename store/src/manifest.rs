@@ -57,7 +57,7 @@ pub struct ClipInput {
 }
 
 /// A Parquet part file of a shard.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartEntry {
     /// Variant (`clean`, `noisy`).
     pub variant: String,
@@ -65,6 +65,25 @@ pub struct PartEntry {
     pub path: String,
     /// Number of rows.
     pub rows: u64,
+    /// Size of the file in bytes (absent in manifests written before
+    /// `ser check` existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// SHA-256 of the file's bytes, hex (absent in older manifests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+impl PartEntry {
+    /// Whether the file at `path` has the recorded size (true when no size
+    /// is recorded and the file exists). Cheap: one `stat`.
+    pub fn size_matches(&self, path: &std::path::Path) -> bool {
+        match (std::fs::metadata(path), self.size) {
+            (Ok(m), Some(size)) => m.is_file() && m.len() == size,
+            (Ok(m), None) => m.is_file(),
+            (Err(_), _) => false,
+        }
+    }
 }
 
 /// A clip that was skipped, and why.
@@ -116,11 +135,13 @@ mod tests {
                     variant: "clean".into(),
                     path: "a".into(),
                     rows: 1,
+                    ..PartEntry::default()
                 },
                 PartEntry {
                     variant: "noisy".into(),
                     path: "b".into(),
                     rows: 1,
+                    ..PartEntry::default()
                 },
             ],
             ..ShardEntry::default()
@@ -135,5 +156,16 @@ mod tests {
             vec!["a", "b"]
         );
         assert_eq!(Manifest::file_name(7), "00000000000000000007.json");
+    }
+
+    /// Manifests written before `size` / `sha256` existed still read.
+    #[test]
+    fn part_entries_without_size_and_hash_read() {
+        let p: PartEntry =
+            serde_json::from_str(r#"{"variant": "clean", "path": "a", "rows": 2}"#).unwrap();
+        assert_eq!(p.size, None);
+        assert_eq!(p.sha256, None);
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(!json.contains("size"), "{json}");
     }
 }

@@ -23,6 +23,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::atomic;
 use crate::error::{Result, StoreError};
+use crate::fingerprint::{file_sum, FileSum};
 
 /// One row of a feature shard: the features of one clip in one variant.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,8 +143,9 @@ fn batch(rows: &[FeatureRow], path: &Path) -> Result<RecordBatch> {
 }
 
 /// Writes `rows` as a zstd-compressed Parquet file at `path`, atomically
-/// (temp sibling, fsync, rename, fsync of the folder).
-pub fn write_shard(path: &Path, rows: &[FeatureRow]) -> Result<()> {
+/// (temp sibling, fsync, rename, fsync of the folder). Returns the file's
+/// size and SHA-256 for the manifest.
+pub fn write_shard(path: &Path, rows: &[FeatureRow]) -> Result<FileSum> {
     let batch = batch(rows, path)?;
     // No dictionary encoding: MFCC values are all distinct, and building the
     // dictionary cost more than the rest of the write.
@@ -175,16 +177,38 @@ pub fn write_shard(path: &Path, rows: &[FeatureRow]) -> Result<()> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result
+    result?;
+    file_sum(path)
 }
 
-/// Reads every row of a shard written by [`write_shard`].
+/// Reads every row of a shard written by [`write_shard`]. A file that is
+/// not such a shard (truncated, garbled) is [`StoreError::Damaged`].
 pub fn read_shard(path: &Path) -> Result<Vec<FeatureRow>> {
+    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    read_rows(file, path).map_err(|e| match e {
+        e @ (StoreError::Io { .. } | StoreError::Damaged { .. }) => e,
+        other => {
+            let prefix = format!("{}: ", path.display());
+            let text = other.to_string();
+            StoreError::damaged(path, text.strip_prefix(&prefix).unwrap_or(&text))
+        }
+    })
+}
+
+/// Whether `path` has a readable Parquet footer (cheap: the rows are not
+/// read). A truncated file has none.
+pub fn check_footer(path: &Path) -> Result<()> {
+    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .map(|_| ())
+        .map_err(|e| StoreError::damaged(path, e))
+}
+
+fn read_rows(file: File, path: &Path) -> Result<Vec<FeatureRow>> {
     let pq = |source| StoreError::Parquet {
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(pq)?
         .build()
@@ -329,5 +353,22 @@ mod tests {
         std::fs::write(&path, b"not parquet").unwrap();
         let err = read_shard(&path).unwrap_err().to_string();
         assert!(err.contains("junk.parquet"), "{err}");
+    }
+
+    /// Issue 19 item 9: a truncated shard said "Corrupt footer" without
+    /// naming what to do; its size no longer matches the manifest's.
+    #[test]
+    fn regression_truncated_shard_is_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.parquet");
+        let sum = write_shard(&path, &[row("a", false)]).unwrap();
+        assert_eq!(sum, file_sum(&path).unwrap());
+        check_footer(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        let err = read_shard(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
+        assert!(err.to_string().contains("ser check"), "{err}");
+        assert!(check_footer(&path).is_err());
     }
 }

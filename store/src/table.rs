@@ -4,12 +4,13 @@
 //! the atomic Parquet write live here, so callers never touch column names.
 
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
 use crate::atomic;
 use crate::error::{Result, StoreError};
+use crate::fingerprint::file_sha256;
 
 /// One clip of the corpus (a row of `metadata.parquet`).
 #[derive(Debug, Clone, PartialEq)]
@@ -103,10 +104,75 @@ pub fn write_frame(path: &Path, df: &mut DataFrame) -> Result<()> {
     result
 }
 
-/// Reads a Parquet file into a DataFrame.
+/// Reads a Parquet file into a DataFrame. A file that is not Parquet
+/// (garbled, truncated) is [`StoreError::Damaged`].
 pub fn read_frame(path: &Path) -> Result<DataFrame> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-    ParquetReader::new(file).finish().map_err(pl_err(path))
+    ParquetReader::new(file)
+        .finish()
+        .map_err(|e| StoreError::damaged(path, e))
+}
+
+/// The checksum file of a store table: `<table>.sha256`, one line in
+/// `sha256sum` format (`sha256sum -c` checks it too).
+pub fn sum_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".sha256");
+    path.with_file_name(name)
+}
+
+/// Writes a store table (`metadata.parquet`, `rejects/*.parquet`)
+/// atomically, then its checksum file ([`sum_path`]) so that readers and
+/// `ser check` can tell a damaged table from a good one.
+pub fn write_table(path: &Path, df: &mut DataFrame) -> Result<()> {
+    write_frame(path, df)?;
+    let sum = file_sha256(path)?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    atomic::write_bytes_atomic(&sum_path(path), format!("{sum}  {name}\n").as_bytes())
+}
+
+/// Checks a store table against its checksum file, if it has one (tables
+/// written before `ser check` existed have none). A mismatch is
+/// [`StoreError::Damaged`].
+pub fn verify_table(path: &Path) -> Result<()> {
+    let sums = sum_path(path);
+    let text = match std::fs::read_to_string(&sums) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StoreError::damaged(&sums, e)),
+    };
+    let want = text.split_whitespace().next().unwrap_or_default();
+    if want.len() != 64 || !want.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(StoreError::damaged(&sums, "not a SHA-256 line"));
+    }
+    let got = file_sha256(path)?;
+    if !got.eq_ignore_ascii_case(want) {
+        return Err(StoreError::damaged(
+            path,
+            format!("its SHA-256 is not the one recorded in {}", sums.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a store table with `read`, checked against its checksum file
+/// first; whatever makes it unreadable (garbled bytes, missing columns,
+/// nulls) is [`StoreError::Damaged`] naming it.
+fn read_table<T>(path: &Path, read: impl FnOnce(DataFrame) -> Result<T>) -> Result<T> {
+    if !path.exists() {
+        // The plain "no such file" error, naming it.
+        File::open(path).map_err(|e| StoreError::io(path, e))?;
+    }
+    verify_table(path)?;
+    let df = read_frame(path)?;
+    read(df).map_err(|e| match e {
+        e @ StoreError::Damaged { .. } => e,
+        other => {
+            let prefix = format!("{}: ", path.display());
+            let text = other.to_string();
+            StoreError::damaged(path, text.strip_prefix(&prefix).unwrap_or(&text))
+        }
+    })
 }
 
 fn strs(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<String>>> {
@@ -185,33 +251,37 @@ impl MetadataRow {
     /// Writes `metadata.parquet` atomically.
     pub fn write(path: &Path, rows: &[MetadataRow]) -> Result<()> {
         let mut df = Self::to_frame(rows)?;
-        write_frame(path, &mut df)
+        write_table(path, &mut df)
     }
 
     /// Reads `metadata.parquet`. A table of store format 1 (before
     /// corpora) has no `corpus` and `speaker`: it held RAVDESS only, so
     /// they read as `ravdess` and the actor number.
+    /// A damaged table (checksum, bytes, columns) is [`StoreError::Damaged`].
     pub fn read(path: &Path) -> Result<Vec<MetadataRow>> {
-        let df = read_frame(path)?;
+        read_table(path, |df| Self::from_frame(&df, path))
+    }
+
+    fn from_frame(df: &DataFrame, path: &Path) -> Result<Vec<MetadataRow>> {
         let p = path;
         let (corpus, speaker) = if df.column("corpus").is_ok() {
-            (req_strs(&df, "corpus", p)?, req_strs(&df, "speaker", p)?)
+            (req_strs(df, "corpus", p)?, req_strs(df, "speaker", p)?)
         } else {
-            let actors = i32s(&df, "actor", p)?;
+            let actors = i32s(df, "actor", p)?;
             (
                 vec!["ravdess".to_string(); df.height()],
                 actors.iter().map(|a| format!("{a:02}")).collect(),
             )
         };
         let (clip, file, name, gender, format, fp) = (
-            req_strs(&df, "clip_id", p)?,
-            req_strs(&df, "path", p)?,
-            req_strs(&df, "emotion_name", p)?,
-            req_strs(&df, "gender", p)?,
-            req_strs(&df, "sample_format", p)?,
-            req_strs(&df, "fingerprint", p)?,
+            req_strs(df, "clip_id", p)?,
+            req_strs(df, "path", p)?,
+            req_strs(df, "emotion_name", p)?,
+            req_strs(df, "gender", p)?,
+            req_strs(df, "sample_format", p)?,
+            req_strs(df, "fingerprint", p)?,
         );
-        let ints = |n| i32s(&df, n, p);
+        let ints = |n| i32s(df, n, p);
         let (modality, vocal, emotion, intensity, statement, repetition) = (
             ints("modality")?,
             ints("vocal_channel")?,
@@ -227,11 +297,11 @@ impl MetadataRow {
             ints("bits_per_sample")?,
         );
         let (n_samples, size, mtime) = (
-            i64s(&df, "n_samples", p)?,
-            i64s(&df, "size_bytes", p)?,
-            i64s(&df, "mtime_ns", p)?,
+            i64s(df, "n_samples", p)?,
+            i64s(df, "size_bytes", p)?,
+            i64s(df, "mtime_ns", p)?,
         );
-        let duration = f64s(&df, "duration_s", p)?;
+        let duration = f64s(df, "duration_s", p)?;
         Ok((0..df.height())
             .map(|k| MetadataRow {
                 clip_id: clip[k].clone(),
@@ -271,17 +341,20 @@ impl RejectRow {
             col!(rows, "reason", |r| r.reason.clone()),
         ])
         .map_err(pl_err(path))?;
-        write_frame(path, &mut df)
+        write_table(path, &mut df)
     }
 
-    /// Reads a rejects table.
+    /// Reads a rejects table (damage is [`StoreError::Damaged`]).
     pub fn read(path: &Path) -> Result<Vec<RejectRow>> {
-        let df = read_frame(path)?;
+        read_table(path, |df| Self::from_frame(&df, path))
+    }
+
+    fn from_frame(df: &DataFrame, path: &Path) -> Result<Vec<RejectRow>> {
         let (stage, file, clip, reason) = (
-            req_strs(&df, "stage", path)?,
-            req_strs(&df, "path", path)?,
-            strs(&df, "clip_id", path)?,
-            req_strs(&df, "reason", path)?,
+            req_strs(df, "stage", path)?,
+            req_strs(df, "path", path)?,
+            strs(df, "clip_id", path)?,
+            req_strs(df, "reason", path)?,
         );
         Ok((0..df.height())
             .map(|k| RejectRow {
@@ -362,5 +435,38 @@ mod tests {
         }];
         RejectRow::write(&path, &rows).unwrap();
         assert_eq!(RejectRow::read(&path).unwrap(), rows);
+    }
+
+    /// Issue 19 item 9: random bytes in `metadata.parquet` were read as
+    /// data. Now any damage is `Damaged`, naming the file and `ser check`.
+    #[test]
+    fn regression_garbled_metadata_is_damaged_not_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metadata.parquet");
+        let rows = vec![meta("03-01-05-02-01-02-12"), meta("03-01-05-02-01-01-12")];
+        MetadataRow::write(&path, &rows).unwrap();
+        verify_table(&path).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let mid = bytes.len() / 2;
+        for b in &mut bytes[mid..mid + 16] {
+            *b ^= 0x5a;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let err = MetadataRow::read(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("metadata.parquet") && msg.contains("ser check"),
+            "{msg}"
+        );
+        // Without a checksum file (older stores) junk is still no data.
+        std::fs::remove_file(sum_path(&path)).unwrap();
+        std::fs::write(&path, b"PAR1 random bytes, not a table PAR1").unwrap();
+        let err = MetadataRow::read(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
+        // A missing table is not damage.
+        std::fs::remove_file(&path).unwrap();
+        let err = MetadataRow::read(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Io { .. }), "{err}");
     }
 }

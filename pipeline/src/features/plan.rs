@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use store::fingerprint::short_id;
-use store::{ClipInput, Manifest, MetadataRow, Store};
+use store::fingerprint::{file_sum, short_id};
+use store::shard::read_shard;
+use store::{ClipInput, Manifest, MetadataRow, PartEntry, ShardEntry, Store};
 
 /// One shard: an actor's clips in a feature set.
 #[derive(Debug, Clone)]
@@ -31,7 +32,67 @@ impl ShardPlan {
         else {
             return false;
         };
-        entry.digest == self.digest && entry.parts.iter().all(|p| store.resolve(&p.path).is_file())
+        // A part cut short (or grown) since it was written is not current.
+        entry.digest == self.digest
+            && entry
+                .parts
+                .iter()
+                .all(|p| p.size_matches(&store.resolve(&p.path)))
+    }
+
+    /// Whether `manifest` lists this shard with these inputs (current or not).
+    pub fn is_listed(&self, manifest: &Manifest, set_id: &str) -> bool {
+        manifest
+            .sets
+            .get(set_id)
+            .and_then(|s| s.shards.get(&self.key))
+            .is_some_and(|e| e.digest == self.digest)
+    }
+
+    /// The shard's entry rebuilt from part files already on disk, when both
+    /// variants' files hold exactly this plan's clips and fingerprints (a
+    /// run whose manifest version was lost, or that died before its
+    /// commit). Part files are named by the digest of their inputs and
+    /// written atomically, so such files are this shard. `None` otherwise
+    /// (a shard with rejected clips is computed again, to know why).
+    pub fn adopt(&self, store: &Store, set_id: &str) -> Option<ShardEntry> {
+        let mut parts = Vec::new();
+        for variant in ["clean", "noisy"] {
+            let rel = Store::part_rel_path(set_id, variant, self.actor, &self.digest);
+            let path = store.resolve(&rel);
+            if !path.is_file() {
+                return None;
+            }
+            let rows = read_shard(&path).ok()?;
+            let mut got: Vec<ClipInput> = rows
+                .iter()
+                .filter(|r| r.variant == variant)
+                .map(|r| ClipInput {
+                    clip_id: r.clip_id.clone(),
+                    fingerprint: r.fingerprint.clone(),
+                })
+                .collect();
+            got.sort();
+            let mut want = self.inputs.clone();
+            want.sort();
+            if got != want || rows.len() != want.len() {
+                return None;
+            }
+            let sum = file_sum(&path).ok()?;
+            parts.push(PartEntry {
+                variant: variant.into(),
+                path: rel,
+                rows: rows.len() as u64,
+                size: Some(sum.size),
+                sha256: Some(sum.sha256),
+            });
+        }
+        Some(ShardEntry {
+            digest: self.digest.clone(),
+            inputs: self.inputs.clone(),
+            parts,
+            rejected: Vec::new(),
+        })
     }
 }
 

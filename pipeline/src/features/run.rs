@@ -53,6 +53,10 @@ pub struct FeaturesReport {
     pub shards_removed: usize,
     /// Files a crashed run had left behind, removed.
     pub leftovers_removed: usize,
+    /// Shards whose part files were on disk but in no readable manifest
+    /// (a lost manifest version, a run killed before its commit), taken
+    /// back without computing.
+    pub shards_adopted: usize,
     /// Clips whose file changed since `ser metadata` (re-fingerprinted).
     pub refingerprinted: usize,
     /// Rows per variant in the set after the run.
@@ -95,7 +99,7 @@ impl FeaturesReport {
 
     /// Whether the run computed or removed nothing.
     pub fn is_noop(&self) -> bool {
-        self.shards_computed == 0 && self.shards_removed == 0
+        self.shards_computed == 0 && self.shards_removed == 0 && self.shards_adopted == 0
     }
 }
 
@@ -123,9 +127,6 @@ pub fn run_features(
         set_id: cfg.id(),
         ..FeaturesReport::default()
     };
-    if mode == LockMode::Exclusive {
-        report.leftovers_removed = store.gc(&lock)?;
-    }
     let meta_path = store.metadata_path();
     if !meta_path.is_file() {
         return Err(PipelineError::NoMetadata { path: meta_path });
@@ -155,6 +156,29 @@ pub fn run_features(
         .into_iter()
         .filter(|p| !p.is_current(store, &manifest, &set_id))
         .collect();
+    // Part files no readable manifest lists are taken back, not recomputed
+    // (and, before this, never deleted: a lost manifest cost every shard).
+    let adopted: Vec<(String, ShardEntry)> = todo
+        .par_iter()
+        .filter(|p| !p.is_listed(&manifest, &set_id))
+        .filter_map(|p| p.adopt(store, &set_id).map(|e| (p.key.clone(), e)))
+        .collect();
+    let todo: Vec<&ShardPlan> = todo
+        .into_iter()
+        .filter(|p| !adopted.iter().any(|(k, _)| *k == p.key))
+        .collect();
+    let manifest = if adopted.is_empty() {
+        manifest
+    } else {
+        report.shards_adopted = adopted.len();
+        store.commit(&what, |m| {
+            let set = m.sets.entry(set_id.clone()).or_default();
+            for (k, e) in adopted {
+                set.shards.insert(k, e);
+            }
+            Ok(true)
+        })?
+    };
     let stale: Vec<String> = match (shard, manifest.sets.get(&set_id)) {
         (None, Some(set)) => {
             let keys: BTreeSet<&str> = plans.iter().map(|p| p.key.as_str()).collect();
@@ -198,6 +222,10 @@ pub fn run_features(
             Ok(true)
         })?;
         report.shards_removed = stale.len();
+    }
+    if mode == LockMode::Exclusive {
+        // Last, so that the parts this run adopted are listed by then.
+        report.leftovers_removed = store.gc(&lock)?;
     }
     summarise(&final_manifest, &set_id, &mut report);
     if !report.is_noop() {
@@ -362,11 +390,13 @@ fn compute_shard(job: &Job, plan: &ShardPlan) -> ShardResult {
             continue;
         }
         let rel = Store::part_rel_path(set_id, variant, plan.actor, &plan.digest);
-        write_shard(&store.resolve(&rel), rows)?;
+        let sum = write_shard(&store.resolve(&rel), rows)?;
         parts.push(PartEntry {
             variant: variant.into(),
             path: rel,
             rows: rows.len() as u64,
+            size: Some(sum.size),
+            sha256: Some(sum.sha256),
         });
     }
     let entry = ShardEntry {

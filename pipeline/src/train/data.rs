@@ -66,6 +66,13 @@ pub fn load_clips(
     for shard in entry.shards.values() {
         for part in &shard.parts {
             let path = store.resolve(&part.path);
+            if !part.size_matches(&path) {
+                return Err(store::StoreError::damaged(
+                    &path,
+                    "missing, or not the size its manifest recorded",
+                )
+                .into());
+            }
             for row in store::shard::read_shard(&path)? {
                 add_row(&mut clips, row, set_id)?;
             }

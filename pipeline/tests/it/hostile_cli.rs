@@ -407,6 +407,7 @@ fn regression_closed_stdout_never_panics_for_any_command() {
         (vec!["report", "--no-figures"], None),
         (vec!["query", "SELECT * FROM metadata"], None),
         (vec!["query", "--csv", "SELECT * FROM metadata"], None),
+        (vec!["check"], None),
         (
             vec![
                 "reproduce",

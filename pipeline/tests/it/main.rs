@@ -10,6 +10,7 @@ mod fuzz;
 mod help_texts;
 mod hostile_audio;
 mod hostile_cli;
+mod hostile_store;
 mod hostile_train;
 mod incremental;
 mod parity;

@@ -23,7 +23,7 @@ pub const DEFAULT_STORE: &str = "ser-store";
     disable_help_subcommand = true,
     after_help = "Exit status: 0 done; 1 error; 2 bad command line; 3 done but some inputs \
                   skipped (each named on stderr); 4 store locked by another writer; \
-                  5 verify/download found modified or missing files."
+                  5 verify/download found modified or missing files, or check found damage."
 )]
 pub struct Cli {
     /// Flags of the store commands, accepted before the subcommand too.
@@ -196,6 +196,18 @@ pub enum Command {
         #[command(flatten)]
         s: StoreFlags,
     },
+    /// Check the store for damage (STORE.json, tables, manifests, shards
+    /// against their recorded sizes and SHA-256): one line per damaged file
+    /// with the command that repairs it; exit 5 if any is damaged.
+    Check {
+        /// Drop damaged derived data (shards, manifest versions, rejects
+        /// tables) so the next `ser features` rebuilds it, and restore a
+        /// missing STORE.json.
+        #[arg(long)]
+        repair: bool,
+        #[command(flatten)]
+        s: StoreFlags,
+    },
     /// Print the help of `ser` or of one command (`ser help train`).
     Help {
         /// The command.
@@ -220,7 +232,8 @@ impl Command {
             Command::Metadata { s, .. }
             | Command::Reproduce { s, .. }
             | Command::Report { s, .. }
-            | Command::Query { s, .. } => Some(s),
+            | Command::Query { s, .. }
+            | Command::Check { s, .. } => Some(s),
             Command::Features(a) => Some(&a.s),
             Command::Train(a) => Some(&a.s),
             Command::Predict(a) => Some(&a.s),

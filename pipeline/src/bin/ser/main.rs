@@ -3,7 +3,7 @@
 //! A thin layer: parse flags, build a validated config, call the
 //! `pipeline` library, print what it reports, map errors to exit codes
 //! (0 ok, 1 error, 2 usage, 3 finished but skipped inputs, 4 store locked,
-//! 5 verification failed).
+//! 5 verification failed or store damaged).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 mod args;
+mod check;
 mod cli;
 mod predict;
 mod results;
@@ -238,6 +239,12 @@ fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
                     r.refingerprinted
                 );
             }
+            if r.shards_adopted > 0 {
+                eprintln!(
+                    "features: took back {} shards whose part files no readable manifest listed",
+                    r.shards_adopted
+                );
+            }
             if r.leftovers_removed > 0 {
                 eprintln!(
                     "features: removed {} files left by an interrupted run",
@@ -276,6 +283,7 @@ fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
         } => results::reproduce(
             &store, data, only, protocol, max_folds, quick, threads, progress,
         ),
+        Command::Check { repair, s: _ } => check::check(&store, repair),
         Command::Help { command } => help(command.as_deref()),
     }
 }

@@ -271,6 +271,8 @@ fn manifest_seed() -> Vec<u8> {
             variant: "clean".into(),
             path: "features/set=x/variant=clean/actor=12/part-0123.parquet".into(),
             rows: 1,
+            size: Some(1234),
+            sha256: Some("cd".repeat(32)),
         }],
         rejected: vec![Rejected {
             clip_id: "03-01-05-01-02-01-11".into(),

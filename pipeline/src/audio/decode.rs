@@ -4,7 +4,7 @@
 //! flat memory for hour-long recordings). Channels are mixed down to their
 //! mean, as for WAV.
 //!
-//! The format is told from the first bytes ([`Container`]), not the name;
+//! The format is told from the first bytes (`Container`), not the name;
 //! a folder, a format or codec not decoded here (AIFF, Opus, …) and a
 //! damaged file are errors that name it, and NaN or infinite samples are
 //! [`AudioError::NonFinite`]. A panic inside Symphonia (seen on damaged

@@ -102,7 +102,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn losses_are_finite(t: &TestDir, run: &str) {
     let h = read_frame(&t.store().run_dir(run).join("history.parquet")).unwrap();
     let loss = h.column("loss").unwrap().f64().unwrap().clone();
-    assert!(loss.len() > 0);
+    assert!(!loss.is_empty());
     assert!(loss.iter().all(|v| v.is_some_and(f64::is_finite)), "{h}");
 }
 

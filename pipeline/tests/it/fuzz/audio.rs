@@ -35,11 +35,9 @@ fn wav(tag: u16, ch: u16, rate: u32, bits: u16, data: &[u8], extra: &[u8], ext: 
         fmt.extend_from_slice(&guid);
     }
     let mut body = b"WAVE".to_vec();
-    for (id, chunk) in [(b"fmt ", fmt.as_slice())] {
-        body.extend_from_slice(id);
-        body.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
-        body.extend_from_slice(chunk);
-    }
+    body.extend_from_slice(b"fmt ");
+    body.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    body.extend_from_slice(&fmt);
     body.extend_from_slice(extra);
     body.extend_from_slice(b"data");
     body.extend_from_slice(&(data.len() as u32).to_le_bytes());

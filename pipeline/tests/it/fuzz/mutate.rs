@@ -137,7 +137,7 @@ pub fn soup(r: &mut Rng, tokens: &[&str], max_tokens: usize) -> String {
     for _ in 0..1 + below(r, max_tokens) {
         match below(r, 8) {
             0 => s.push(odd_char(r)),
-            _ => s.push_str(*pick(r, tokens)),
+            _ => s.push_str(pick::<&str>(r, tokens)),
         }
     }
     if one_in(r, 4) {

@@ -204,10 +204,11 @@ fn listening_to_a_wavs_pcm_gives_the_labels_of_predict() {
         &t.path().join("speech.s16le"),
         &["-f", "s16le", "-c:a", "pcm_s16le"],
     );
+    // Label and start time of each segment: the same cut, to the sample.
     let labels = |rows: Vec<serde_json::Value>| -> Vec<String> {
         rows.iter()
             .filter(|r| r.get("summary").is_none())
-            .map(|r| r["label"].to_string())
+            .map(|r| format!("{} at {}", r["label"], r["start_s"]))
             .collect()
     };
     let seg = ["--segment", "1.5", "--hop", "0.5"];

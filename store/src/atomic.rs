@@ -56,6 +56,18 @@ where
     result
 }
 
+/// The entries of folder `dir`; a folder that does not exist has none
+/// (every other error names the folder).
+pub(crate) fn dir_entries(dir: &Path) -> Result<Vec<fs::DirEntry>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|e| e.map_err(|e| StoreError::io(dir, e)))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(StoreError::io(dir, e)),
+    }
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic(path, |w| {

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::atomic::dir_entries;
 use crate::error::{Result, StoreError};
 use crate::fingerprint::file_sha256;
 use crate::layout::{Store, STORE_FORMAT};
@@ -150,18 +151,19 @@ fn format_of(store: &Store) -> u32 {
     }
 }
 
-fn check_rejects(store: &Store, repair_cmd: &str, r: &mut CheckReport) -> Result<()> {
-    let dir = store.root().join("rejects");
-    let Ok(entries) = fs::read_dir(&dir) else {
-        return Ok(());
-    };
-    let mut tables: Vec<PathBuf> = entries
-        .flatten()
+/// The Parquet files directly in `dir`, sorted (none if it does not exist).
+fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = dir_entries(dir)?
+        .into_iter()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
         .collect();
-    tables.sort();
-    for path in tables {
+    files.sort();
+    Ok(files)
+}
+
+fn check_rejects(store: &Store, repair_cmd: &str, r: &mut CheckReport) -> Result<()> {
+    for path in parquet_files(&store.root().join("rejects"))? {
         r.checked += 1;
         if let Err(e) = RejectRow::read(&path) {
             let stage = path
@@ -257,16 +259,7 @@ fn part_problem(part: &crate::manifest::PartEntry, path: &Path) -> Option<String
 fn check_runs(store: &Store, r: &mut CheckReport) -> Result<()> {
     for run in store.runs()? {
         let dir = store.run_dir(&run);
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut tables: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
-            .collect();
-        tables.sort();
-        for path in tables {
+        for path in parquet_files(&dir)? {
             r.checked += 1;
             if let Err(e) = read_frame(&path) {
                 r.findings.push(Finding {
@@ -361,28 +354,8 @@ fn remove(path: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::manifest::{PartEntry, ShardEntry};
-    use crate::shard::{write_shard, FeatureRow};
-
-    fn row(clip: &str) -> FeatureRow {
-        FeatureRow {
-            clip_id: clip.into(),
-            variant: "clean".into(),
-            actor: 1,
-            emotion: 5,
-            emotion_name: "angry".into(),
-            gender: "male".into(),
-            intensity: 1,
-            statement: 2,
-            repetition: 1,
-            fingerprint: "ab".into(),
-            sample_rate: 22050,
-            n_frames: 1,
-            n_mfcc: 2,
-            mfcc: vec![1.0, 2.0],
-            n_mels: 0,
-            mel_db: None,
-        }
-    }
+    use crate::shard::tests::row;
+    use crate::shard::write_shard;
 
     fn store_with_shard() -> (tempfile::TempDir, Store, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
@@ -390,7 +363,7 @@ mod tests {
         MetadataRow::write(&store.metadata_path(), &[]).unwrap();
         RejectRow::write(&store.rejects_path("metadata"), &[]).unwrap();
         let rel = Store::part_rel_path("x", "clean", 1, "d");
-        let sum = write_shard(&store.resolve(&rel), &[row("a"), row("b")]).unwrap();
+        let sum = write_shard(&store.resolve(&rel), &[row("a", false), row("b", false)]).unwrap();
         store
             .commit("t", |m| {
                 let shard = ShardEntry {

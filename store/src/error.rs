@@ -125,6 +125,20 @@ impl StoreError {
         }
     }
 
+    /// What a reader found wrong with the file at `path`, as
+    /// [`StoreError::Damaged`] (its message without the leading path); an
+    /// I/O error or one that already says damaged stays as it is.
+    pub(crate) fn into_damaged(self, path: &std::path::Path) -> Self {
+        match self {
+            e @ (StoreError::Io { .. } | StoreError::Damaged { .. }) => e,
+            other => {
+                let prefix = format!("{}: ", path.display());
+                let text = other.to_string();
+                StoreError::damaged(path, text.strip_prefix(&prefix).unwrap_or(&text))
+            }
+        }
+    }
+
     pub(crate) fn invalid(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         StoreError::Invalid {
             path: path.into(),

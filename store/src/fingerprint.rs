@@ -2,7 +2,7 @@
 //! configs and shards.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 pub use sha2::Digest;
@@ -59,6 +59,47 @@ pub fn file_sum(path: &Path) -> Result<FileSum> {
         size,
         sha256: hex(&digest),
     })
+}
+
+/// A writer that passes bytes on and keeps their count and SHA-256, so a
+/// file's [`FileSum`] comes with its write instead of a second read.
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// The inner writer and the [`FileSum`] of everything written.
+    pub fn finish(self) -> (W, FileSum) {
+        let sum = FileSum {
+            size: self.size,
+            sha256: hex(&self.hasher.finalize()),
+        };
+        (self.inner, sum)
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A short (12 hex digit) id of some bytes: names feature sets, shards and runs.

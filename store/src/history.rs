@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::atomic::TEMP_PREFIX;
+use crate::atomic::{dir_entries, TEMP_PREFIX};
 use crate::error::{Result, StoreError};
 use crate::layout::{writer, Store};
 use crate::lock::StoreLock;
@@ -44,15 +44,8 @@ pub struct KeptParts {
 impl Store {
     /// Committed manifest versions on disk, ascending.
     pub fn manifest_versions(&self) -> Result<Vec<u64>> {
-        let dir = self.manifest_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StoreError::io(&dir, e)),
-        };
         let mut versions = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
+        for entry in dir_entries(&self.manifest_dir())? {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if let Some(n) = name
@@ -240,13 +233,7 @@ impl Store {
             self.manifest_dir(),
         ];
         while let Some(dir) = stack.pop() {
-            let entries = match fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(StoreError::io(&dir, e)),
-            };
-            for entry in entries {
-                let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
+            for entry in dir_entries(&dir)? {
                 let path = entry.path();
                 let ft = entry.file_type().map_err(|e| StoreError::io(&path, e))?;
                 if ft.is_dir() {

@@ -75,6 +75,23 @@ pub struct PartEntry {
 }
 
 impl PartEntry {
+    /// The entry of a part file of `rows` rows at `path` (relative to the
+    /// store) whose bytes have `sum`.
+    pub fn new(
+        variant: &str,
+        path: String,
+        rows: usize,
+        sum: crate::fingerprint::FileSum,
+    ) -> PartEntry {
+        PartEntry {
+            variant: variant.into(),
+            path,
+            rows: rows as u64,
+            size: Some(sum.size),
+            sha256: Some(sum.sha256),
+        }
+    }
+
     /// Whether the file at `path` has the recorded size (true when no size
     /// is recorded and the file exists). Cheap: one `stat`.
     pub fn size_matches(&self, path: &std::path::Path) -> bool {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use crate::atomic::{self, TEMP_PREFIX};
+use crate::atomic::{self, dir_entries, TEMP_PREFIX};
 use crate::error::{Result, StoreError};
 use crate::table::{read_frame, write_frame};
 use crate::Store;
@@ -354,15 +354,8 @@ impl Store {
 
     /// Names of the published runs, sorted.
     pub fn runs(&self) -> Result<Vec<String>> {
-        let dir = self.runs_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StoreError::io(&dir, e)),
-        };
         let mut runs = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
+        for entry in dir_entries(&self.runs_dir())? {
             let name = entry.file_name().to_string_lossy().into_owned();
             // Hidden folders are staging areas (`.tmp-*`, `.folds`), not runs.
             if !name.starts_with('.') && entry.path().is_dir() {
@@ -385,14 +378,8 @@ impl Store {
 
     /// Folds of `run` already finished (numbers, sorted).
     pub fn folds_done(&self, run: &str) -> Result<Vec<usize>> {
-        let dir = self.folds_dir(run);
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StoreError::io(&dir, e)),
-        };
-        let mut done: Vec<usize> = entries
-            .flatten()
+        let mut done: Vec<usize> = dir_entries(&self.folds_dir(run))?
+            .into_iter()
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
                 name.strip_prefix("fold-")?.parse().ok()

@@ -23,7 +23,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::atomic;
 use crate::error::{Result, StoreError};
-use crate::fingerprint::{file_sum, FileSum};
+use crate::fingerprint::{FileSum, HashingWriter};
 
 /// One row of a feature shard: the features of one clip in one variant.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,31 +168,25 @@ pub fn write_shard(path: &Path, rows: &[FeatureRow]) -> Result<FileSum> {
     let tmp = atomic::temp_path_for(path);
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
-        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(pq)?;
+        let out = HashingWriter::new(file);
+        let mut writer = ArrowWriter::try_new(out, batch.schema(), Some(props)).map_err(pq)?;
         writer.write(&batch).map_err(pq)?;
-        let file = writer.into_inner().map_err(pq)?;
+        let (file, sum) = writer.into_inner().map_err(pq)?.finish();
         file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
-        atomic::rename_durable(&tmp, path)
+        atomic::rename_durable(&tmp, path)?;
+        Ok(sum)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result?;
-    file_sum(path)
+    result
 }
 
 /// Reads every row of a shard written by [`write_shard`]. A file that is
 /// not such a shard (truncated, garbled) is [`StoreError::Damaged`].
 pub fn read_shard(path: &Path) -> Result<Vec<FeatureRow>> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-    read_rows(file, path).map_err(|e| match e {
-        e @ (StoreError::Io { .. } | StoreError::Damaged { .. }) => e,
-        other => {
-            let prefix = format!("{}: ", path.display());
-            let text = other.to_string();
-            StoreError::damaged(path, text.strip_prefix(&prefix).unwrap_or(&text))
-        }
-    })
+    read_rows(file, path).map_err(|e| e.into_damaged(path))
 }
 
 /// Whether `path` has a readable Parquet footer (cheap: the rows are not
@@ -299,10 +293,11 @@ fn read_batch(batch: &RecordBatch, path: &Path, out: &mut Vec<FeatureRow>) -> Re
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn row(clip: &str, mel: bool) -> FeatureRow {
+    /// A small valid row of clip `clip` (with a log-mel when `mel`).
+    pub(crate) fn row(clip: &str, mel: bool) -> FeatureRow {
         FeatureRow {
             clip_id: clip.into(),
             variant: "clean".into(),
@@ -362,7 +357,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.parquet");
         let sum = write_shard(&path, &[row("a", false)]).unwrap();
-        assert_eq!(sum, file_sum(&path).unwrap());
+        assert_eq!(sum, crate::fingerprint::file_sum(&path).unwrap());
         check_footer(&path).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();

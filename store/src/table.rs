@@ -10,7 +10,7 @@ use polars::prelude::*;
 
 use crate::atomic;
 use crate::error::{Result, StoreError};
-use crate::fingerprint::file_sha256;
+use crate::fingerprint::{file_sha256, FileSum, HashingWriter};
 
 /// One clip of the corpus (a row of `metadata.parquet`).
 #[derive(Debug, Clone, PartialEq)]
@@ -85,18 +85,27 @@ fn pl_err(path: &Path) -> impl Fn(PolarsError) -> StoreError + '_ {
 
 /// Writes a DataFrame as zstd Parquet at `path`, atomically.
 pub fn write_frame(path: &Path, df: &mut DataFrame) -> Result<()> {
+    write_frame_sum(path, df).map(|_| ())
+}
+
+/// [`write_frame`], returning the file's size and SHA-256 (hashed as it
+/// is written).
+fn write_frame_sum(path: &Path, df: &mut DataFrame) -> Result<FileSum> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
     }
     let tmp = atomic::temp_path_for(path);
     let result = (|| {
         let mut file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
-        ParquetWriter::new(&mut file)
+        let mut out = HashingWriter::new(&mut file);
+        ParquetWriter::new(&mut out)
             .with_compression(ParquetCompression::Zstd(None))
             .finish(df)
             .map_err(pl_err(path))?;
+        let (_, sum) = out.finish();
         file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
-        atomic::rename_durable(&tmp, path)
+        atomic::rename_durable(&tmp, path)?;
+        Ok(sum)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -125,8 +134,7 @@ pub fn sum_path(path: &Path) -> PathBuf {
 /// atomically, then its checksum file ([`sum_path`]) so that readers and
 /// `ser check` can tell a damaged table from a good one.
 pub fn write_table(path: &Path, df: &mut DataFrame) -> Result<()> {
-    write_frame(path, df)?;
-    let sum = file_sha256(path)?;
+    let sum = write_frame_sum(path, df)?.sha256;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     atomic::write_bytes_atomic(&sum_path(path), format!("{sum}  {name}\n").as_bytes())
 }
@@ -165,14 +173,7 @@ fn read_table<T>(path: &Path, read: impl FnOnce(DataFrame) -> Result<T>) -> Resu
     }
     verify_table(path)?;
     let df = read_frame(path)?;
-    read(df).map_err(|e| match e {
-        e @ StoreError::Damaged { .. } => e,
-        other => {
-            let prefix = format!("{}: ", path.display());
-            let text = other.to_string();
-            StoreError::damaged(path, text.strip_prefix(&prefix).unwrap_or(&text))
-        }
-    })
+    read(df).map_err(|e| e.into_damaged(path))
 }
 
 fn strs(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<String>>> {

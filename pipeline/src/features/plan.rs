@@ -79,13 +79,7 @@ impl ShardPlan {
                 return None;
             }
             let sum = file_sum(&path).ok()?;
-            parts.push(PartEntry {
-                variant: variant.into(),
-                path: rel,
-                rows: rows.len() as u64,
-                size: Some(sum.size),
-                sha256: Some(sum.sha256),
-            });
+            parts.push(PartEntry::new(variant, rel, rows.len(), sum));
         }
         Some(ShardEntry {
             digest: self.digest.clone(),

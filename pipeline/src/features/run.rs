@@ -391,13 +391,7 @@ fn compute_shard(job: &Job, plan: &ShardPlan) -> ShardResult {
         }
         let rel = Store::part_rel_path(set_id, variant, plan.actor, &plan.digest);
         let sum = write_shard(&store.resolve(&rel), rows)?;
-        parts.push(PartEntry {
-            variant: variant.into(),
-            path: rel,
-            rows: rows.len() as u64,
-            size: Some(sum.size),
-            sha256: Some(sum.sha256),
-        });
+        parts.push(PartEntry::new(variant, rel, rows.len(), sum));
     }
     let entry = ShardEntry {
         digest: plan.digest.clone(),

@@ -266,3 +266,35 @@ pub fn class_bars(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pixels of exactly `c` in an RGB buffer.
+    fn count(buf: &[u8], c: RGBColor) -> usize {
+        buf.chunks_exact(3)
+            .filter(|p| p[0] == c.0 && p[1] == c.1 && p[2] == c.2)
+            .count()
+    }
+
+    #[test]
+    fn regression_a_zero_score_is_drawn_not_left_blank() {
+        let draw = |score: f64| {
+            let mut buf = vec![255u8; 400 * 400 * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut buf, (400, 400)).into_drawing_area();
+                let classes = ["angry".to_string()];
+                class_bars(&root, &classes, &[16], &[("F1", vec![score])]).unwrap();
+                root.present().unwrap();
+            }
+            count(&buf, SERIES[0])
+        };
+        let zero = draw(0.0);
+        assert!(zero > 0, "a zero bar left no mark");
+        assert!(
+            zero < draw(50.0),
+            "the zero mark is smaller than a real bar"
+        );
+    }
+}

@@ -225,10 +225,12 @@ pub fn run_report(store: &Store, runs: &[String], figures: bool) -> Result<Repor
         }
     }
     if figures {
-        for fig in figures::data_figures(store, &store.root().join("figures")) {
+        // `skipped FOLDER: reason`, as for a run's figures.
+        let out = store.root().join("figures");
+        for fig in figures::data_figures(store, &out) {
             match fig {
                 Ok(p) => report.figures.push(p),
-                Err(e) => report.skipped.push(e),
+                Err(e) => report.skipped.push(format!("{}: {e}", out.display())),
             }
         }
     }

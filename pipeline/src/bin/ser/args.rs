@@ -56,6 +56,19 @@ fn parse_kernel(s: &str) -> Result<usize, String> {
     }
 }
 
+/// A `--corpus` value: a named reader, or `auto` (`None`: told from the
+/// file names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorpusArg(pub Option<pipeline::corpora::CorpusKind>);
+
+/// `--corpus`, checked when parsed (exit 2 before any folder is read).
+pub fn parse_corpus(s: &str) -> Result<CorpusArg, String> {
+    match s {
+        "auto" => Ok(CorpusArg(None)),
+        kind => pipeline::corpora::CorpusKind::parse(kind).map(|k| CorpusArg(Some(k))),
+    }
+}
+
 /// A feature sample rate: Hz (4000..=384000) or `native` (`None`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateArg(pub Option<u32>);

@@ -120,8 +120,8 @@ pub enum Command {
         /// How the k-th --data folder is named: auto (detected from the names),
         /// ravdess, crema-d, tess, savee, emodb, or csv:FILE (a manifest with
         /// columns path, emotion, speaker and optionally gender, split) [default: auto].
-        #[arg(long)]
-        corpus: Vec<String>,
+        #[arg(long, value_parser = crate::args::parse_corpus)]
+        corpus: Vec<crate::args::CorpusArg>,
         /// Let a manifest's paths point outside its folder (absolute paths,
         /// `../`); without it such a row is rejected with its line number.
         #[arg(long)]

@@ -18,7 +18,6 @@ mod results;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
-use pipeline::corpora::CorpusKind;
 use pipeline::corpus::{self, Checksums, DownloadConfig, VerifyReport};
 use pipeline::features::{run_features, RunOptions};
 use pipeline::metadata::{run_metadata, Source};
@@ -166,23 +165,13 @@ fn run(cli: Cli, store: PathBuf, progress: bool) -> Result<i32> {
                     data.len()
                 )));
             }
-            // Every --corpus is checked (a usage error) before any folder is read.
-            let kinds = corpus
-                .iter()
-                .map(|c| match c.as_str() {
-                    "auto" => Ok(None),
-                    c => CorpusKind::parse(c)
-                        .map(Some)
-                        .map_err(|e| args::usage(format!("--corpus: {e}"))),
-                })
-                .collect::<Result<Vec<_>>>()?;
             let mut sources = Vec::new();
             for (k, d) in data.iter().enumerate() {
                 // A wrong --data must not leave an empty store behind.
                 std::fs::read_dir(d).with_context(|| format!("{}", d.display()))?;
                 sources.push(Source {
                     data: d.clone(),
-                    corpus: kinds.get(k).cloned().flatten(),
+                    corpus: corpus.get(k).and_then(|c| c.0.clone()),
                     allow_outside,
                 });
             }

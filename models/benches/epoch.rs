@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use dfdx::prelude::*;
 use models::kernels::gemm::{gemm, View};
-use models::{train, Classifier, Cnn, CnnConfig, Dataset, LstmModel, TrainConfig};
+use models::{train, Classifier, Cnn, CnnConfig, Dataset, LstmConfig, LstmModel, TrainConfig};
 
 const FRAMES: usize = 130;
 
@@ -61,42 +61,47 @@ impl<M: TensorCollection<f32, Cpu>> TensorCollection<f32, Cpu> for Reference<M> 
     }
 }
 
-type ReferenceCnn = Reference<Cnn<14, 5, f32, Cpu>>;
-type ReferenceLstm = Reference<LstmModel<14, f32, Cpu>>;
+type ReferenceCnn = Reference<Cnn<f32, Cpu>>;
+type ReferenceLstm = Reference<LstmModel<f32, Cpu>>;
 
-impl Classifier<14> for ReferenceCnn {
+impl Classifier for ReferenceCnn {
+    fn classes(&self) -> usize {
+        self.0.classes()
+    }
     fn logits<T: Tape<f32, Cpu> + Merge<T>>(
         &self,
         x: Tensor<(usize, usize, Const<40>), f32, Cpu, T>,
         _: &[usize],
         train: bool,
-    ) -> Result<Tensor<(usize, Const<14>), f32, Cpu, T>, CpuError> {
-        self.0
-            .try_forward_reference(x, &CnnConfig::default(), train)
+    ) -> Result<Tensor<(usize, usize), f32, Cpu, T>, CpuError> {
+        self.0.try_forward_reference(x, train)
     }
-    fn initialize(&mut self, init: models::Init, seed: u64) {
-        self.0.initialize(init, seed)
+    fn init_keras(&mut self, seed: u64) {
+        self.0.init_keras(seed)
     }
 }
 
-impl Classifier<14> for ReferenceLstm {
+impl Classifier for ReferenceLstm {
+    fn classes(&self) -> usize {
+        self.0.classes()
+    }
     fn logits<T: Tape<f32, Cpu> + Merge<T>>(
         &self,
         x: Tensor<(usize, usize, Const<40>), f32, Cpu, T>,
         _: &[usize],
         _: bool,
-    ) -> Result<Tensor<(usize, Const<14>), f32, Cpu, T>, CpuError> {
+    ) -> Result<Tensor<(usize, usize), f32, Cpu, T>, CpuError> {
         self.0.try_forward_reference(x)
     }
-    fn initialize(&mut self, init: models::Init, seed: u64) {
-        self.0.initialize(init, seed)
+    fn init_keras(&mut self, seed: u64) {
+        self.0.init_keras(seed)
     }
 }
 
-fn epoch<M: Classifier<14>>(mut m: M, dev: &Cpu, set: &Dataset, batch: usize) -> f64 {
+fn epoch<M: Classifier>(mut m: M, dev: &Cpu, set: &Dataset, batch: usize) -> f64 {
     let empty = Dataset::new(Vec::new(), FRAMES, Vec::new());
     let t = Instant::now();
-    train::<14, _>(
+    train(
         &mut m,
         dev,
         set,
@@ -160,7 +165,7 @@ fn main() {
             let gflops = sgemm_rate(2048);
             println!("{{\"sgemm\":2048,\"threads\":{n},\"gflops\":{gflops:.1}}}");
             if want("cnn") {
-                let cnn = Cnn::<14, 5, f32, Cpu>::build(&dev);
+                let cnn = CnnConfig::new(14, 5).init(&dev).expect("cnn");
                 let s = if reference {
                     epoch(Reference(cnn), &dev, &set, 30)
                 } else {
@@ -170,7 +175,7 @@ fn main() {
                 println!("{{\"model\":\"cnn\",\"impl\":\"{impl_name}\",\"threads\":{n},\"clips\":{clips},\"frames\":{FRAMES},\"batch\":30,\"seconds_per_epoch\":{s:.3},\"gflops\":{rate:.1}}}");
             }
             if want("lstm") {
-                let lstm = LstmModel::<14, f32, Cpu>::build(&dev);
+                let lstm = LstmConfig { classes: 14 }.init(&dev).expect("lstm");
                 let s = if reference {
                     epoch(Reference(lstm), &dev, &set, 28)
                 } else {

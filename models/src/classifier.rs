@@ -4,20 +4,24 @@ use dfdx::prelude::*;
 
 use crate::cnn::N_MFCC;
 use crate::init::Init;
-use crate::layers::{Batch, Seq};
+use crate::layers::{Logits, Seq};
 use crate::split::SplitMix;
 
-/// A model that maps MFCC sequences to `N` class logits.
-pub trait Classifier<const N: usize>: TensorCollection<f32, Cpu> + Clone {
-    /// Logits `[batch, N]` of `[batch, frames, 40]` whose examples hold
-    /// `lengths[e]` real frames (then padding); `train` enables dropout.
-    /// Layers with running statistics (batch norm) use them here.
+/// A model that maps MFCC sequences to class logits; the number of
+/// classes is the model's own (its head's width, chosen at run time).
+pub trait Classifier: TensorCollection<f32, Cpu> + Clone {
+    /// Classes the head predicts.
+    fn classes(&self) -> usize;
+
+    /// Logits `[batch, classes]` of `[batch, frames, 40]` whose examples
+    /// hold `lengths[e]` real frames (then padding); `train` enables
+    /// dropout. Layers with running statistics (batch norm) use them here.
     fn logits<T: Tape<f32, Cpu> + Merge<T>>(
         &self,
         x: Seq<N_MFCC, f32, Cpu, T>,
         lengths: &[usize],
         train: bool,
-    ) -> Result<Batch<N, f32, Cpu, T>, CpuError>;
+    ) -> Result<Logits<f32, Cpu, T>, CpuError>;
 
     /// Logits of a training step: dropout on, batch norm on the batch's
     /// statistics (updating the running ones). Models without such layers
@@ -26,7 +30,7 @@ pub trait Classifier<const N: usize>: TensorCollection<f32, Cpu> + Clone {
         &mut self,
         x: Seq<N_MFCC, f32, Cpu, OwnedTape<f32, Cpu>>,
         lengths: &[usize],
-    ) -> Result<Batch<N, f32, Cpu, OwnedTape<f32, Cpu>>, CpuError> {
+    ) -> Result<Logits<f32, Cpu, OwnedTape<f32, Cpu>>, CpuError> {
         self.logits(x, lengths, true)
     }
 
@@ -34,7 +38,14 @@ pub trait Classifier<const N: usize>: TensorCollection<f32, Cpu> + Clone {
     /// (data augmentation); the default leaves it as it is.
     fn augment(&self, _x: &mut [f32], _frames: usize, _lengths: &[usize], _rng: &mut SplitMix) {}
 
-    /// Draws every weight again as `init` says, from `seed` (dfdx's own
-    /// `build` already gives [`Init::Uniform`]).
-    fn initialize(&mut self, init: Init, seed: u64);
+    /// Keras' initialisers for every layer, drawn from `seed` ([`crate::init`]).
+    fn init_keras(&mut self, seed: u64);
+
+    /// Draws every weight again as `init` says, from `seed` (the model's
+    /// constructor already gives [`Init::Uniform`]).
+    fn initialize(&mut self, init: Init, seed: u64) {
+        if init == Init::Keras {
+            self.init_keras(seed);
+        }
+    }
 }

@@ -1,173 +1,157 @@
-//! The paper's 1-D CNN: Conv1D 1024 -> 512 -> 256 -> 128 (kernel `K`, same
-//! padding, ReLU), each followed by MaxPool1D(2); GlobalAveragePooling1D;
-//! Dense 64 ReLU; Dropout; Dense `N` (logits).
+//! The paper's 1-D CNN: Conv1D 1024 -> 512 -> 256 -> 128 (kernel `kernel`,
+//! same padding, ReLU), each followed by MaxPool1D(2); GlobalAveragePooling1D;
+//! Dense 64 ReLU; Dropout; Dense `classes` (logits).
 
 use dfdx::nn::modules::Linear;
 use dfdx::prelude::*;
 
 use crate::classifier::Classifier;
-use crate::init::{Init, InitRng};
-use crate::layers::{global_avg_pool1d, init_linear_keras, max_pool1d, Batch, Conv1D, Seq};
+use crate::init::InitRng;
+use crate::layers::{
+    collection, global_avg_pool1d, init_linear_keras, max_pool1d, Conv1D, Dense, Logits, Seq,
+};
 
 /// Coefficients per input frame (40 MFCCs).
 pub const N_MFCC: usize = 40;
 
-/// Training-time settings of the CNN that are not part of its shape.
-#[derive(Debug, Clone, PartialEq)]
+/// The CNN's shape and settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CnnConfig {
+    /// Classes (the head's width).
+    pub classes: usize,
+    /// Convolution kernel width (the paper: 5).
+    pub kernel: usize,
     /// Dropout before the last layer (the paper: 0.2).
     pub dropout: f64,
     /// Max-pool window after each convolution (the paper: 2).
     pub pool: usize,
 }
 
-impl Default for CnnConfig {
-    fn default() -> Self {
+impl CnnConfig {
+    /// The paper's CNN for `classes` classes and kernel width `kernel`.
+    pub fn new(classes: usize, kernel: usize) -> CnnConfig {
         CnnConfig {
+            classes,
+            kernel,
             dropout: 0.2,
             pool: 2,
         }
     }
-}
 
-impl CnnConfig {
-    /// Fewest frames an input needs: each pool halves the sequence.
-    pub fn min_frames(&self) -> usize {
-        self.pool.max(1).pow(4)
+    /// The model, weights drawn from `dev`'s generator (`U(±1/sqrt(fan_in))`).
+    pub fn init(&self, dev: &Cpu) -> Result<Cnn<f32, Cpu>, CpuError> {
+        Ok(Cnn {
+            conv1: Conv1D::new(dev, self.kernel)?,
+            conv2: Conv1D::new(dev, self.kernel)?,
+            conv3: Conv1D::new(dev, self.kernel)?,
+            conv4: Conv1D::new(dev, self.kernel)?,
+            dense1: Linear::try_build(dev)?,
+            dense2: Dense::new(dev, self.classes)?,
+            dropout: self.dropout,
+            pool: self.pool,
+        })
     }
 }
 
-/// The CNN's weights: `N` classes, kernel width `K`.
+/// The CNN's weights and settings.
 #[derive(Debug, Clone)]
-pub struct Cnn<const N: usize, const K: usize, E: Dtype, D: Storage<E>> {
+pub struct Cnn<E: Dtype, D: Storage<E>> {
     /// 40 -> 1024.
-    pub conv1: Conv1D<N_MFCC, 1024, K, E, D>,
+    pub conv1: Conv1D<N_MFCC, 1024, E, D>,
     /// 1024 -> 512.
-    pub conv2: Conv1D<1024, 512, K, E, D>,
+    pub conv2: Conv1D<1024, 512, E, D>,
     /// 512 -> 256.
-    pub conv3: Conv1D<512, 256, K, E, D>,
+    pub conv3: Conv1D<512, 256, E, D>,
     /// 256 -> 128.
-    pub conv4: Conv1D<256, 128, K, E, D>,
+    pub conv4: Conv1D<256, 128, E, D>,
     /// Dense 64.
     pub dense1: Linear<128, 64, E, D>,
-    /// Dense N (logits).
-    pub dense2: Linear<64, N, E, D>,
+    /// Dense `classes` (logits).
+    pub dense2: Dense<64, E, D>,
+    /// Dropout before `dense2`.
+    pub dropout: f64,
+    /// Max-pool window.
+    pub pool: usize,
 }
 
-impl<const N: usize, const K: usize, E, D> TensorCollection<E, D> for Cnn<N, K, E, D>
-where
-    E: Dtype + num_traits::Float + rand_distr::uniform::SampleUniform,
-    D: Device<E>,
-{
-    type To<E2: Dtype, D2: Device<E2>> = Cnn<N, K, E2, D2>;
+collection!(Cnn { [conv1, conv2, conv3, conv4, dense1, dense2]; dropout = 0.2, pool = 2 });
 
-    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
-        visitor: &mut V,
-    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
-        visitor.visit_fields(
-            (
-                Self::module("conv1", |s| &s.conv1, |s| &mut s.conv1),
-                Self::module("conv2", |s| &s.conv2, |s| &mut s.conv2),
-                Self::module("conv3", |s| &s.conv3, |s| &mut s.conv3),
-                Self::module("conv4", |s| &s.conv4, |s| &mut s.conv4),
-                Self::module("dense1", |s| &s.dense1, |s| &mut s.dense1),
-                Self::module("dense2", |s| &s.dense2, |s| &mut s.dense2),
-            ),
-            |(conv1, conv2, conv3, conv4, dense1, dense2)| Cnn {
-                conv1,
-                conv2,
-                conv3,
-                conv4,
-                dense1,
-                dense2,
-            },
-        )
-    }
-}
-
-impl<const N: usize, const K: usize, E: Dtype, D: Device<E>> Cnn<N, K, E, D> {
+impl<E: Dtype, D: Device<E>> Cnn<E, D> {
     /// The reference forward pass from dfdx ops (conv, ReLU and pool as
     /// separate ops); [`Cnn::try_forward`] must give the same logits.
     pub fn try_forward_reference<T: Tape<E, D> + Merge<T>>(
         &self,
         x: Seq<N_MFCC, E, D, T>,
-        cfg: &CnnConfig,
         train: bool,
-    ) -> Result<Batch<N, E, D, T>, D::Err> {
-        let x = max_pool1d(self.conv1.try_forward(x)?.try_relu()?, cfg.pool)?; // [b, l/2, 1024]
-        let x = max_pool1d(self.conv2.try_forward(x)?.try_relu()?, cfg.pool)?; // [b, l/4, 512]
-        let x = max_pool1d(self.conv3.try_forward(x)?.try_relu()?, cfg.pool)?; // [b, l/8, 256]
-        let x = max_pool1d(self.conv4.try_forward(x)?.try_relu()?, cfg.pool)?; // [b, l/16, 128]
-        self.head(x, cfg, train)
+    ) -> Result<Logits<E, D, T>, D::Err> {
+        let p = self.pool;
+        let x = max_pool1d(self.conv1.try_forward(x)?.try_relu()?, p)?; // [b, l/2, 1024]
+        let x = max_pool1d(self.conv2.try_forward(x)?.try_relu()?, p)?; // [b, l/4, 512]
+        let x = max_pool1d(self.conv3.try_forward(x)?.try_relu()?, p)?; // [b, l/8, 256]
+        let x = max_pool1d(self.conv4.try_forward(x)?.try_relu()?, p)?; // [b, l/16, 128]
+        self.head(x, train)
     }
 
-    /// Global average pool, Dense 64 ReLU, dropout, Dense N.
+    /// Global average pool, Dense 64 ReLU, dropout, Dense `classes`.
     fn head<T: Tape<E, D> + Merge<T>>(
         &self,
         x: Seq<128, E, D, T>,
-        cfg: &CnnConfig,
         train: bool,
-    ) -> Result<Batch<N, E, D, T>, D::Err> {
+    ) -> Result<Logits<E, D, T>, D::Err> {
         let x = global_avg_pool1d(x)?; // [b, 128]
         let x = self.dense1.try_forward(x)?.try_relu()?; // [b, 64]
-        let x = if train && cfg.dropout > 0.0 {
-            x.try_dropout(cfg.dropout)?
+        let x = if train && self.dropout > 0.0 {
+            x.try_dropout(self.dropout)?
         } else {
             x
         };
-        self.dense2.try_forward(x) // [b, N]
+        self.dense2.try_forward(x) // [b, classes]
+    }
+}
+
+impl<E: Dtype + crate::kernels::Float> Cnn<E, Cpu>
+where
+    Cpu: Device<E>,
+{
+    /// Logits `[batch, classes]` of MFCC sequences `[batch, frames, 40]`;
+    /// dropout only when `train` is set. Inputs need `pool^4` frames. Each
+    /// conv + ReLU + pool is one fused op (the fast kernels).
+    pub fn try_forward<T: Tape<E, Cpu> + Merge<T>>(
+        &self,
+        x: Seq<N_MFCC, E, Cpu, T>,
+        train: bool,
+    ) -> Result<Logits<E, Cpu, T>, CpuError> {
+        let p = self.pool;
+        let x = self.conv1.try_forward_block(x, p, false)?; // [b, l/2, 1024]
+        let x = self.conv2.try_forward_block(x, p, true)?; // [b, l/4, 512]
+        let x = self.conv3.try_forward_block(x, p, true)?; // [b, l/8, 256]
+        let x = self.conv4.try_forward_block(x, p, true)?; // [b, l/16, 128]
+        self.head(x, train)
+    }
+}
+
+impl Classifier for Cnn<f32, Cpu> {
+    fn classes(&self) -> usize {
+        self.dense2.outputs()
     }
 
-    /// Keras' initialisers for every layer (see [`crate::init`]).
-    pub fn init_keras(&mut self, seed: u64)
-    where
-        E: num_traits::Float + crate::kernels::Float,
-    {
+    fn logits<T: Tape<f32, Cpu> + Merge<T>>(
+        &self,
+        x: Seq<N_MFCC, f32, Cpu, T>,
+        _lengths: &[usize],
+        train: bool,
+    ) -> Result<Logits<f32, Cpu, T>, CpuError> {
+        self.try_forward(x, train)
+    }
+
+    fn init_keras(&mut self, seed: u64) {
         let mut rng = InitRng::new(seed);
         self.conv1.init_keras(&mut rng);
         self.conv2.init_keras(&mut rng);
         self.conv3.init_keras(&mut rng);
         self.conv4.init_keras(&mut rng);
         init_linear_keras(&mut self.dense1, &mut rng);
-        init_linear_keras(&mut self.dense2, &mut rng);
-    }
-}
-
-impl<const N: usize, const K: usize, E: Dtype + crate::kernels::Float> Cnn<N, K, E, Cpu>
-where
-    Cpu: Device<E>,
-{
-    /// Logits `[batch, N]` of MFCC sequences `[batch, frames, 40]`; dropout
-    /// only when `train` is set. Inputs need [`CnnConfig::min_frames`]
-    /// frames. Each conv + ReLU + pool is one fused op (the fast kernels).
-    pub fn try_forward<T: Tape<E, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, E, Cpu, T>,
-        cfg: &CnnConfig,
-        train: bool,
-    ) -> Result<Batch<N, E, Cpu, T>, CpuError> {
-        let x = self.conv1.try_forward_block(x, cfg.pool, false)?; // [b, l/2, 1024]
-        let x = self.conv2.try_forward_block(x, cfg.pool, true)?; // [b, l/4, 512]
-        let x = self.conv3.try_forward_block(x, cfg.pool, true)?; // [b, l/8, 256]
-        let x = self.conv4.try_forward_block(x, cfg.pool, true)?; // [b, l/16, 128]
-        self.head(x, cfg, train)
-    }
-}
-
-impl<const N: usize, const K: usize> Classifier<N> for Cnn<N, K, f32, Cpu> {
-    fn logits<T: Tape<f32, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, f32, Cpu, T>,
-        _lengths: &[usize],
-        train: bool,
-    ) -> Result<Batch<N, f32, Cpu, T>, CpuError> {
-        self.try_forward(x, &CnnConfig::default(), train)
-    }
-
-    fn initialize(&mut self, init: Init, seed: u64) {
-        if init == Init::Keras {
-            self.init_keras(seed);
-        }
+        self.dense2.init_keras(&mut rng);
     }
 }
 
@@ -180,10 +164,10 @@ mod tests {
     #[test]
     fn shapes_and_parameter_count() {
         let dev = Dev::seed_from_u64(0);
-        let cnn = Cnn::<14, 5, f32, Dev>::build(&dev);
+        let cnn = CnnConfig::new(14, 5).init(&dev).unwrap();
         let x: Seq<N_MFCC, f32, Dev, NoneTape> = dev.sample_normal_like(&(3, 130, Const::<N_MFCC>));
-        let y = cnn.try_forward(x, &CnnConfig::default(), false).unwrap();
-        assert_eq!(*y.shape(), (3, Const::<14>));
+        let y = cnn.try_forward(x, false).unwrap();
+        assert_eq!(*y.shape(), (3, 14));
         let convs = 5 * (40 * 1024 + 1024 * 512 + 512 * 256 + 256 * 128) + 1024 + 512 + 256 + 128;
         let dense = 128 * 64 + 64 + 64 * 14 + 14;
         assert_eq!(cnn.num_trainable_params(), convs + dense);
@@ -192,12 +176,11 @@ mod tests {
     #[test]
     fn fused_forward_matches_the_reference_ops() {
         let dev = Dev::seed_from_u64(4);
-        let mut cnn = Cnn::<14, 5, f32, Dev>::build(&dev);
+        let mut cnn = CnnConfig::new(14, 5).init(&dev).unwrap();
         cnn.init_keras(4);
         let x: Seq<N_MFCC, f32, Dev, NoneTape> = dev.sample_normal_like(&(2, 37, Const::<N_MFCC>));
-        let cfg = CnnConfig::default();
-        let fast = cnn.try_forward(x.clone(), &cfg, false).unwrap().as_vec();
-        let slow = cnn.try_forward_reference(x, &cfg, false).unwrap().as_vec();
+        let fast = cnn.try_forward(x.clone(), false).unwrap().as_vec();
+        let slow = cnn.try_forward_reference(x, false).unwrap().as_vec();
         let scale = slow.iter().fold(1f32, |m, v| m.max(v.abs()));
         for (a, b) in fast.iter().zip(&slow) {
             assert!((a - b).abs() <= 1e-5 * scale, "{a} vs {b}");
@@ -207,9 +190,9 @@ mod tests {
     #[test]
     fn adam_steps_reduce_the_loss_on_a_separable_batch() {
         let dev = Dev::seed_from_u64(1);
-        let mut cnn = Cnn::<3, 3, f32, Dev>::build(&dev);
-        let (x, y) = crate::testdata::separable_batch::<3>(&dev, 6, 16);
-        let losses = crate::testdata::adam_losses::<3, _>(&mut cnn, &x, &y, 12, 1e-3);
+        let mut cnn = CnnConfig::new(3, 3).init(&dev).unwrap();
+        let (x, y) = crate::testdata::separable_batch(&dev, 3, 6, 16);
+        let losses = crate::testdata::adam_losses(&mut cnn, &x, &y, 12, 1e-3);
         assert!(losses.iter().all(|l| l.is_finite()));
         assert!(
             losses[11] < 0.5 * losses[0],

@@ -1,16 +1,17 @@
-//! Models of `ser`: the paper's CNN, LSTM and CNN+LSTM, the training loop,
-//! splits and metrics.
+//! Models of `ser`: the paper's CNN, LSTM and CNN+LSTM, our si-cnn, the
+//! training loop, splits and metrics.
 //!
 //! Arrays and labels in; trained weights, predictions and metrics out. This
 //! crate never sees a file, Parquet or audio: the `pipeline` crate feeds it.
-//! So far it holds label sets ([`labels`]), clip-level splits ([`split`]),
-//! metrics ([`metrics`]) and the 1-D layers dfdx lacks ([`layers`], with
-//! gradient checks), and the three models, each a config or const
-//! parameters plus a module: the paper's CNN ([`cnn`]) and LSTM
-//! ([`lstm_model`]), and our CNN+LSTM ([`cnn_lstm`]); and the training loop
-//! ([`mod@train`]). The `ser train` stage (reading shards, writing runs) lives in `pipeline`;
-//! [`zoo`] is its entry point: any model by run-time kind, class count and
-//! kernel, with weights in and out as safetensors bytes.
+//! It holds label sets ([`labels`]), clip-level splits ([`split`]),
+//! metrics ([`metrics`]), the 1-D layers dfdx lacks ([`layers`], with
+//! gradient checks, over hand-written [`kernels`]), and four models, each
+//! a config (classes and kernel chosen at run time) that builds a module:
+//! the paper's CNN ([`cnn`]) and LSTM ([`lstm_model`]), our CNN+LSTM
+//! ([`cnn_lstm`]) and si-cnn ([`si_cnn`]); the training loop
+//! ([`mod@train`]); weights as safetensors bytes ([`weights`]). The `ser
+//! train` stage (reading shards, writing runs) lives in `pipeline`; [`zoo`]
+//! is its entry point: any model by run-time kind, class count and kernel.
 
 #![deny(missing_docs)]
 
@@ -27,18 +28,19 @@ pub mod metrics;
 pub mod si_cnn;
 pub mod split;
 pub mod train;
+pub mod weights;
 pub mod zoo;
 
 #[cfg(test)]
 mod testdata;
 
 pub use cnn::{Cnn, CnnConfig};
-pub use cnn_lstm::CnnLstm;
+pub use cnn_lstm::{CnnLstm, CnnLstmConfig};
 pub use init::Init;
-pub use labels::LabelSet;
-pub use lstm_model::LstmModel;
+pub use labels::{LabelSet, Labels};
+pub use lstm_model::{LstmConfig, LstmModel};
 pub use metrics::{ClassScores, Metrics};
-pub use si_cnn::SiCnn;
+pub use si_cnn::{SiCnn, SiCnnConfig};
 pub use split::{
     actor_folds, balanced_groups, emobox_groups, random_split, Fold, SplitClip, SplitMix,
 };

@@ -25,13 +25,19 @@ use dfdx::prelude::*;
 
 use crate::classifier::Classifier;
 use crate::cnn::N_MFCC;
-use crate::init::{Init, InitRng};
-use crate::layers::{batchnorm_eval, batchnorm_train, init_linear_keras, Batch, Conv1D, Seq};
+use crate::init::InitRng;
+use crate::layers::{
+    batchnorm_eval, batchnorm_train, collection, init_linear_keras, Conv1D, Dense, Logits, Seq,
+};
 use crate::split::SplitMix;
 
-/// Settings of the model that are not weights.
+/// The model's shape and the settings that are not weights.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SiCnnConfig {
+    /// Classes (the head's width).
+    pub classes: usize,
+    /// Kernel width of the first two convolutions (the third's is 3).
+    pub kernel: usize,
     /// Dropout before the dense layers.
     pub dropout: f64,
     /// Time masks per training example.
@@ -45,75 +51,79 @@ pub struct SiCnnConfig {
 }
 
 impl SiCnnConfig {
-    /// The defaults the README's ablation chose.
-    pub const DEFAULT: SiCnnConfig = SiCnnConfig {
-        dropout: 0.3,
-        time_masks: 2,
-        time_mask: 12,
-        coef_masks: 2,
-        coef_mask: 5,
-    };
+    /// The defaults the README's ablation chose, for `classes` and `kernel`.
+    pub fn new(classes: usize, kernel: usize) -> SiCnnConfig {
+        SiCnnConfig {
+            classes,
+            kernel,
+            dropout: 0.3,
+            time_masks: 2,
+            time_mask: 12,
+            coef_masks: 2,
+            coef_mask: 5,
+        }
+    }
+
+    /// The model, weights drawn from `dev`'s generator.
+    pub fn init(&self, dev: &Cpu) -> Result<SiCnn<f32, Cpu>, CpuError> {
+        Ok(SiCnn {
+            conv1: Conv1D::new(dev, self.kernel)?,
+            bn1: BatchNorm1D::try_build(dev)?,
+            conv2: Conv1D::new(dev, self.kernel)?,
+            bn2: BatchNorm1D::try_build(dev)?,
+            conv3: Conv1D::new(dev, 3)?,
+            bn3: BatchNorm1D::try_build(dev)?,
+            dense1: Linear::try_build(dev)?,
+            dense2: Dense::new(dev, self.classes)?,
+            dropout: self.dropout,
+            time_masks: self.time_masks,
+            time_mask: self.time_mask,
+            coef_masks: self.coef_masks,
+            coef_mask: self.coef_mask,
+        })
+    }
 }
 
-/// The weights: `N` classes.
+/// The weights and settings.
 #[derive(Debug, Clone)]
-pub struct SiCnn<const N: usize, E: Dtype, D: Storage<E>> {
-    /// 40 -> 64, kernel 5.
-    pub conv1: Conv1D<N_MFCC, 64, 5, E, D>,
+pub struct SiCnn<E: Dtype, D: Storage<E>> {
+    /// 40 -> 64, kernel `kernel`.
+    pub conv1: Conv1D<N_MFCC, 64, E, D>,
     /// Batch norm after block 1.
     pub bn1: BatchNorm1D<64, E, D>,
-    /// 64 -> 128, kernel 5.
-    pub conv2: Conv1D<64, 128, 5, E, D>,
+    /// 64 -> 128, kernel `kernel`.
+    pub conv2: Conv1D<64, 128, E, D>,
     /// Batch norm after block 2.
     pub bn2: BatchNorm1D<128, E, D>,
     /// 128 -> 128, kernel 3.
-    pub conv3: Conv1D<128, 128, 3, E, D>,
+    pub conv3: Conv1D<128, 128, E, D>,
     /// Batch norm after block 3.
     pub bn3: BatchNorm1D<128, E, D>,
     /// Mean and std (256) -> 64.
     pub dense1: Linear<256, 64, E, D>,
-    /// 64 -> N (logits).
-    pub dense2: Linear<64, N, E, D>,
+    /// 64 -> `classes` (logits).
+    pub dense2: Dense<64, E, D>,
+    /// Dropout before the dense layers.
+    pub dropout: f64,
+    /// Time masks per training example.
+    pub time_masks: usize,
+    /// Longest time mask, frames.
+    pub time_mask: usize,
+    /// Coefficient masks per training example.
+    pub coef_masks: usize,
+    /// Widest coefficient mask.
+    pub coef_mask: usize,
 }
 
-impl<const N: usize, E, D> TensorCollection<E, D> for SiCnn<N, E, D>
-where
-    E: Dtype + num_traits::Float + rand_distr::uniform::SampleUniform,
-    D: Device<E>,
-{
-    type To<E2: Dtype, D2: Device<E2>> = SiCnn<N, E2, D2>;
-
-    fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
-        visitor: &mut V,
-    ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
-        visitor.visit_fields(
-            (
-                (
-                    Self::module("conv1", |s| &s.conv1, |s| &mut s.conv1),
-                    Self::module("bn1", |s| &s.bn1, |s| &mut s.bn1),
-                    Self::module("conv2", |s| &s.conv2, |s| &mut s.conv2),
-                    Self::module("bn2", |s| &s.bn2, |s| &mut s.bn2),
-                ),
-                (
-                    Self::module("conv3", |s| &s.conv3, |s| &mut s.conv3),
-                    Self::module("bn3", |s| &s.bn3, |s| &mut s.bn3),
-                    Self::module("dense1", |s| &s.dense1, |s| &mut s.dense1),
-                    Self::module("dense2", |s| &s.dense2, |s| &mut s.dense2),
-                ),
-            ),
-            |((conv1, bn1, conv2, bn2), (conv3, bn3, dense1, dense2))| SiCnn {
-                conv1,
-                bn1,
-                conv2,
-                bn2,
-                conv3,
-                bn3,
-                dense1,
-                dense2,
-            },
-        )
-    }
-}
+collection!(SiCnn {
+    [conv1, bn1, conv2, bn2],
+    [conv3, bn3, dense1, dense2];
+    dropout = 0.3,
+    time_masks = 2,
+    time_mask = 12,
+    coef_masks = 2,
+    coef_mask = 5,
+});
 
 /// Mean and standard deviation over frames: `[b, l, C]` -> `[b, 2C]`.
 fn stats_pool<const C: usize, T: Tape<f32, Cpu> + Merge<T>>(
@@ -143,16 +153,16 @@ struct TrainNorms {
     bn3: BatchNorm1D<128, f32, Cpu>,
 }
 
-impl<const N: usize> SiCnn<N, f32, Cpu> {
-    /// Logits `[batch, N]` of `[batch, frames, 40]` (at least 4 frames).
+impl SiCnn<f32, Cpu> {
+    /// Logits `[batch, classes]` of `[batch, frames, 40]` (at least 4 frames).
     /// With `norms`, batch norm uses (and updates) the batch's statistics;
     /// without, the running ones.
     fn forward<T: Tape<f32, Cpu> + Merge<T>>(
         &self,
         x: Seq<N_MFCC, f32, Cpu, T>,
         mut norms: Option<&mut TrainNorms>,
-        dropout: Option<f64>,
-    ) -> Result<Batch<N, f32, Cpu, T>, CpuError> {
+        train: bool,
+    ) -> Result<Logits<f32, Cpu, T>, CpuError> {
         let x = self.conv1.try_forward_block(x, 2, false)?; // [b, l/2, 64]
         let x = match norms.as_deref_mut() {
             Some(n) => batchnorm_train(&mut n.bn1, x)?,
@@ -170,23 +180,13 @@ impl<const N: usize> SiCnn<N, f32, Cpu> {
         };
         let b = x.shape().0;
         let x = stats_pool(x)?.try_reshape_like(&(b, Const::<256>))?; // [b, 256]
-        let x = match dropout {
-            Some(p) if p > 0.0 => x.try_dropout(p)?,
-            _ => x,
+        let x = if train && self.dropout > 0.0 {
+            x.try_dropout(self.dropout)?
+        } else {
+            x
         };
         let x = self.dense1.try_forward(x)?.try_relu()?; // [b, 64]
-        self.dense2.try_forward(x) // [b, N]
-    }
-
-    /// Keras' initialisers (Glorot-uniform kernels, zero biases; batch
-    /// norm scale 1, shift 0).
-    pub fn init_keras(&mut self, seed: u64) {
-        let mut rng = InitRng::new(seed);
-        self.conv1.init_keras(&mut rng);
-        self.conv2.init_keras(&mut rng);
-        self.conv3.init_keras(&mut rng);
-        init_linear_keras(&mut self.dense1, &mut rng);
-        init_linear_keras(&mut self.dense2, &mut rng);
+        self.dense2.try_forward(x) // [b, classes]
     }
 }
 
@@ -200,22 +200,25 @@ fn masks(rng: &mut SplitMix, masks: usize, widest: usize, len: usize, mut set: i
     }
 }
 
-impl<const N: usize> Classifier<N> for SiCnn<N, f32, Cpu> {
+impl Classifier for SiCnn<f32, Cpu> {
+    fn classes(&self) -> usize {
+        self.dense2.outputs()
+    }
+
     fn logits<T: Tape<f32, Cpu> + Merge<T>>(
         &self,
         x: Seq<N_MFCC, f32, Cpu, T>,
         _lengths: &[usize],
         train: bool,
-    ) -> Result<Batch<N, f32, Cpu, T>, CpuError> {
-        let dropout = train.then_some(SiCnnConfig::DEFAULT.dropout);
-        self.forward(x, None, dropout)
+    ) -> Result<Logits<f32, Cpu, T>, CpuError> {
+        self.forward(x, None, train)
     }
 
     fn train_logits(
         &mut self,
         x: Seq<N_MFCC, f32, Cpu, OwnedTape<f32, Cpu>>,
         _lengths: &[usize],
-    ) -> Result<Batch<N, f32, Cpu, OwnedTape<f32, Cpu>>, CpuError> {
+    ) -> Result<Logits<f32, Cpu, OwnedTape<f32, Cpu>>, CpuError> {
         // Copies of the batch-norm layers (same tensor ids, so their
         // gradients reach the model's); their running statistics are kept.
         let mut n = TrainNorms {
@@ -223,7 +226,7 @@ impl<const N: usize> Classifier<N> for SiCnn<N, f32, Cpu> {
             bn2: self.bn2.clone(),
             bn3: self.bn3.clone(),
         };
-        let y = self.forward(x, Some(&mut n), Some(SiCnnConfig::DEFAULT.dropout))?;
+        let y = self.forward(x, Some(&mut n), true)?;
         self.bn1.running_mean = n.bn1.running_mean;
         self.bn1.running_var = n.bn1.running_var;
         self.bn2.running_mean = n.bn2.running_mean;
@@ -234,22 +237,26 @@ impl<const N: usize> Classifier<N> for SiCnn<N, f32, Cpu> {
     }
 
     fn augment(&self, x: &mut [f32], frames: usize, lengths: &[usize], rng: &mut SplitMix) {
-        let c = SiCnnConfig::DEFAULT;
         for (e, ex) in x.chunks_exact_mut(frames * N_MFCC).enumerate() {
             let len = lengths.get(e).copied().unwrap_or(frames).min(frames);
-            masks(rng, c.time_masks, c.time_mask, len, |t| {
+            masks(rng, self.time_masks, self.time_mask, len, |t| {
                 ex[t * N_MFCC..(t + 1) * N_MFCC].fill(0.0)
             });
-            masks(rng, c.coef_masks, c.coef_mask, N_MFCC, |k| {
+            masks(rng, self.coef_masks, self.coef_mask, N_MFCC, |k| {
                 ex.iter_mut().skip(k).step_by(N_MFCC).for_each(|v| *v = 0.0)
             });
         }
     }
 
-    fn initialize(&mut self, init: Init, seed: u64) {
-        if init == Init::Keras {
-            self.init_keras(seed);
-        }
+    /// Keras' initialisers (Glorot-uniform kernels, zero biases; batch
+    /// norm scale 1, shift 0).
+    fn init_keras(&mut self, seed: u64) {
+        let mut rng = InitRng::new(seed);
+        self.conv1.init_keras(&mut rng);
+        self.conv2.init_keras(&mut rng);
+        self.conv3.init_keras(&mut rng);
+        init_linear_keras(&mut self.dense1, &mut rng);
+        self.dense2.init_keras(&mut rng);
     }
 }
 
@@ -260,19 +267,19 @@ mod tests {
     #[test]
     fn shapes_statistics_pooling_and_loss_falls() {
         let dev = Cpu::seed_from_u64(6);
-        let mut m = SiCnn::<3, f32, Cpu>::build(&dev);
+        let mut m = SiCnnConfig::new(3, 5).init(&dev).unwrap();
         m.init_keras(6);
         let params = 5 * 40 * 64 + 64 + 5 * 64 * 128 + 128 + 3 * 128 * 128 + 128;
         let bn = 2 * (64 + 128 + 128);
         let dense = 256 * 64 + 64 + 64 * 3 + 3;
         assert_eq!(m.num_trainable_params(), params + bn + dense);
-        let (x, y) = crate::testdata::separable_batch::<3>(&dev, 6, 16);
+        let (x, y) = crate::testdata::separable_batch(&dev, 3, 6, 16);
         assert_eq!(
             *m.logits(x.clone(), &[16; 6], false).unwrap().shape(),
-            (6, Const::<3>)
+            (6, 3)
         );
         let before = m.bn1.running_mean.as_vec();
-        let losses = crate::testdata::adam_losses::<3, _>(&mut m, &x, &y, 20, 1e-2);
+        let losses = crate::testdata::adam_losses(&mut m, &x, &y, 20, 1e-2);
         assert!(
             losses[19] < 0.5 * losses[0],
             "loss did not fall: {losses:?}"
@@ -283,20 +290,39 @@ mod tests {
         assert_ne!(m.bn1.running_mean.as_vec(), before);
     }
 
+    /// Zeroed frames and coefficients of each of `n` masked examples.
+    fn masked(n: usize, frames: usize, len: usize) -> Vec<(Vec<usize>, usize)> {
+        let m = SiCnnConfig::new(3, 5).init(&Cpu::seed_from_u64(0)).unwrap();
+        let mut x = vec![1f32; n * frames * N_MFCC];
+        m.augment(&mut x, frames, &vec![len; n], &mut SplitMix(3));
+        x.chunks_exact(frames * N_MFCC)
+            .map(|ex| {
+                let zero_frames = (0..frames)
+                    .filter(|&t| ex[t * N_MFCC..(t + 1) * N_MFCC].iter().all(|&v| v == 0.0))
+                    .collect();
+                let zero_coefs = (0..N_MFCC)
+                    .filter(|&k| (0..frames).all(|t| ex[t * N_MFCC + k] == 0.0))
+                    .count();
+                (zero_frames, zero_coefs)
+            })
+            .collect()
+    }
+
     #[test]
     fn masks_zero_whole_frames_and_coefficients_within_the_real_length() {
-        let m = SiCnn::<3, f32, Cpu>::build(&Cpu::seed_from_u64(0));
-        let (frames, len) = (20, 10);
-        let mut x = vec![1f32; frames * N_MFCC];
-        m.augment(&mut x, frames, &[len], &mut SplitMix(3));
-        let zero_frames: Vec<usize> = (0..frames)
-            .filter(|&t| x[t * N_MFCC..(t + 1) * N_MFCC].iter().all(|&v| v == 0.0))
-            .collect();
-        assert!(zero_frames.iter().all(|&t| t < len), "{zero_frames:?}");
-        assert!(zero_frames.len() <= 2 * 12);
-        let zero_coefs = (0..N_MFCC)
-            .filter(|&k| (0..frames).all(|t| x[t * N_MFCC + k] == 0.0))
-            .count();
-        assert!(zero_coefs <= 2 * 5);
+        let (frames, len, n) = (60, 40, 400);
+        let out = masked(n, frames, len);
+        for (zero_frames, zero_coefs) in &out {
+            assert!(zero_frames.iter().all(|&t| t < len), "{zero_frames:?}");
+            assert!(zero_frames.len() <= 2 * 12, "{zero_frames:?}");
+            assert!(*zero_coefs <= 2 * 5, "{zero_coefs}");
+        }
+        // Masks of uniform width 0..=12 (frames) and 0..=5 (coefficients),
+        // two of each: about 11.5 frames and 4.7 coefficients per example
+        // after overlaps. A no-op (or a mask of the padding) is far off.
+        let frames_mean = out.iter().map(|o| o.0.len()).sum::<usize>() as f64 / n as f64;
+        let coefs_mean = out.iter().map(|o| o.1).sum::<usize>() as f64 / n as f64;
+        assert!((9.0..=13.0).contains(&frames_mean), "{frames_mean}");
+        assert!((3.5..=6.0).contains(&coefs_mean), "{coefs_mean}");
     }
 }

@@ -4,27 +4,25 @@ use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::*;
 
 use crate::cnn::N_MFCC;
-use crate::layers::{Batch, Seq};
+use crate::layers::{Logits, Seq};
 use crate::train::Classifier;
 
 /// A batch that a model can learn: `b` sequences of `l` frames; class
-/// `i % N` has +1 added to coefficients `10c..10c+10` on top of noise.
-/// Returns inputs `[b, l, 40]` and one-hot targets `[b, N]`.
-pub fn separable_batch<const N: usize>(
+/// `i % n` has +1 added to coefficients `10c..10c+10` on top of noise.
+/// Returns inputs `[b, l, 40]` and one-hot targets `[b, n]`.
+pub fn separable_batch(
     dev: &Cpu,
+    n: usize,
     b: usize,
     l: usize,
-) -> (
-    Seq<N_MFCC, f32, Cpu, NoneTape>,
-    Batch<N, f32, Cpu, NoneTape>,
-) {
+) -> (Seq<N_MFCC, f32, Cpu, NoneTape>, Logits<f32, Cpu, NoneTape>) {
     let mut xv: Vec<f32> = dev
         .sample_normal_like::<(usize, usize, Const<N_MFCC>)>(&(b, l, Const))
         .as_vec();
-    let mut yv = vec![0f32; b * N];
+    let mut yv = vec![0f32; b * n];
     for i in 0..b {
-        let c = i % N;
-        yv[i * N + c] = 1.0;
+        let c = i % n;
+        yv[i * n + c] = 1.0;
         for t in 0..l {
             for k in (10 * c..10 * c + 10).map(|k| k % N_MFCC) {
                 xv[(i * l + t) * N_MFCC + k] += 1.0;
@@ -33,15 +31,15 @@ pub fn separable_batch<const N: usize>(
     }
     (
         dev.tensor_from_vec(xv, (b, l, Const::<N_MFCC>)),
-        dev.tensor_from_vec(yv, (b, Const::<N>)),
+        dev.tensor_from_vec(yv, (b, n)),
     )
 }
 
 /// Cross-entropy before each of `steps` Adam steps on one batch (dropout off).
-pub fn adam_losses<const N: usize, M: Classifier<N>>(
+pub fn adam_losses<M: Classifier>(
     model: &mut M,
     x: &Seq<N_MFCC, f32, Cpu, NoneTape>,
-    y: &Batch<N, f32, Cpu, NoneTape>,
+    y: &Logits<f32, Cpu, NoneTape>,
     steps: usize,
     lr: f64,
 ) -> Vec<f32> {

@@ -11,7 +11,7 @@ use dfdx::prelude::*;
 pub use crate::classifier::Classifier;
 use crate::cnn::N_MFCC;
 pub use crate::dataset::Dataset;
-use crate::layers::Batch;
+use crate::layers::Logits;
 use crate::metrics::Metrics;
 use crate::split::SplitMix;
 
@@ -175,9 +175,9 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
-fn loss_of<const N: usize, T: Tape<f32, Cpu>>(
-    logits: Batch<N, f32, Cpu, T>,
-    y: Batch<N, f32, Cpu, NoneTape>,
+fn loss_of<T: Tape<f32, Cpu>>(
+    logits: Logits<f32, Cpu, T>,
+    y: Logits<f32, Cpu, NoneTape>,
     loss: Loss,
 ) -> Tensor<Rank0, f32, Cpu, T> {
     match loss {
@@ -186,27 +186,27 @@ fn loss_of<const N: usize, T: Tape<f32, Cpu>>(
     }
 }
 
-/// Targets: one-hot, or smoothed (`1 - s` on the class plus `s / N` everywhere).
-fn targets<const N: usize>(
-    labels: &[usize],
-    smoothing: f64,
-    dev: &Cpu,
-) -> Batch<N, f32, Cpu, NoneTape> {
+/// Targets `[b, n]`: one-hot, or smoothed (`1 - s` on the class plus
+/// `s / n` everywhere).
+fn targets(labels: &[usize], n: usize, smoothing: f64, dev: &Cpu) -> Logits<f32, Cpu, NoneTape> {
+    let n = n.max(1);
     let s = smoothing as f32;
-    let mut v = vec![s / N as f32; labels.len() * N];
+    let mut v = vec![s / n as f32; labels.len() * n];
     for (i, &c) in labels.iter().enumerate() {
-        v[i * N + c.min(N - 1)] += 1.0 - s;
+        v[i * n + c.min(n - 1)] += 1.0 - s;
     }
-    dev.tensor_from_vec(v, (labels.len(), Const::<N>))
+    dev.tensor_from_vec(v, (labels.len(), n))
 }
 
-/// Class probabilities `[n][N]` of every example, in batches.
-pub fn predict<const N: usize, M: Classifier<N>>(
+/// Class probabilities of every example (one row of
+/// [`Classifier::classes`] values each), in batches.
+pub fn predict<M: Classifier>(
     model: &M,
     dev: &Cpu,
     data: &Dataset,
     batch_size: usize,
-) -> Result<Vec<[f32; N]>, CpuError> {
+) -> Result<Vec<Vec<f32>>, CpuError> {
+    let n = model.classes();
     let idx: Vec<usize> = (0..data.len()).collect();
     let mut out = Vec::with_capacity(data.len());
     for chunk in idx.chunks(batch_size.max(1)) {
@@ -215,22 +215,19 @@ pub fn predict<const N: usize, M: Classifier<N>>(
             .logits(x, &lengths, false)?
             .softmax::<Axis<1>>()
             .as_vec();
-        for row in p.chunks_exact(N) {
-            let mut a = [0f32; N];
-            a.copy_from_slice(row);
-            out.push(a);
-        }
+        out.extend(p.chunks_exact(n).map(<[f32]>::to_vec));
     }
     Ok(out)
 }
 
 /// Mean loss and metrics of `model` on `data` (dropout off).
-pub fn evaluate<const N: usize, M: Classifier<N>>(
+pub fn evaluate<M: Classifier>(
     model: &M,
     dev: &Cpu,
     data: &Dataset,
     cfg: &TrainConfig,
 ) -> Result<(f64, Metrics), CpuError> {
+    let n = model.classes();
     // One forward pass per batch gives both the loss and the predictions.
     let mut loss = 0.0;
     let mut pred = Vec::with_capacity(data.len());
@@ -239,13 +236,13 @@ pub fn evaluate<const N: usize, M: Classifier<N>>(
         let labels: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
         let (x, lengths) = data.batch(chunk, dev);
         let logits = model.logits(x, &lengths, false)?;
-        pred.extend(logits.as_vec().chunks_exact(N).map(argmax));
-        loss += loss_of(logits, targets::<N>(&labels, 0.0, dev), cfg.loss).array() as f64
+        pred.extend(logits.as_vec().chunks_exact(n).map(argmax));
+        loss += loss_of(logits, targets(&labels, n, 0.0, dev), cfg.loss).array() as f64
             * chunk.len() as f64;
     }
     Ok((
         loss / data.len().max(1) as f64,
-        Metrics::compute(&data.labels, &pred, N),
+        Metrics::compute(&data.labels, &pred, n),
     ))
 }
 
@@ -306,7 +303,7 @@ pub enum TrainEvent<'a> {
 /// (dropout off). `on_event` sees every step and record (progress bars).
 /// A loss that is not finite (either side) stops training with
 /// [`TrainError::Diverged`]: every record returned is finite.
-pub fn train<const N: usize, M: Classifier<N>>(
+pub fn train<M: Classifier>(
     model: &mut M,
     dev: &Cpu,
     train: &Dataset,
@@ -324,6 +321,7 @@ pub fn train<const N: usize, M: Classifier<N>>(
             ..AdamConfig::default()
         },
     );
+    let n = model.classes();
     let mut orders = EpochOrders::new(train.len(), cfg.seed);
     // Augmentation draws from its own stream, so models without it train
     // exactly as before.
@@ -348,12 +346,12 @@ pub fn train<const N: usize, M: Classifier<N>>(
                 model.augment(&mut v, train.frames, &lengths, &mut aug_rng);
             }
             let x = dev.tensor_from_vec(v, (chunk.len(), train.frames, Const::<N_MFCC>));
-            let logits = model.train_logits(x.traced(grads), &lengths)?; // [b, N]
-            pred.extend(logits.as_vec().chunks_exact(N).map(argmax));
+            let logits = model.train_logits(x.traced(grads), &lengths)?; // [b, n]
+            pred.extend(logits.as_vec().chunks_exact(n).map(argmax));
             actual.extend_from_slice(&labels);
             let loss = loss_of(
                 logits,
-                targets::<N>(&labels, cfg.label_smoothing, dev),
+                targets(&labels, n, cfg.label_smoothing, dev),
                 cfg.loss,
             );
             let batch_loss = loss.array() as f64;
@@ -379,7 +377,7 @@ pub fn train<const N: usize, M: Classifier<N>>(
                 accuracy: correct as f64 / seen as f64,
             });
         }
-        let m = Metrics::compute(&actual, &pred, N);
+        let m = Metrics::compute(&actual, &pred, n);
         let rec = EpochRecord {
             epoch,
             split: "train",
@@ -392,7 +390,7 @@ pub fn train<const N: usize, M: Classifier<N>>(
         history.push(rec);
         if !test.is_empty() {
             let t1 = Instant::now();
-            let (loss, m) = evaluate::<N, M>(model, dev, test, cfg)?;
+            let (loss, m) = evaluate(model, dev, test, cfg)?;
             if !loss.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,
@@ -421,7 +419,7 @@ mod tests {
     use super::*;
 
     fn data(dev: &Cpu, n: usize) -> Dataset {
-        let (x, y) = crate::testdata::separable_batch::<3>(dev, n, 16);
+        let (x, y) = crate::testdata::separable_batch(dev, 3, n, 16);
         let labels = y
             .as_vec()
             .chunks_exact(3)
@@ -433,20 +431,20 @@ mod tests {
     fn run(loss: Loss) -> Vec<EpochRecord> {
         let dev = Cpu::seed_from_u64(7);
         let (tr, te) = (data(&dev, 24), data(&dev, 9));
-        let mut m = crate::CnnLstm::<3, 5, f32, Cpu>::build(&dev);
+        let mut m = crate::CnnLstmConfig::new(3, 5).init(&dev).unwrap();
         let cfg = TrainConfig {
             loss,
             ..TrainConfig::new(8, 8, 1e-3, 42)
         };
         let mut seen = 0;
-        let h = train::<3, _>(&mut m, &dev, &tr, &te, &cfg, |e| {
+        let h = train(&mut m, &dev, &tr, &te, &cfg, |e| {
             if let TrainEvent::Epoch(_) = e {
                 seen += 1
             }
         })
         .unwrap();
         assert_eq!(seen, h.len());
-        let probs = predict::<3, _>(&m, &dev, &te, 4).unwrap();
+        let probs = predict(&m, &dev, &te, 4).unwrap();
         assert_eq!(probs.len(), 9);
         assert!(probs
             .iter()
@@ -478,7 +476,7 @@ mod tests {
     fn regression_diverged_training_stops_with_the_epoch_and_advice() {
         let dev = Cpu::seed_from_u64(7);
         let (tr, te) = (data(&dev, 24), data(&dev, 9));
-        let mut m = crate::CnnLstm::<3, 5, f32, Cpu>::build(&dev);
+        let mut m = crate::CnnLstmConfig::new(3, 5).init(&dev).unwrap();
         // A learning rate no validator lets through, and decoupled weight
         // decay that multiplies every weight by (1 - lr * wd) each step.
         let cfg = TrainConfig {
@@ -486,7 +484,7 @@ mod tests {
             ..TrainConfig::new(3, 8, 1e30, 42)
         };
         let mut records = 0;
-        let err = train::<3, _>(&mut m, &dev, &tr, &te, &cfg, |e| {
+        let err = train(&mut m, &dev, &tr, &te, &cfg, |e| {
             if let TrainEvent::Epoch(r) = e {
                 assert!(
                     r.loss.is_finite(),

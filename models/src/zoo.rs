@@ -1,27 +1,21 @@
-//! The three models behind one runtime handle: class count and kernel width
-//! are const generics in the modules, chosen here from run-time values, so
-//! callers (the `ser train` stage) never name a type.
-//!
-//! Weights travel as safetensors *bytes* (the caller decides where they
-//! live); extra named tensors (e.g. normalisation statistics) and string
-//! metadata ride along in the same file.
+//! The models behind one run-time handle: `build(kind, classes, kernel)`
+//! makes any of the four for any class count (at least 2) and kernel
+//! width, so callers (the `ser train` stage) never name a type. Weights
+//! travel as safetensors bytes ([`crate::weights`]).
 
-use std::collections::HashMap;
-
-use ::safetensors::tensor::{Dtype as SDtype, SafeTensors, TensorView};
-use dfdx::nn::tensor_collection::{
-    RecursiveWalker, ScalarOptions, TensorOptions, TensorVisitor, ViewTensorName, ViewTensorRef,
-};
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::cnn::Cnn;
-use crate::cnn_lstm::CnnLstm;
+use crate::cnn::CnnConfig;
+use crate::cnn_lstm::CnnLstmConfig;
 use crate::init::Init;
-use crate::lstm_model::LstmModel;
+use crate::lstm_model::LstmConfig;
 use crate::metrics::Metrics;
-use crate::si_cnn::SiCnn;
+use crate::si_cnn::SiCnnConfig;
 use crate::train::{self, Classifier, Dataset, EpochRecord, TrainConfig, TrainError, TrainEvent};
+pub use crate::weights::{
+    encode_safetensors, read_metadata, read_tensor, read_tensors, NamedTensor,
+};
 
 /// Which network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -52,13 +46,10 @@ pub struct Recipe {
     pub weight_decay: f64,
     /// Label smoothing.
     pub label_smoothing: f64,
-    /// Standardise each clip by its own statistics (instead of the
-    /// training side's).
-    pub clip_norm: bool,
 }
 
 impl ModelKind {
-    /// Parses `cnn`, `lstm` or `cnn-lstm`.
+    /// Parses `cnn`, `lstm`, `cnn-lstm` (or `cnn+lstm`) or `si-cnn`.
     pub fn parse(s: &str) -> Result<ModelKind, String> {
         match s {
             "cnn" => Ok(ModelKind::Cnn),
@@ -89,11 +80,6 @@ impl ModelKind {
         ModelKind::SiCnn,
     ];
 
-    /// Whether the model is one of the paper's.
-    pub fn is_paper(self) -> bool {
-        self != ModelKind::SiCnn
-    }
-
     /// The training recipe: the paper's for its models (Adam 1e-3, CNN
     /// 100 epochs / batch 30, the LSTMs 50 / 28); ours for `si-cnn`
     /// (AdamW, one-cycle to 3e-3, weight decay 1e-2, label smoothing 0.1,
@@ -107,7 +93,6 @@ impl ModelKind {
             schedule: crate::train::Schedule::Constant,
             weight_decay: 0.0,
             label_smoothing: 0.0,
-            clip_norm: false,
         };
         match self {
             ModelKind::Cnn => paper(100, 30),
@@ -119,15 +104,8 @@ impl ModelKind {
                 schedule: crate::train::Schedule::OneCycle,
                 weight_decay: 1e-2,
                 label_smoothing: 0.1,
-                clip_norm: false,
             },
         }
-    }
-
-    /// The paper's epochs and batch size (the recipe's).
-    pub fn paper_schedule(self) -> (usize, usize) {
-        let r = self.recipe();
-        (r.epochs, r.batch_size)
     }
 
     /// Fewest frames an input needs (the CNN pools four times by 2, ours twice).
@@ -140,16 +118,15 @@ impl ModelKind {
     }
 }
 
-/// Class counts the label sets need.
-pub const CLASS_COUNTS: [usize; 3] = [7, 8, 14];
-/// Kernel widths the convolutional models are built for.
+/// Kernel widths `ser train` offers (any width builds; these are the
+/// ones measured).
 pub const KERNELS: [usize; 3] = [3, 5, 7];
 
 /// Why a model could not be built, loaded or trained.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    /// No build for this shape.
-    #[error("no {kind} model with {classes} classes and kernel {kernel} (classes: 7, 8, 14; kernel: 3, 5, 7)")]
+    /// No model of this shape.
+    #[error("no {kind} model with {classes} classes and kernel {kernel} (classes: at least 2; kernel: at least 1)")]
     Unsupported {
         /// Model name.
         kind: &'static str,
@@ -166,6 +143,12 @@ pub enum ModelError {
     Weights(String),
 }
 
+impl From<CpuError> for ModelError {
+    fn from(e: CpuError) -> Self {
+        ModelError::Train(TrainError::from(e))
+    }
+}
+
 /// A model of any kind and class count, ready to train or predict.
 pub trait Net {
     /// Trains on `train`, evaluating `test` after each epoch.
@@ -180,6 +163,8 @@ pub trait Net {
     fn predict(&self, data: &Dataset, batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError>;
     /// Mean loss and metrics on `data` (dropout off).
     fn evaluate(&self, data: &Dataset, cfg: &TrainConfig) -> Result<(f64, Metrics), ModelError>;
+    /// Classes the model predicts.
+    fn classes(&self) -> usize;
     /// Trainable parameters.
     fn num_params(&self) -> usize;
     /// Named weight tensors (`prefix` + dfdx's field path), for [`encode_safetensors`].
@@ -188,12 +173,13 @@ pub trait Net {
     fn load(&mut self, bytes: &[u8], prefix: &str) -> Result<(), ModelError>;
 }
 
-struct Handle<const N: usize, M: Classifier<N>> {
+/// A model and the device (its random generator: dropout) it runs on.
+struct Handle<M: Classifier> {
     model: M,
     dev: Cpu,
 }
 
-impl<const N: usize, M: Classifier<N>> Net for Handle<N, M> {
+impl<M: Classifier> Net for Handle<M> {
     fn fit(
         &mut self,
         train_set: &Dataset,
@@ -201,7 +187,7 @@ impl<const N: usize, M: Classifier<N>> Net for Handle<N, M> {
         cfg: &TrainConfig,
         on_event: &mut dyn FnMut(TrainEvent<'_>),
     ) -> Result<Vec<EpochRecord>, ModelError> {
-        Ok(train::train::<N, M>(
+        Ok(train::train(
             &mut self.model,
             &self.dev,
             train_set,
@@ -212,13 +198,15 @@ impl<const N: usize, M: Classifier<N>> Net for Handle<N, M> {
     }
 
     fn predict(&self, data: &Dataset, batch_size: usize) -> Result<Vec<Vec<f32>>, ModelError> {
-        let p = train::predict::<N, M>(&self.model, &self.dev, data, batch_size)
-            .map_err(TrainError::from)?;
-        Ok(p.into_iter().map(|row| row.to_vec()).collect())
+        Ok(train::predict(&self.model, &self.dev, data, batch_size)?)
     }
 
     fn evaluate(&self, data: &Dataset, cfg: &TrainConfig) -> Result<(f64, Metrics), ModelError> {
-        Ok(train::evaluate::<N, M>(&self.model, &self.dev, data, cfg).map_err(TrainError::from)?)
+        Ok(train::evaluate(&self.model, &self.dev, data, cfg)?)
+    }
+
+    fn classes(&self) -> usize {
+        self.model.classes()
     }
 
     fn num_params(&self) -> usize {
@@ -226,235 +214,23 @@ impl<const N: usize, M: Classifier<N>> Net for Handle<N, M> {
     }
 
     fn weights(&self, prefix: &str) -> Vec<NamedTensor> {
-        let mut w = Collect {
-            prefix: prefix.to_string(),
-            out: Vec::new(),
-        };
-        let walked = M::iter_tensors(&mut RecursiveWalker {
-            m: (&self.model, String::new()),
-            f: &mut w,
-        });
-        debug_assert!(walked.is_ok(), "collecting weights cannot fail");
-        w.out
+        crate::weights::collect(&self.model, prefix)
     }
 
     fn load(&mut self, bytes: &[u8], prefix: &str) -> Result<(), ModelError> {
-        let tensors =
-            SafeTensors::deserialize(bytes).map_err(|e| ModelError::Weights(format!("{e:?}")))?;
-        let mut reader = Prefixed {
-            tensors,
-            prefix: prefix.to_string(),
-        };
-        M::iter_tensors(&mut RecursiveWalker {
-            m: (&mut self.model, String::new()),
-            f: &mut reader,
-        })
-        .map_err(ModelError::Weights)?;
-        Ok(())
+        crate::weights::load(&mut self.model, bytes, prefix)
     }
 }
 
-/// A tensor by name, row-major `f32`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NamedTensor {
-    /// Name in the file.
-    pub name: String,
-    /// Shape.
-    pub shape: Vec<usize>,
-    /// Values, row-major.
-    pub data: Vec<f32>,
-}
-
-struct Collect {
-    prefix: String,
-    out: Vec<NamedTensor>,
-}
-
-impl TensorVisitor<f32, Cpu> for Collect {
-    type Viewer = (ViewTensorRef, ViewTensorName);
-    type Err = String;
-    type E2 = f32;
-    type D2 = Cpu;
-
-    fn visit<S: Shape>(
-        &mut self,
-        _: TensorOptions<S, f32, Cpu>,
-        (t, name): (&Tensor<S, f32, Cpu>, String),
-    ) -> Result<Option<Tensor<S, f32, Cpu>>, String> {
-        self.out.push(NamedTensor {
-            name: format!("{}{name}", self.prefix),
-            shape: t.shape().concrete().into(),
-            data: t.as_vec(),
-        });
-        Ok(None)
-    }
-
-    fn visit_scalar<Num: num_traits::NumCast>(
-        &mut self,
-        _: ScalarOptions<Num>,
-        _: (&Num, String),
-    ) -> Result<Option<Num>, String> {
-        Ok(None)
-    }
-}
-
-struct Prefixed<'a> {
-    tensors: SafeTensors<'a>,
-    prefix: String,
-}
-
-impl TensorVisitor<f32, Cpu> for Prefixed<'_> {
-    type Viewer = (dfdx::nn::tensor_collection::ViewTensorMut, ViewTensorName);
-    type Err = String;
-    type E2 = f32;
-    type D2 = Cpu;
-
-    fn visit<S: Shape>(
-        &mut self,
-        _: TensorOptions<S, f32, Cpu>,
-        (t, name): (&mut Tensor<S, f32, Cpu>, String),
-    ) -> Result<Option<Tensor<S, f32, Cpu>>, String> {
-        let key = format!("{}{name}", self.prefix);
-        let view = self
-            .tensors
-            .tensor(&key)
-            .map_err(|_| format!("tensor `{key}` missing"))?;
-        let want: Vec<usize> = t.shape().concrete().into();
-        if view.dtype() != SDtype::F32 || view.shape() != want.as_slice() {
-            return Err(format!(
-                "tensor `{key}`: {:?} {:?}, expected F32 {want:?}",
-                view.dtype(),
-                view.shape()
-            ));
-        }
-        let v: Vec<f32> = le_f32s(view.data());
-        t.copy_from(&v);
-        Ok(None)
-    }
-
-    fn visit_scalar<Num: num_traits::NumCast>(
-        &mut self,
-        _: ScalarOptions<Num>,
-        _: (&mut Num, String),
-    ) -> Result<Option<Num>, String> {
-        Ok(None)
-    }
-}
-
-/// Little-endian `f32` values of a safetensors buffer.
-fn le_f32s(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
-/// Encodes tensors and string metadata as a safetensors file's bytes.
-pub fn encode_safetensors(
-    tensors: &[NamedTensor],
-    metadata: HashMap<String, String>,
-) -> Result<Vec<u8>, ModelError> {
-    let bytes: Vec<Vec<u8>> = tensors
-        .iter()
-        .map(|t| t.data.iter().flat_map(|v| v.to_le_bytes()).collect())
-        .collect();
-    let views = tensors
-        .iter()
-        .zip(&bytes)
-        .map(|(t, b)| {
-            TensorView::new(SDtype::F32, t.shape.clone(), b)
-                .map(|v| (t.name.clone(), v))
-                .map_err(|e| ModelError::Weights(format!("{}: {e:?}", t.name)))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    ::safetensors::tensor::serialize(views, &Some(metadata))
-        .map_err(|e| ModelError::Weights(format!("{e:?}")))
-}
-
-/// Reads one named tensor (values and shape) from safetensors bytes.
-pub fn read_tensor(bytes: &[u8], name: &str) -> Result<NamedTensor, ModelError> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Weights(format!("{e:?}")))?;
-    let view = st
-        .tensor(name)
-        .map_err(|_| ModelError::Weights(format!("tensor `{name}` missing")))?;
-    if view.dtype() != SDtype::F32 {
-        return Err(ModelError::Weights(format!("tensor `{name}` is not F32")));
-    }
-    Ok(NamedTensor {
-        name: name.to_string(),
-        shape: view.shape().to_vec(),
-        data: le_f32s(view.data()),
-    })
-}
-
-/// Every tensor in safetensors bytes (F32 only), in name order.
-pub fn read_tensors(bytes: &[u8]) -> Result<Vec<NamedTensor>, ModelError> {
-    let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Weights(format!("{e:?}")))?;
-    let mut names: Vec<String> = st.names().into_iter().cloned().collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|name| {
-            let view = st
-                .tensor(&name)
-                .map_err(|_| ModelError::Weights(format!("tensor `{name}` missing")))?;
-            if view.dtype() != SDtype::F32 {
-                return Err(ModelError::Weights(format!("tensor `{name}` is not F32")));
-            }
-            Ok(NamedTensor {
-                shape: view.shape().to_vec(),
-                data: le_f32s(view.data()),
-                name,
-            })
-        })
-        .collect()
-}
-
-/// The string metadata of safetensors bytes.
-pub fn read_metadata(bytes: &[u8]) -> Result<HashMap<String, String>, ModelError> {
-    let (_, meta) =
-        SafeTensors::read_metadata(bytes).map_err(|e| ModelError::Weights(format!("{e:?}")))?;
-    Ok(meta.metadata().clone().unwrap_or_default())
-}
-
-fn handle<const N: usize, M: Classifier<N> + 'static>(
-    mut model: M,
-    dev: Cpu,
-    (init, seed): (Init, u64),
-) -> Box<dyn Net> {
+fn handle<M: Classifier + 'static>(mut model: M, dev: Cpu, init: Init, seed: u64) -> Box<dyn Net> {
     model.initialize(init, seed);
-    Box::new(Handle::<N, M> { model, dev })
+    Box::new(Handle { model, dev })
 }
 
-macro_rules! by_kernel {
-    ($model:ident, $n:literal, $kernel:expr, $dev:expr, $kind:expr, $init:expr) => {
-        match $kernel {
-            3 => Ok(handle::<$n, _>(
-                $model::<$n, 3, f32, Cpu>::build(&$dev),
-                $dev,
-                $init,
-            )),
-            5 => Ok(handle::<$n, _>(
-                $model::<$n, 5, f32, Cpu>::build(&$dev),
-                $dev,
-                $init,
-            )),
-            7 => Ok(handle::<$n, _>(
-                $model::<$n, 7, f32, Cpu>::build(&$dev),
-                $dev,
-                $init,
-            )),
-            k => Err(ModelError::Unsupported {
-                kind: $kind.name(),
-                classes: $n,
-                kernel: k,
-            }),
-        }
-    };
-}
-
-/// Builds a freshly initialised model (weights drawn from `seed` as
-/// `init` says; dropout and shuffles of its training also use `seed`).
+/// Builds a freshly initialised model of `classes` classes (at least 2)
+/// and kernel width `kernel` (at least 1; the LSTM has none): weights
+/// drawn from `seed` as `init` says; dropout in its training also draws
+/// from `seed`.
 pub fn build(
     kind: ModelKind,
     classes: usize,
@@ -462,43 +238,32 @@ pub fn build(
     seed: u64,
     init: Init,
 ) -> Result<Box<dyn Net>, ModelError> {
-    let dev = Cpu::seed_from_u64(seed);
-    let i = (init, seed);
-    match (kind, classes) {
-        (ModelKind::Cnn, 7) => by_kernel!(Cnn, 7, kernel, dev, kind, i),
-        (ModelKind::Cnn, 8) => by_kernel!(Cnn, 8, kernel, dev, kind, i),
-        (ModelKind::Cnn, 14) => by_kernel!(Cnn, 14, kernel, dev, kind, i),
-        (ModelKind::CnnLstm, 7) => by_kernel!(CnnLstm, 7, kernel, dev, kind, i),
-        (ModelKind::CnnLstm, 8) => by_kernel!(CnnLstm, 8, kernel, dev, kind, i),
-        (ModelKind::CnnLstm, 14) => by_kernel!(CnnLstm, 14, kernel, dev, kind, i),
-        (ModelKind::Lstm, 7) => Ok(handle::<7, _>(
-            LstmModel::<7, f32, Cpu>::build(&dev),
-            dev,
-            i,
-        )),
-        (ModelKind::Lstm, 8) => Ok(handle::<8, _>(
-            LstmModel::<8, f32, Cpu>::build(&dev),
-            dev,
-            i,
-        )),
-        (ModelKind::Lstm, 14) => Ok(handle::<14, _>(
-            LstmModel::<14, f32, Cpu>::build(&dev),
-            dev,
-            i,
-        )),
-        (ModelKind::SiCnn, 7) => Ok(handle::<7, _>(SiCnn::<7, f32, Cpu>::build(&dev), dev, i)),
-        (ModelKind::SiCnn, 8) => Ok(handle::<8, _>(SiCnn::<8, f32, Cpu>::build(&dev), dev, i)),
-        (ModelKind::SiCnn, 14) => Ok(handle::<14, _>(SiCnn::<14, f32, Cpu>::build(&dev), dev, i)),
-        (k, n) => Err(ModelError::Unsupported {
-            kind: k.name(),
-            classes: n,
+    if classes < 2 || kernel == 0 {
+        return Err(ModelError::Unsupported {
+            kind: kind.name(),
+            classes,
             kernel,
-        }),
+        });
     }
+    let dev = Cpu::seed_from_u64(seed);
+    Ok(match kind {
+        ModelKind::Cnn => handle(CnnConfig::new(classes, kernel).init(&dev)?, dev, init, seed),
+        ModelKind::Lstm => handle(LstmConfig { classes }.init(&dev)?, dev, init, seed),
+        ModelKind::CnnLstm => {
+            let m = CnnLstmConfig::new(classes, kernel).init(&dev)?;
+            handle(m, dev, init, seed)
+        }
+        ModelKind::SiCnn => {
+            let m = SiCnnConfig::new(classes, kernel).init(&dev)?;
+            handle(m, dev, init, seed)
+        }
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     #[test]
@@ -532,12 +297,26 @@ mod tests {
             .any(|t| t.name == "norm.mean" && t.data == [1.5, -2.0]));
         let err = b.load(&bytes, "fold1/").unwrap_err().to_string();
         assert!(err.contains("fold1/conv1.weight"), "{err}");
+        // Another head width is a shape error naming the tensor, not a panic.
+        let mut four = build(ModelKind::CnnLstm, 4, 3, 2, Init::Keras).unwrap();
+        let err = four.load(&bytes, "fold0/").unwrap_err().to_string();
+        assert!(err.contains("fold0/dense2.weight"), "{err}");
     }
 
     #[test]
-    fn unsupported_shapes_are_errors_not_panics() {
-        assert!(build(ModelKind::Cnn, 14, 4, 0, Init::Keras).is_err());
-        assert!(build(ModelKind::Lstm, 5, 5, 0, Init::Keras).is_err());
+    fn any_class_count_and_kernel_builds_and_nothing_else_does() {
+        for kind in ModelKind::ALL {
+            for (classes, kernel) in [(2, 1), (4, 3), (6, 4), (14, 7), (23, 9)] {
+                let net = build(kind, classes, kernel, 0, Init::Keras).unwrap();
+                assert_eq!(net.classes(), classes, "{kind:?}");
+                let data = Dataset::new(vec![0.1; 2 * 16 * 40], 16, vec![0, 1]);
+                let p = net.predict(&data, 2).unwrap();
+                assert!(p.iter().all(|r| r.len() == classes), "{kind:?}");
+            }
+            assert!(build(kind, 1, 5, 0, Init::Keras).is_err());
+            assert!(build(kind, 0, 5, 0, Init::Keras).is_err());
+            assert!(build(kind, 4, 0, 0, Init::Keras).is_err());
+        }
         // si-cnn saves its batch-norm statistics with its weights.
         let si = build(ModelKind::SiCnn, 8, 5, 0, Init::Keras).unwrap();
         let names: Vec<String> = si.weights("").into_iter().map(|t| t.name).collect();

@@ -3,28 +3,61 @@
 //! the reference path zero-pads, then runs one dfdx matmul per tap on a
 //! shifted slice, summed.
 
-use super::{put_grad, take_grad, uniform_fan_in, values, Batch, Seq};
+use super::{put_grad, runtime_options, take_grad, uniform_fan_in, values, Batch, Seq};
 use crate::init::{cast, InitRng};
 use crate::kernels::conv::{self, ConvShape};
 use crate::kernels::Float;
 use dfdx::prelude::*;
 
-/// A 1-D convolution with `I` input channels, `O` filters of width `K`.
+/// Filters `[kernel, I, O]`: the width is a run-time value.
+pub type Filters<const I: usize, const O: usize, E, D> = Tensor<(usize, Const<I>, Const<O>), E, D>;
+
+/// A 1-D convolution with `I` input channels and `O` filters whose width
+/// (the kernel) is chosen at run time ([`Conv1D::new`]).
 #[derive(Debug, Clone)]
-pub struct Conv1D<const I: usize, const O: usize, const K: usize, E: Dtype, D: Storage<E>> {
-    /// Filters: `[K, I, O]` (tap, input channel, filter).
-    pub weight: Tensor<Rank3<K, I, O>, E, D>,
+pub struct Conv1D<const I: usize, const O: usize, E: Dtype, D: Storage<E>> {
+    /// Filters: `[kernel, I, O]` (tap, input channel, filter).
+    pub weight: Filters<I, O, E, D>,
     /// One bias per filter: `[O]`.
     pub bias: Tensor<Rank1<O>, E, D>,
 }
 
-impl<const I: usize, const O: usize, const K: usize, E, D> TensorCollection<E, D>
-    for Conv1D<I, O, K, E, D>
+impl<const I: usize, const O: usize, E, D> Conv1D<I, O, E, D>
 where
     E: Dtype + num_traits::Float + rand_distr::uniform::SampleUniform,
     D: Device<E>,
 {
-    type To<E2: Dtype, D2: Device<E2>> = Conv1D<I, O, K, E2, D2>;
+    /// Filters of width `kernel` (at least 1) drawn as dfdx draws them,
+    /// `U(±1/sqrt(kernel * I))` for the filters then the biases, from the
+    /// device's generator.
+    pub fn new(dev: &D, kernel: usize) -> Result<Self, D::Err> {
+        let kernel = kernel.max(1);
+        let mut weight = dev.try_zeros_like(&(kernel, Const::<I>, Const::<O>))?;
+        uniform_fan_in(&mut weight, I * kernel)?;
+        let mut bias = dev.try_zeros::<Rank1<O>>()?;
+        uniform_fan_in(&mut bias, I * kernel)?;
+        Ok(Conv1D { weight, bias })
+    }
+}
+
+impl<const I: usize, const O: usize, E: Dtype, D: Storage<E>> Conv1D<I, O, E, D> {
+    /// The filters' width.
+    pub fn kernel(&self) -> usize {
+        self.weight.shape().0
+    }
+}
+
+// The filters' shape is a run-time value, so dfdx's `build` (which makes
+// tensors from a shape known at compile time) cannot make this layer:
+// [`Conv1D::new`] does. The visit below serves dfdx's optimisers,
+// gradients and parameter counts (`reset` redraws the filters and zeroes
+// the biases; ser draws weights with `new` and `init_keras`).
+impl<const I: usize, const O: usize, E, D> TensorCollection<E, D> for Conv1D<I, O, E, D>
+where
+    E: Dtype + num_traits::Float + rand_distr::uniform::SampleUniform,
+    D: Device<E>,
+{
+    type To<E2: Dtype, D2: Device<E2>> = Conv1D<I, O, E2, D2>;
 
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
         visitor: &mut V,
@@ -35,13 +68,19 @@ where
                     "weight",
                     |s| &s.weight,
                     |s| &mut s.weight,
-                    TensorOptions::reset_with(|t| uniform_fan_in(t, I * K)),
+                    runtime_options(
+                        |t| {
+                            let fan_in = t.shape().0 * I;
+                            uniform_fan_in(t, fan_in)
+                        },
+                        (1, Const, Const),
+                    ),
                 ),
                 Self::tensor(
                     "bias",
                     |s| &s.bias,
                     |s| &mut s.bias,
-                    TensorOptions::reset_with(|t| uniform_fan_in(t, I * K)),
+                    TensorOptions::reset_to_zeros(),
                 ),
             ),
             |(weight, bias)| Conv1D { weight, bias },
@@ -49,8 +88,7 @@ where
     }
 }
 
-impl<const I: usize, const O: usize, const K: usize, E, D, T> Module<Seq<I, E, D, T>>
-    for Conv1D<I, O, K, E, D>
+impl<const I: usize, const O: usize, E, D, T> Module<Seq<I, E, D, T>> for Conv1D<I, O, E, D>
 where
     E: Dtype,
     D: Device<E>,
@@ -63,8 +101,9 @@ where
     fn try_forward(&self, x: Seq<I, E, D, T>) -> Result<Self::Output, D::Err> {
         let (b, l, _) = *x.shape();
         let dev = x.device().clone();
-        let left = (K - 1) / 2;
-        let right = K - 1 - left;
+        let kernel = self.kernel();
+        let left = (kernel - 1) / 2;
+        let right = kernel - 1 - left;
         // Zero padding: [b, left + l + right, I].
         let zeros = |n: usize| {
             dev.try_zeros_like(&(b, n, Const::<I>))
@@ -99,7 +138,7 @@ where
                 .try_matmul(w)
         };
         let mut y = tap(0, tape)?; // [b * l, O]
-        for k in 1..K {
+        for k in 1..kernel {
             y = y.try_add(tap(k, T::default())?)?;
         }
         let shape = *y.shape();
@@ -108,18 +147,18 @@ where
     }
 }
 
-impl<const I: usize, const O: usize, const K: usize, E: Dtype + Float, D: Device<E>>
-    Conv1D<I, O, K, E, D>
-{
-    /// Keras' Conv1D init: Glorot-uniform kernel (fans `K * I`, `K * O`), zero bias.
+impl<const I: usize, const O: usize, E: Dtype + Float, D: Device<E>> Conv1D<I, O, E, D> {
+    /// Keras' Conv1D init: Glorot-uniform kernel (fans `kernel * I`,
+    /// `kernel * O`), zero bias.
     pub fn init_keras(&mut self, rng: &mut InitRng) {
+        let k = self.kernel();
         self.weight
-            .copy_from(&cast(rng.glorot(K * I * O, K * I, K * O)));
+            .copy_from(&cast(rng.glorot(k * I * O, k * I, k * O)));
         self.bias.copy_from(&vec![E::zero(); O]);
     }
 }
 
-impl<const I: usize, const O: usize, const K: usize, E: Dtype + Float> Conv1D<I, O, K, E, Cpu>
+impl<const I: usize, const O: usize, E: Dtype + Float> Conv1D<I, O, E, Cpu>
 where
     Cpu: Device<E>,
 {
@@ -140,7 +179,7 @@ where
             frames: l,
             inputs: I,
             filters: O,
-            kernel: K,
+            kernel: self.kernel(),
             pool: pool.max(1),
         };
         let (x, mut tape) = x.split_tape();

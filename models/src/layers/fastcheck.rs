@@ -27,7 +27,7 @@ fn conv_vs_reference<const I: usize, const O: usize, const K: usize>(
     pool: usize,
 ) {
     let dev = Dev::seed_from_u64((I * 100 + K * 10 + l) as u64);
-    let conv = Conv1D::<I, O, K, f32, Dev>::build(&dev);
+    let conv = Conv1D::<I, O, f32, Dev>::new(&dev, K).unwrap();
     let x: S<I, f32, NoneTape> = dev.sample_normal_like(&(b, l, Const::<I>));
     let lp = l / pool;
     let r: S<O, f32, NoneTape> = dev.sample_normal_like(&(b, lp, Const::<O>));
@@ -75,10 +75,10 @@ fn conv_finite_differences<const I: usize, const O: usize, const K: usize>(
     pool: usize,
 ) {
     let dev = Dev::seed_from_u64(17 + K as u64);
-    let conv = Conv1D::<I, O, K, f64, Dev>::build(&dev);
+    let conv = Conv1D::<I, O, f64, Dev>::new(&dev, K).unwrap();
     let x: S<I, f64, NoneTape> = dev.sample_normal_like(&(b, l, Const::<I>));
     let r: S<O, f64, NoneTape> = dev.sample_normal_like(&(b, l / pool, Const::<O>));
-    let loss = |c: &Conv1D<I, O, K, f64, Dev>, x: &S<I, f64, NoneTape>| {
+    let loss = |c: &Conv1D<I, O, f64, Dev>, x: &S<I, f64, NoneTape>| {
         (c.try_forward_block(x.clone(), pool, true).unwrap() * r.clone())
             .sum::<(), _>()
             .array()
@@ -89,7 +89,7 @@ fn conv_finite_differences<const I: usize, const O: usize, const K: usize>(
         * r.clone())
     .sum::<(), _>()
     .backward();
-    let with = |f: &dyn Fn(&mut Conv1D<I, O, K, f64, Dev>)| {
+    let with = |f: &dyn Fn(&mut Conv1D<I, O, f64, Dev>)| {
         let mut c = conv.clone();
         f(&mut c);
         c
@@ -116,7 +116,7 @@ fn conv_block_gradients_match_finite_differences() {
 #[test]
 fn first_layer_skips_the_input_gradient() {
     let dev = Dev::seed_from_u64(2);
-    let conv = Conv1D::<3, 4, 3, f32, Dev>::build(&dev);
+    let conv = Conv1D::<3, 4, f32, Dev>::new(&dev, 3).unwrap();
     let x: S<3, f32, NoneTape> = dev.sample_normal_like(&(2, 6, Const::<3>));
     // x's gradient exists (zeros) before the pass; backward must leave it so.
     let mut grads = Gradients::leaky();

@@ -43,7 +43,7 @@ pub(crate) fn assert_close(analytic: &[f64], numeric: &[f64], what: &str) {
 #[test]
 fn conv1d_shape_and_gradients_match_finite_differences() {
     let dev = Dev::seed_from_u64(3);
-    let conv = Conv1D::<2, 3, 5, f64, Dev>::build(&dev);
+    let conv = Conv1D::<2, 3, f64, Dev>::new(&dev, 5).unwrap();
     let x: Seq<2, NoneTape> = dev.sample_normal_like(&(2, 7, Const::<2>));
     let r: Seq<3, NoneTape> = dev.sample_normal_like(&(2, 7, Const::<3>));
     assert_eq!(
@@ -61,10 +61,10 @@ fn conv1d_shape_and_gradients_match_finite_differences() {
         g.get(&conv.bias).as_vec(),
     );
 
-    let loss = |c: &Conv1D<2, 3, 5, f64, Dev>, x: &Seq<2, NoneTape>| {
+    let loss = |c: &Conv1D<2, 3, f64, Dev>, x: &Seq<2, NoneTape>| {
         (c.forward(x.clone()) * r.clone()).sum::<(), _>().array()
     };
-    let with = |f: &dyn Fn(&mut Conv1D<2, 3, 5, f64, Dev>)| {
+    let with = |f: &dyn Fn(&mut Conv1D<2, 3, f64, Dev>)| {
         let mut c = conv.clone();
         f(&mut c);
         c
@@ -79,7 +79,7 @@ fn conv1d_shape_and_gradients_match_finite_differences() {
 #[test]
 fn conv1d_matches_a_direct_convolution() {
     let dev = Dev::seed_from_u64(5);
-    let conv = Conv1D::<2, 2, 3, f64, Dev>::build(&dev);
+    let conv = Conv1D::<2, 2, f64, Dev>::new(&dev, 3).unwrap();
     let x: Seq<2, NoneTape> = dev.sample_normal_like(&(1, 4, Const::<2>));
     let y = conv.forward(x.clone()).as_vec();
     let (xv, w, bias) = (x.as_vec(), conv.weight.as_vec(), conv.bias.as_vec());
@@ -139,7 +139,7 @@ fn pooling_shapes_values_and_gradients() {
 fn regression_overlapping_taps_keep_their_input_gradients() {
     fn max_error<const K: usize>() -> f64 {
         let dev = Dev::seed_from_u64(3);
-        let conv = Conv1D::<1, 1, K, f64, Dev>::build(&dev);
+        let conv = Conv1D::<1, 1, f64, Dev>::new(&dev, K).unwrap();
         let x: Seq<1, NoneTape> = dev.sample_normal_like(&(1, 6, Const::<1>));
         let r: Seq<1, NoneTape> = dev.sample_normal_like(&(1, 6, Const::<1>));
         let y = conv.forward(x.clone().leaky_trace());

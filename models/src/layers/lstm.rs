@@ -203,11 +203,6 @@ impl<const I: usize, const H: usize, E: Dtype + Float, D: Device<E>> Lstm<I, H, 
             .collect();
         self.bias.copy_from(&bias);
     }
-
-    /// The recurrent kernel as Keras holds it, `[H, 4H]` (tests, inspection).
-    pub fn recurrent_kernel(&self) -> Vec<E> {
-        gates_side_by_side(&self.w_h.as_vec(), H, H)
-    }
 }
 
 /// Adds a `[A, 4H]` gradient into a `[4, A, H]` one.

@@ -1,6 +1,8 @@
-//! Layers dfdx 0.13 lacks on stable Rust: [`Conv1D`], [`max_pool1d`],
-//! [`global_avg_pool1d`] and [`Lstm`] (four gates, all states or the
-//! last). Sequences are `[batch, frames, channels]` throughout.
+//! Layers dfdx 0.13 lacks on stable Rust: [`Conv1D`] (kernel width at
+//! run time), [`Dense`] (output width at run time: the classifier head),
+//! [`max_pool1d`], [`global_avg_pool1d`] and [`Lstm`] (four gates, all
+//! states or the last). Sequences are `[batch, frames, channels]`
+//! throughout.
 //!
 //! Each layer has two forward paths over the same parameters:
 //! - the **fast** one the models use: a single operation on dfdx's tape
@@ -11,13 +13,53 @@
 //!   it (`Module::try_forward`, `Lstm::try_forward_seq`): the tests check
 //!   every fast op against it and against finite differences in f64.
 
-use dfdx::prelude::{Const, Cpu, CpuError, Device, Dtype, Gradients, HasShape, Shape, Tensor};
+use dfdx::prelude::{
+    Const, Cpu, CpuError, Device, Dtype, Gradients, HasErr, HasShape, Shape, Tensor,
+};
 use rand_distr::Uniform;
 
 /// A batch of sequences: `[batch, frames, C]` (batch and frames at run time).
 pub type Seq<const C: usize, E, D, T> = Tensor<(usize, usize, Const<C>), E, D, T>;
 /// A batch of vectors: `[batch, C]`.
 pub type Batch<const C: usize, E, D, T> = Tensor<(usize, Const<C>), E, D, T>;
+
+/// How dfdx redraws a tensor (`TensorOptions::reset`).
+pub(crate) type Reset<S, E, D> = fn(&mut Tensor<S, E, D>) -> Result<(), <D as HasErr>::Err>;
+
+/// dfdx's options for a tensor whose shape is known only at run time.
+///
+/// dfdx 0.13 visits a module's tensors through `TensorOptions`, which it
+/// makes only for shapes known at compile time (the struct is
+/// `#[non_exhaustive]`, its three fields public). Our run-time layers
+/// ([`Conv1D`]'s kernel, [`Dense`]'s outputs) need the same options for a
+/// shape like `(usize, Const<I>)`: this writes the three fields in place.
+/// The shape is only read by dfdx's `build`, which these layers don't use.
+pub(crate) fn runtime_options<S: Shape, E: Dtype, D: Device<E>>(
+    reset: Reset<S, E, D>,
+    shape: S,
+) -> dfdx::nn::tensor_collection::TensorOptions<S, E, D> {
+    use dfdx::nn::tensor_collection::TensorOptions;
+    use std::mem::MaybeUninit;
+    use std::ptr::addr_of_mut;
+    let mut o = MaybeUninit::<TensorOptions<S, E, D>>::uninit();
+    let p = o.as_mut_ptr();
+    // SAFETY: every field of the struct is written before `assume_init`:
+    // dfdx is pinned to =0.13.0, whose `TensorOptions` has exactly these
+    // three fields (the assertion below fails the build if its size ever
+    // differs from theirs).
+    unsafe {
+        addr_of_mut!((*p).do_gradient_update).write(true);
+        addr_of_mut!((*p).reset).write(reset);
+        addr_of_mut!((*p).shape).write(shape);
+        o.assume_init()
+    }
+}
+
+// `TensorOptions` holds exactly its three known fields.
+const _: () = assert!(
+    std::mem::size_of::<dfdx::nn::tensor_collection::TensorOptions<(usize, usize), f32, Cpu>>()
+        == std::mem::size_of::<(bool, Reset<(usize, usize), f32, Cpu>, (usize, usize))>()
+);
 
 /// Keras/PyTorch-style init: `U(-b, b)` with `b = 1/sqrt(fan_in)`.
 pub(crate) fn uniform_fan_in<S, E, D>(t: &mut Tensor<S, E, D>, fan_in: usize) -> Result<(), D::Err>
@@ -62,11 +104,13 @@ pub(crate) fn put_grad<S: Shape, E: Dtype>(
 
 mod batchnorm;
 mod conv1d;
+mod dense;
 mod lstm;
 mod pool;
 
 pub use batchnorm::{batchnorm_eval, batchnorm_train};
-pub use conv1d::Conv1D;
+pub use conv1d::{Conv1D, Filters};
+pub use dense::{Dense, Logits};
 pub use lstm::{last_frames, Lstm};
 pub use pool::{global_avg_pool1d, max_pool1d};
 
@@ -89,3 +133,41 @@ pub fn init_linear_keras<
 mod fastcheck;
 #[cfg(test)]
 pub(crate) mod gradcheck;
+
+/// Implements dfdx's `TensorCollection` for a model `Name<E, D>` from its
+/// field list, written once: layers in groups of at most six (dfdx visits
+/// tuples up to six), then `;` and plain settings with their defaults
+/// (`dropout = 0.2`), which dfdx visits as scalars. Weights are saved
+/// under the layer names (`conv1.weight`).
+macro_rules! collection {
+    ($name:ident { $([$($m:ident),+ $(,)?]),+ $(; $($s:ident = $d:expr),+ $(,)?)? }) => {
+        impl<E, D> dfdx::prelude::TensorCollection<E, D> for $name<E, D>
+        where
+            E: dfdx::prelude::Dtype + num_traits::Float + rand_distr::uniform::SampleUniform,
+            D: dfdx::prelude::Device<E>,
+        {
+            type To<E2: dfdx::prelude::Dtype, D2: dfdx::prelude::Device<E2>> = $name<E2, D2>;
+
+            fn iter_tensors<V: dfdx::prelude::ModuleVisitor<Self, E, D>>(
+                visitor: &mut V,
+            ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
+                visitor.visit_fields(
+                    (
+                        $( ( $( Self::module(stringify!($m), |s| &s.$m, |s| &mut s.$m), )+ ), )+
+                        $( ( $( Self::scalar(
+                            stringify!($s),
+                            |s| &s.$s,
+                            |s| &mut s.$s,
+                            dfdx::nn::tensor_collection::ScalarOptions::from_default($d),
+                        ), )+ ), )?
+                    ),
+                    |( $( ( $($m,)+ ), )+ $( ( $($s,)+ ), )? )| $name {
+                        $($($m,)+)+
+                        $($($s,)+)?
+                    },
+                )
+            }
+        }
+    };
+}
+pub(crate) use collection;

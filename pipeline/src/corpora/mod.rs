@@ -142,11 +142,7 @@ pub fn emotion_code(word: &str) -> Option<(u32, String)> {
 
 /// The vocabulary's name of a code.
 pub fn name_of(code: u32) -> &'static str {
-    match code {
-        1..=8 => models::labels::EMOTIONS[(code - 1) as usize],
-        9 => "boredom",
-        _ => "other",
-    }
+    models::labels::emotion_name(code).unwrap_or("other")
 }
 
 /// Labels `path` (a file under `root`) as corpus `kind`. The error is one

@@ -97,7 +97,7 @@ fn add_fold(tables: &mut Tables, pooled: &mut Pooled, config: &RunConfig, r: &Fo
     tables.summary.push(SummaryRow {
         run: run.clone(),
         model: config.train.model.name().into(),
-        labels: config.train.labels.name().into(),
+        labels: config.train.labels.name(),
         split: config.train.split.name().into(),
         fold: Some(k),
         epochs: config.epochs as i32,

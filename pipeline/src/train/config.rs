@@ -376,9 +376,7 @@ impl TrainStageConfig {
             schedule: self.schedule.unwrap_or(r.schedule),
             weight_decay: self.weight_decay.unwrap_or(r.weight_decay),
             label_smoothing: self.label_smoothing.unwrap_or(r.label_smoothing),
-            norm: self
-                .norm
-                .unwrap_or(if r.clip_norm { Norm::Clip } else { Norm::Train }),
+            norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
         }
     }

@@ -58,11 +58,16 @@ impl TrainPlan {
             Window::Auto => auto_window(&all, features.mfcc.hop_length, cfg.model.min_frames())
                 .min(crate::bounds::WINDOW.hi),
         };
-        let (clips, classes, emotions) = label(all, cfg)?;
+        let Labelled {
+            clips,
+            classes,
+            labels,
+            emotions,
+        } = label(all, cfg)?;
         if clips.is_empty() {
             return Err(PipelineError::Config(format!(
                 "feature set {set_id} has no clips with {} labels",
-                cfg.labels.name()
+                cfg.labels
             )));
         }
         let folds = split(&clips, &classes, cfg);
@@ -80,7 +85,7 @@ impl TrainPlan {
             batch_size: resolved.batch_size,
             optimisation: Some(resolved),
             window,
-            classes: cfg.labels.classes(),
+            classes: labels.classes().to_vec(),
             feature_set: set_id,
             features,
             data_fingerprint: fingerprint,
@@ -190,10 +195,22 @@ fn tag_corpora(store: &Store, clips: &mut [Clip]) -> Result<()> {
     Ok(())
 }
 
-/// The clips the label set keeps, and their classes. A cross-corpus
-/// split keeps only its corpora's clips, and only the emotions both its
-/// sides have (returned by name).
-fn label(all: Vec<Clip>, cfg: &TrainStageConfig) -> Result<(Vec<Clip>, Vec<usize>, Vec<String>)> {
+/// What [`label`] keeps.
+struct Labelled {
+    /// The clips with a class.
+    clips: Vec<Clip>,
+    /// Class of each clip.
+    classes: Vec<usize>,
+    /// The label set resolved for these clips.
+    labels: models::Labels,
+    /// The emotions a cross-corpus split keeps, by name (else empty).
+    emotions: Vec<String>,
+}
+
+/// The clips the label set keeps, their classes and the resolved label
+/// set (`emotions`: those the kept clips have). A cross-corpus split keeps
+/// only its corpora's clips, and only the emotions both its sides have.
+fn label(all: Vec<Clip>, cfg: &TrainStageConfig) -> Result<Labelled> {
     let mut all = all;
     let mut emotions = Vec::new();
     if cfg.split == SplitKind::Corpus {
@@ -227,15 +244,25 @@ fn label(all: Vec<Clip>, cfg: &TrainStageConfig) -> Result<(Vec<Clip>, Vec<usize
             .map(|&e| crate::corpora::name_of(e).to_string())
             .collect();
     }
+    let present = all.iter().map(|c| c.emotion).collect();
+    let labels = cfg
+        .labels
+        .resolve(&present)
+        .map_err(PipelineError::Config)?;
     let mut clips = Vec::with_capacity(all.len());
     let mut classes = Vec::with_capacity(all.len());
     for c in all {
-        if let Some(k) = cfg.labels.class_of(c.emotion, &c.gender) {
+        if let Some(k) = labels.class_of(c.emotion, &c.gender) {
             classes.push(k);
             clips.push(c);
         }
     }
-    Ok((clips, classes, emotions))
+    Ok(Labelled {
+        clips,
+        classes,
+        labels,
+        emotions,
+    })
 }
 
 /// The split's folds, each with clips on both sides, at most `max_folds`.

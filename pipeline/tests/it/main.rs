@@ -13,6 +13,7 @@ mod hostile_cli;
 mod hostile_store;
 mod hostile_train;
 mod incremental;
+mod label_sets;
 mod parity;
 mod ravdess_store;
 mod readme;

@@ -91,12 +91,19 @@ fn classable(what: &str, l: &Labels) -> Result<(), String> {
             "{what}: accepted with an empty clip id or emotion: {l:?}"
         ));
     }
+    let present = std::collections::BTreeSet::from([1, 3, l.emotion]);
     for set in [
         LabelSet::Emotion8,
         LabelSet::Emotion7,
         LabelSet::GenderEmotion14,
+        LabelSet::Emotions,
     ] {
-        let _ = set.class_of(l.emotion, &l.gender);
+        let labels = set.resolve(&present).map_err(|e| format!("{what}: {e}"))?;
+        if let Some(k) = labels.class_of(l.emotion, &l.gender) {
+            if k >= labels.classes().len() {
+                return Err(format!("{what}: class {k} outside {set}: {l:?}"));
+            }
+        }
     }
     Ok(())
 }

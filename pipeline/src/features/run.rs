@@ -10,7 +10,9 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use store::fingerprint::file_sha256;
 use store::shard::write_shard;
-use store::{LockMode, Manifest, MetadataRow, PartEntry, RejectRow, Rejected, ShardEntry, Store};
+use store::{
+    LockMode, Manifest, MetadataRow, PartEntry, RejectRow, Rejected, ShardEntry, Store, TableRow,
+};
 
 use super::{compute_clip, plan_shards, Extractors, FeatureConfig, ShardPlan, ShardSpec};
 use crate::error::{PipelineError, Result};
@@ -193,7 +195,7 @@ pub fn run_features(
 
     let mut final_manifest = manifest;
     if !todo.is_empty() {
-        let config_path = store.set_dir(&set_id).join("config.json");
+        let config_path = store.set_config_path(&set_id);
         if !config_path.is_file() {
             store.write_json(&config_path, cfg)?;
         }

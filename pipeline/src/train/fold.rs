@@ -219,7 +219,7 @@ pub fn save_fold(store: &Store, run: &str, r: &FoldResult, weights: &[NamedTenso
     store.write_json(&stage.path("fold.json"), r)?;
     let bytes = encode_safetensors(weights, Default::default())?;
     store::atomic::write_bytes_atomic(&stage.path("weights.safetensors"), &bytes)?;
-    stage.finish()?;
+    stage.publish()?;
     Ok(())
 }
 

@@ -108,7 +108,7 @@ pub fn pick_set(store: &Store, want: Option<&str>) -> Result<(String, FeatureSet
 
 /// The feature config a set hashes (`features/set=<id>/config.json`).
 pub(crate) fn read_feature_config(store: &Store, set: &str) -> Result<FeatureConfig> {
-    let path = store.set_dir(set).join("config.json");
+    let path = store.set_config_path(set);
     let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
     serde_json::from_str(&text)
         .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))

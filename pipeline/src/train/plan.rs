@@ -9,10 +9,10 @@ use store::Store;
 
 use super::config::{Norm, RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION};
 use super::data::{
-    auto_window, data_fingerprint, dataset, load_clips, Clip, Framing, Standardizer,
+    auto_window, data_fingerprint, dataset, load_clips, Clip, Framing, Standardizer, TEST_VARIANTS,
 };
-use super::run::{pick_set, read_feature_config, TEST_VARIANTS};
 use crate::error::{PipelineError, Result};
+use crate::features::{pick_set, read_feature_config};
 
 /// A resolved run: config, clips, folds, framing.
 pub struct TrainPlan {
@@ -103,6 +103,7 @@ impl TrainPlan {
             framing: Framing {
                 window,
                 crop: cfg.crop,
+                readout: cfg.readout,
             },
         })
     }
@@ -151,11 +152,6 @@ impl TrainPlan {
             &norm,
             self.framing,
         );
-        let (train, test) = if cfg.readout_last_frame() {
-            (full_length(train), full_length(test))
-        } else {
-            (train, test)
-        };
         FoldData {
             norm,
             train,
@@ -163,12 +159,6 @@ impl TrainPlan {
             which,
         }
     }
-}
-
-/// Every example treated as a full window (readout after the padding).
-fn full_length(mut d: Dataset) -> Dataset {
-    d.lengths.iter_mut().for_each(|n| *n = d.frames);
-    d
 }
 
 /// Each clip's corpus, from `metadata.parquet` (clips it does not list

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use models::zoo::encode_safetensors;
 use models::EpochOrders;
-use pipeline::train::{TrainPlan, TrainStageConfig};
+use pipeline::train::{Readout, TrainPlan, TrainStageConfig};
 use store::Store;
 
 /// Writes a little-endian `.npy` file (format 1.0).
@@ -126,7 +126,7 @@ fn main() {
         "kernel": cfg.kernel,
         "window": frames,
         "crop": cfg.crop.name(),
-        "readout_last_real": !cfg.readout_last_frame(),
+        "readout_last_real": cfg.readout == Readout::LastReal,
         "fold": fold.number,
     });
     std::fs::write(out.join("meta.json"), meta.to_string()).expect("meta");

@@ -15,7 +15,7 @@ use std::time::{Instant, UNIX_EPOCH};
 
 use rayon::prelude::*;
 use store::fingerprint::file_sha256;
-use store::{LockMode, MetadataRow, RejectRow, Store};
+use store::{LockMode, MetadataRow, RejectRow, Store, TableRow};
 
 use crate::audio::{is_audio, read_audio_info};
 use crate::corpora::{self, CorpusKind, Labels};

@@ -34,6 +34,22 @@ pub fn write_atomic<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut BufWriter<&mut File>) -> Result<()>,
 {
+    write_file_atomic(path, |file, tmp| {
+        let mut w = BufWriter::new(file);
+        write(&mut w)?;
+        w.flush().map_err(|e| StoreError::io(tmp, e))
+    })
+}
+
+/// Writes `path` atomically through a file handle: `write` fills the temp
+/// sibling (given with its path, for errors) and returns what it computed
+/// (a checksum); the file is then fsynced and renamed over `path`, and the
+/// folder fsynced. Parent folders are created. On error the temp file is
+/// removed and `path` is untouched. Every store file is written by it.
+pub fn write_file_atomic<T, F>(path: &Path, write: F) -> Result<T>
+where
+    F: FnOnce(&mut File, &Path) -> Result<T>,
+{
     let dir = path
         .parent()
         .ok_or_else(|| StoreError::invalid(path, "has no parent folder"))?;
@@ -41,14 +57,10 @@ where
     let tmp = temp_sibling(path);
     let result = (|| {
         let mut file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
-        {
-            let mut w = BufWriter::new(&mut file);
-            write(&mut w)?;
-            w.flush().map_err(|e| StoreError::io(&tmp, e))?;
-        }
+        let out = write(&mut file, &tmp)?;
         file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
-        fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))?;
-        sync_dir(dir)
+        rename_durable(&tmp, path)?;
+        Ok(out)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -56,15 +68,39 @@ where
     result
 }
 
+/// `Some` of what an I/O call returned, `None` if the file or folder it
+/// was about does not exist (the one place "missing" means "empty").
+pub(crate) fn if_exists<T>(r: std::io::Result<T>) -> std::io::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes the file at `path`; one that does not exist is already removed.
+pub(crate) fn remove_file_if_exists(path: &Path) -> Result<()> {
+    if_exists(fs::remove_file(path))
+        .map(|_| ())
+        .map_err(|e| StoreError::io(path, e))
+}
+
+/// Removes the folder `dir` with everything in it; one that does not
+/// exist is already removed.
+pub(crate) fn remove_dir_if_exists(dir: &Path) -> Result<()> {
+    if_exists(fs::remove_dir_all(dir))
+        .map(|_| ())
+        .map_err(|e| StoreError::io(dir, e))
+}
+
 /// The entries of folder `dir`; a folder that does not exist has none
 /// (every other error names the folder).
 pub(crate) fn dir_entries(dir: &Path) -> Result<Vec<fs::DirEntry>> {
-    match fs::read_dir(dir) {
-        Ok(entries) => entries
+    match if_exists(fs::read_dir(dir)).map_err(|e| StoreError::io(dir, e))? {
+        Some(entries) => entries
             .map(|e| e.map_err(|e| StoreError::io(dir, e)))
             .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(StoreError::io(dir, e)),
+        None => Ok(Vec::new()),
     }
 }
 

@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::atomic::dir_entries;
+use crate::atomic::{dir_entries, if_exists, remove_file_if_exists};
 use crate::error::{Result, StoreError};
 use crate::fingerprint::file_sha256;
-use crate::layout::{Store, STORE_FORMAT};
 use crate::lock::LockMode;
+use crate::open::{Store, STORE_FORMAT};
 use crate::shard::check_footer;
 use crate::table::{read_frame, sum_path, MetadataRow, RejectRow};
 
@@ -114,8 +114,8 @@ pub fn check(root: &Path) -> Result<CheckReport> {
 fn check_info(store: &Store, repair_cmd: &str, r: &mut CheckReport) -> Result<()> {
     let info = store.info_path();
     r.checked += 1;
-    let problem = match fs::read(&info) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let problem = match if_exists(fs::read(&info)) {
+        Ok(None) => {
             if !store.looks_like_store() {
                 return Err(StoreError::NoStore {
                     path: store.root().to_path_buf(),
@@ -124,7 +124,7 @@ fn check_info(store: &Store, repair_cmd: &str, r: &mut CheckReport) -> Result<()
             "missing".to_string()
         }
         Err(e) => return Err(StoreError::io(&info, e)),
-        Ok(_) => match store.format() {
+        Ok(Some(_)) => match store.format() {
             Ok(_) => match Store::open(store.root()) {
                 Ok(_) => return Ok(()),
                 Err(e @ StoreError::Version { .. }) => return Err(e),
@@ -163,7 +163,7 @@ fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn check_rejects(store: &Store, repair_cmd: &str, r: &mut CheckReport) -> Result<()> {
-    for path in parquet_files(&store.root().join("rejects"))? {
+    for path in parquet_files(&store.rejects_dir())? {
         r.checked += 1;
         if let Err(e) = RejectRow::read(&path) {
             let stage = path
@@ -204,7 +204,7 @@ fn check_manifests(store: &Store, repair_cmd: &str, r: &mut CheckReport) -> Resu
         Err(e) => return Err(e),
     };
     for (set, entry) in &manifest.sets {
-        let config = store.set_dir(set).join("config.json");
+        let config = store.set_config_path(set);
         let rebuild = format!(
             "{repair_cmd}, then `ser features --store {} --config {}`",
             store.root().display(),
@@ -300,12 +300,12 @@ pub fn repair(root: &Path, report: &CheckReport) -> Result<Vec<String>> {
     for f in &report.findings {
         match &f.fix {
             Fix::RemoveManifest(path) => {
-                remove(path)?;
+                remove_file_if_exists(path)?;
                 done.push(format!("removed damaged manifest {}", path.display()));
             }
             Fix::RemoveTable(path) => {
-                remove(path)?;
-                remove(&sum_path(path))?;
+                remove_file_if_exists(path)?;
+                remove_file_if_exists(&sum_path(path))?;
                 done.push(format!("removed damaged table {}", path.display()));
             }
             _ => {}
@@ -331,7 +331,7 @@ pub fn repair(root: &Path, report: &CheckReport) -> Result<Vec<String>> {
             Ok(true)
         })?;
         for path in files {
-            remove(path)?;
+            remove_file_if_exists(path)?;
             done.push(format!(
                 "dropped damaged shard {} (manifest version {}); `ser features` rebuilds it",
                 path.display(),
@@ -342,20 +342,13 @@ pub fn repair(root: &Path, report: &CheckReport) -> Result<Vec<String>> {
     Ok(done)
 }
 
-fn remove(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(StoreError::io(path, e)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::manifest::{PartEntry, ShardEntry};
     use crate::shard::tests::row;
     use crate::shard::write_shard;
+    use crate::table::TableRow;
 
     fn store_with_shard() -> (tempfile::TempDir, Store, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
@@ -433,7 +426,7 @@ mod tests {
     #[test]
     fn a_garbled_manifest_is_found_and_removed() {
         let (_d, store, part) = store_with_shard();
-        let latest = store.manifest_dir().join(crate::Manifest::file_name(1));
+        let latest = store.manifest_path(1);
         fs::write(&latest, b"{").unwrap();
         let r = check(store.root()).unwrap();
         assert_eq!(r.findings.len(), 1, "{:?}", r.findings);

@@ -139,6 +139,11 @@ impl StoreError {
         }
     }
 
+    /// Whether this is the I/O error of a file or folder that does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, StoreError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+
     pub(crate) fn invalid(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         StoreError::Invalid {
             path: path.into(),

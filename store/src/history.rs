@@ -11,11 +11,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::atomic::{dir_entries, TEMP_PREFIX};
+use crate::atomic::{dir_entries, remove_file_if_exists, TEMP_PREFIX};
 use crate::error::{Result, StoreError};
-use crate::layout::{writer, Store};
 use crate::lock::StoreLock;
 use crate::manifest::{Manifest, MANIFEST_FORMAT, MANIFEST_KEEP};
+use crate::open::{writer, Store};
 
 /// Damaged manifest files already warned about by this process.
 static WARNED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
@@ -63,7 +63,7 @@ impl Store {
     /// another version than its name says, is [`StoreError::Damaged`]; one
     /// of a newer manifest format is [`StoreError::Version`].
     pub fn read_manifest(&self, version: u64) -> Result<Manifest> {
-        let path = self.manifest_dir().join(Manifest::file_name(version));
+        let path = self.manifest_path(version);
         let bytes = fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
         let m: Manifest =
             serde_json::from_slice(&bytes).map_err(|e| StoreError::damaged(&path, e))?;
@@ -90,7 +90,7 @@ impl Store {
             .into_iter()
             .map(|version| ManifestFile {
                 version,
-                path: self.manifest_dir().join(Manifest::file_name(version)),
+                path: self.manifest_path(version),
                 manifest: self.read_manifest(version),
             })
             .collect())
@@ -107,8 +107,7 @@ impl Store {
                 Ok(m) => return Ok((m, skipped)),
                 Err(e @ StoreError::Version { .. }) => return Err(e),
                 // Removed since it was listed (a commit pruning it).
-                Err(StoreError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if e.is_not_found() => {}
                 Err(StoreError::Damaged { path, reason }) => skipped.push((path, reason)),
                 Err(e) => return Err(e),
             }
@@ -154,8 +153,7 @@ impl Store {
                 Ok(m) => kept
                     .paths
                     .extend(m.part_paths().into_iter().map(str::to_string)),
-                Err(StoreError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if e.is_not_found() => {}
                 Err(_) => kept.complete = false,
             }
         }
@@ -174,7 +172,7 @@ impl Store {
     where
         F: FnOnce(&mut Manifest) -> Result<bool>,
     {
-        let _guard = StoreLock::acquire_blocking(&self.root().join("COMMIT.lock"), what)?;
+        let _guard = StoreLock::acquire_blocking(&self.commit_lock_path(), what)?;
         let old = self.latest_manifest()?;
         let mut new = old.clone();
         if !update(&mut new)? {
@@ -184,7 +182,7 @@ impl Store {
         new.format = MANIFEST_FORMAT;
         new.version = old.version.max(newest) + 1;
         new.writer = writer();
-        let path = self.manifest_dir().join(Manifest::file_name(new.version));
+        let path = self.manifest_path(new.version);
         self.write_json(&path, &new)?;
 
         let listed = new.part_paths();
@@ -199,19 +197,14 @@ impl Store {
                 if let Ok(m) = self.read_manifest(v) {
                     dropped.extend(m.part_paths().into_iter().map(str::to_string));
                 }
-                let _ = fs::remove_file(self.manifest_dir().join(Manifest::file_name(v)));
+                let _ = fs::remove_file(self.manifest_path(v));
             }
         }
         if !dropped.is_empty() {
             let kept = self.kept_parts()?;
             if kept.complete {
                 for gone in dropped.difference(&kept.paths) {
-                    let p = self.resolve(gone);
-                    if let Err(e) = fs::remove_file(&p) {
-                        if e.kind() != std::io::ErrorKind::NotFound {
-                            return Err(StoreError::io(&p, e));
-                        }
-                    }
+                    remove_file_if_exists(&self.resolve(gone))?;
                 }
             }
         }
@@ -227,11 +220,7 @@ impl Store {
     pub fn gc(&self, _lock: &StoreLock) -> Result<usize> {
         let kept = self.kept_parts()?;
         let mut removed = remove_temps_in(self.root())?;
-        let mut stack = vec![
-            self.features_dir(),
-            self.root().join("rejects"),
-            self.manifest_dir(),
-        ];
+        let mut stack = vec![self.features_dir(), self.rejects_dir(), self.manifest_dir()];
         while let Some(dir) = stack.pop() {
             for entry in dir_entries(&dir)? {
                 let path = entry.path();
@@ -261,8 +250,7 @@ impl Store {
 
 fn remove_temps_in(dir: &Path) -> Result<usize> {
     let mut removed = 0;
-    for entry in fs::read_dir(dir).map_err(|e| StoreError::io(dir, e))? {
-        let entry = entry.map_err(|e| StoreError::io(dir, e))?;
+    for entry in dir_entries(dir)? {
         let is_temp = entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX);
         if is_temp && entry.file_type().is_ok_and(|t| t.is_file()) {
             fs::remove_file(entry.path()).map_err(|e| StoreError::io(entry.path(), e))?;
@@ -367,9 +355,7 @@ mod tests {
         put(&store, "a", &part(0));
         let second = put(&store, "b", &part(1));
         let third = put(&store, "c", &part(2));
-        let latest = store
-            .manifest_dir()
-            .join(Manifest::file_name(third.version));
+        let latest = store.manifest_path(third.version);
         fs::write(&latest, b"{ garbled").unwrap();
         assert_eq!(store.latest_manifest().unwrap(), second);
         let (_, skipped) = store.newest_readable_manifest().unwrap();
@@ -393,7 +379,7 @@ mod tests {
         let next = put(&store, "d", &part(0));
         assert_eq!(next.version, 3);
         for v in store.manifest_versions().unwrap() {
-            fs::write(store.manifest_dir().join(Manifest::file_name(v)), b"[]").unwrap();
+            fs::write(store.manifest_path(v), b"[]").unwrap();
         }
         let err = store.latest_manifest().unwrap_err();
         assert!(matches!(err, StoreError::Damaged { .. }), "{err}");

@@ -5,17 +5,8 @@
 //! manifests committed atomically, content fingerprints, and writer locks.
 //! It knows nothing of audio or models: callers hand it rows.
 //!
-//! ```text
-//! store/
-//!   STORE.json                                        format version
-//!   metadata.parquet (+ .sha256)                      one row per clip
-//!   rejects/<stage>.parquet (+ .sha256)               inputs a stage skipped, with the reason
-//!   features/set=<fs>/config.json                     the config <fs> hashes
-//!   features/set=<fs>/variant=<v>/actor=<aa>/part-<digest>.parquet
-//!   manifest/<n:020>.json                             versioned manifest
-//!   runs/<run>/{config.json, *.parquet, model.safetensors}  training runs
-//!   runs/.folds/<run>/fold-<k>/                       finished folds of a run not yet published
-//! ```
+//! Where each file lives (`docs/store-format.md`'s layout) is in one
+//! place, `layout.rs`: one `Store` method per path.
 //!
 //! Every write goes through [`atomic`]: temp sibling, fsync, rename, fsync
 //! of the folder. Part files are immutable and named by the digest of their
@@ -32,13 +23,16 @@ pub mod lock;
 pub mod manifest;
 pub mod runs;
 pub mod shard;
+pub mod stage;
 pub mod table;
 
 mod layout;
+mod open;
 
 pub use error::{Result, StoreError};
-pub use layout::{Store, OLDEST_FORMAT, STORE_FORMAT};
 pub use lock::{LockMode, StoreLock};
 pub use manifest::{ClipInput, FeatureSetEntry, Manifest, PartEntry, Rejected, ShardEntry};
+pub use open::{Store, OLDEST_FORMAT, STORE_FORMAT};
 pub use shard::FeatureRow;
-pub use table::{MetadataRow, RejectRow};
+pub use stage::Stage;
+pub use table::{MetadataRow, RejectRow, TableRow};

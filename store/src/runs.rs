@@ -1,27 +1,14 @@
-//! Training runs: `runs/<run>/` with the result tables of DESIGN.md
-//! section 4 (`history`, `metrics`, `confusion`, `predictions`, `summary`).
-//!
-//! A run is written into a staging folder (`runs/.tmp-<run>-<pid>/`), each
-//! file atomically, and published by one `rename` of the folder: a run
-//! folder that exists is complete. Re-publishing a name (`--force`) moves
-//! the old folder aside first and deletes it only after the new one is in
-//! place.
-//!
-//! Folds are the unit of scale-out: each trained fold is kept under
-//! `runs/.folds/<run>/fold-<k>/` (written in a temp folder and renamed, so
-//! a fold folder that exists is complete) until the run is collected and
-//! published; then the run's `.folds` folder is removed. Workers of a job
-//! array fill it side by side; `COLLECT.lock` lets one of them publish.
+//! Training runs: the rows of a run's result tables (`history`, `metrics`,
+//! `confusion`, `predictions`, `summary`; columns in
+//! `docs/store-format.md`), each written by [`TableRow::write`]. How a run
+//! is staged and published is in [`crate::stage`].
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::atomic::{self, dir_entries, TEMP_PREFIX};
-use crate::error::{Result, StoreError};
-use crate::table::{read_frame, write_frame};
-use crate::Store;
+use crate::error::Result;
+use crate::table::{col, read_frame, TableRow};
 
 /// One row of `history.parquet`: a side's scores after an epoch.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,23 +125,11 @@ pub struct SummaryRow {
     pub seconds: f64,
 }
 
-macro_rules! col {
-    ($rows:expr, $name:literal, $f:expr) => {
-        Column::new($name.into(), $rows.iter().map($f).collect::<Vec<_>>())
-    };
-}
+impl TableRow for HistoryRow {
+    const FILE: &'static str = "history.parquet";
+    const CHECKSUM: bool = false;
 
-fn frame(path: &Path, cols: Vec<Column>) -> Result<DataFrame> {
-    DataFrame::new_infer_height(cols).map_err(|source| StoreError::Polars {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Writes `history.parquet` at `path`.
-pub fn write_history(path: &Path, rows: &[HistoryRow]) -> Result<()> {
-    let mut df = frame(
-        path,
+    fn columns(rows: &[HistoryRow]) -> Vec<Column> {
         vec![
             col!(rows, "run", |r| r.run.clone()),
             col!(rows, "fold", |r| r.fold),
@@ -164,15 +139,15 @@ pub fn write_history(path: &Path, rows: &[HistoryRow]) -> Result<()> {
             col!(rows, "accuracy", |r| r.accuracy),
             col!(rows, "uar", |r| r.uar),
             col!(rows, "seconds", |r| r.seconds),
-        ],
-    )?;
-    write_frame(path, &mut df)
+        ]
+    }
 }
 
-/// Writes `metrics.parquet` at `path`.
-pub fn write_metrics(path: &Path, rows: &[MetricRow]) -> Result<()> {
-    let mut df = frame(
-        path,
+impl TableRow for MetricRow {
+    const FILE: &'static str = "metrics.parquet";
+    const CHECKSUM: bool = false;
+
+    fn columns(rows: &[MetricRow]) -> Vec<Column> {
         vec![
             col!(rows, "run", |r| r.run.clone()),
             col!(rows, "fold", |r| r.fold),
@@ -182,15 +157,15 @@ pub fn write_metrics(path: &Path, rows: &[MetricRow]) -> Result<()> {
             col!(rows, "recall", |r| r.recall),
             col!(rows, "f1", |r| r.f1),
             col!(rows, "support", |r| r.support),
-        ],
-    )?;
-    write_frame(path, &mut df)
+        ]
+    }
 }
 
-/// Writes `confusion.parquet` at `path`.
-pub fn write_confusion(path: &Path, rows: &[ConfusionRow]) -> Result<()> {
-    let mut df = frame(
-        path,
+impl TableRow for ConfusionRow {
+    const FILE: &'static str = "confusion.parquet";
+    const CHECKSUM: bool = false;
+
+    fn columns(rows: &[ConfusionRow]) -> Vec<Column> {
         vec![
             col!(rows, "run", |r| r.run.clone()),
             col!(rows, "fold", |r| r.fold),
@@ -198,19 +173,19 @@ pub fn write_confusion(path: &Path, rows: &[ConfusionRow]) -> Result<()> {
             col!(rows, "actual", |r| r.actual.clone()),
             col!(rows, "predicted", |r| r.predicted.clone()),
             col!(rows, "count", |r| r.count),
-        ],
-    )?;
-    write_frame(path, &mut df)
+        ]
+    }
 }
 
-/// Writes `predictions.parquet` at `path`.
-pub fn write_predictions(path: &Path, rows: &[PredictionRow]) -> Result<()> {
-    let probs: Vec<Series> = rows
-        .iter()
-        .map(|r| Series::new("".into(), r.probabilities.as_slice()))
-        .collect();
-    let mut df = frame(
-        path,
+impl TableRow for PredictionRow {
+    const FILE: &'static str = "predictions.parquet";
+    const CHECKSUM: bool = false;
+
+    fn columns(rows: &[PredictionRow]) -> Vec<Column> {
+        let probs: Vec<Series> = rows
+            .iter()
+            .map(|r| Series::new("".into(), r.probabilities.as_slice()))
+            .collect();
         vec![
             col!(rows, "run", |r| r.run.clone()),
             col!(rows, "fold", |r| r.fold),
@@ -221,15 +196,15 @@ pub fn write_predictions(path: &Path, rows: &[PredictionRow]) -> Result<()> {
             col!(rows, "predicted", |r| r.predicted.clone()),
             col!(rows, "correct", |r| r.actual == r.predicted),
             Column::new("probabilities".into(), probs),
-        ],
-    )?;
-    write_frame(path, &mut df)
+        ]
+    }
 }
 
-/// Writes `summary.parquet` at `path`.
-pub fn write_summary(path: &Path, rows: &[SummaryRow]) -> Result<()> {
-    let mut df = frame(
-        path,
+impl TableRow for SummaryRow {
+    const FILE: &'static str = "summary.parquet";
+    const CHECKSUM: bool = false;
+
+    fn columns(rows: &[SummaryRow]) -> Vec<Column> {
         vec![
             col!(rows, "run", |r| r.run.clone()),
             col!(rows, "model", |r| r.model.clone()),
@@ -246,9 +221,8 @@ pub fn write_summary(path: &Path, rows: &[SummaryRow]) -> Result<()> {
             col!(rows, "n_train", |r| r.n_train),
             col!(rows, "n_test", |r| r.n_test),
             col!(rows, "seconds", |r| r.seconds),
-        ],
-    )?;
-    write_frame(path, &mut df)
+        ]
+    }
 }
 
 /// Reads a run's `summary.parquet`.
@@ -256,254 +230,9 @@ pub fn read_summary(path: &Path) -> Result<DataFrame> {
     read_frame(path)
 }
 
-/// A run being written: files go into a staging folder until [`RunStage::publish`].
-#[derive(Debug)]
-pub struct RunStage {
-    dir: PathBuf,
-    target: PathBuf,
-}
-
-impl RunStage {
-    /// The staging folder to write the run's files into.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// A file of the staged run.
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    /// Moves the staged run to `runs/<run>/`, replacing an existing run of
-    /// that name only after the new one is in place.
-    pub fn publish(self) -> Result<PathBuf> {
-        let old = self.target.with_file_name(format!(
-            "{TEMP_PREFIX}old-{}-{}",
-            file_name(&self.target),
-            std::process::id()
-        ));
-        let had_old = self.target.exists();
-        if had_old {
-            fs::rename(&self.target, &old).map_err(|e| StoreError::io(&self.target, e))?;
-        }
-        atomic::rename_durable(&self.dir, &self.target)?;
-        if had_old {
-            fs::remove_dir_all(&old).map_err(|e| StoreError::io(&old, e))?;
-        }
-        Ok(self.target.clone())
-    }
-}
-
-impl Drop for RunStage {
-    fn drop(&mut self) {
-        // Not published (an error or a panic): leave no half-written run behind.
-        if self.dir.exists() {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// A fold being written: files go into a temp folder until [`FoldStage::finish`].
-#[derive(Debug)]
-pub struct FoldStage {
-    dir: PathBuf,
-    target: PathBuf,
-}
-
-impl FoldStage {
-    /// A file of the staged fold.
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    /// Moves the fold to `runs/.folds/<run>/fold-<k>/` (replacing an older
-    /// copy of the same fold).
-    pub fn finish(self) -> Result<PathBuf> {
-        if self.target.exists() {
-            fs::remove_dir_all(&self.target).map_err(|e| StoreError::io(&self.target, e))?;
-        }
-        atomic::rename_durable(&self.dir, &self.target)?;
-        Ok(self.target.clone())
-    }
-}
-
-impl Drop for FoldStage {
-    fn drop(&mut self) {
-        if self.dir.exists() {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-impl Store {
-    /// `runs/`.
-    pub fn runs_dir(&self) -> PathBuf {
-        self.root().join("runs")
-    }
-
-    /// `runs/<run>/`.
-    pub fn run_dir(&self, run: &str) -> PathBuf {
-        self.runs_dir().join(run)
-    }
-
-    /// Names of the published runs, sorted.
-    pub fn runs(&self) -> Result<Vec<String>> {
-        let mut runs = Vec::new();
-        for entry in dir_entries(&self.runs_dir())? {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // Hidden folders are staging areas (`.tmp-*`, `.folds`), not runs.
-            if !name.starts_with('.') && entry.path().is_dir() {
-                runs.push(name);
-            }
-        }
-        runs.sort();
-        Ok(runs)
-    }
-
-    /// `runs/.folds/<run>/`: the finished folds of a run not yet published.
-    pub fn folds_dir(&self, run: &str) -> PathBuf {
-        self.runs_dir().join(".folds").join(run)
-    }
-
-    /// `runs/.folds/<run>/fold-<k>/`.
-    pub fn fold_dir(&self, run: &str, fold: usize) -> PathBuf {
-        self.folds_dir(run).join(format!("fold-{fold}"))
-    }
-
-    /// Folds of `run` already finished (numbers, sorted).
-    pub fn folds_done(&self, run: &str) -> Result<Vec<usize>> {
-        let mut done: Vec<usize> = dir_entries(&self.folds_dir(run))?
-            .into_iter()
-            .filter_map(|e| {
-                let name = e.file_name().to_string_lossy().into_owned();
-                name.strip_prefix("fold-")?.parse().ok()
-            })
-            .collect();
-        done.sort_unstable();
-        Ok(done)
-    }
-
-    /// Starts writing fold `fold` of `run` in a fresh temp folder.
-    pub fn stage_fold(&self, run: &str, fold: usize) -> Result<FoldStage> {
-        let parent = self.folds_dir(run);
-        fs::create_dir_all(&parent).map_err(|e| StoreError::io(&parent, e))?;
-        let dir = parent.join(format!("{TEMP_PREFIX}fold-{fold}-{}", std::process::id()));
-        if dir.exists() {
-            fs::remove_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
-        }
-        fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
-        Ok(FoldStage {
-            dir,
-            target: self.fold_dir(run, fold),
-        })
-    }
-
-    /// Takes the lock that lets one process collect `run`'s folds, waiting
-    /// for another collector to finish.
-    pub fn collect_lock(&self, run: &str) -> Result<crate::StoreLock> {
-        let dir = self.folds_dir(run);
-        fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
-        crate::StoreLock::acquire_blocking(&dir.join("COLLECT.lock"), "ser train --collect")
-    }
-
-    /// Removes `run`'s finished folds (after its publication, or to retrain).
-    pub fn remove_folds(&self, run: &str) -> Result<()> {
-        let dir = self.folds_dir(run);
-        match fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError::io(&dir, e)),
-        }
-    }
-
-    /// Starts writing run `run` in a fresh staging folder (removing stale
-    /// staging folders a crashed writer left).
-    pub fn stage_run(&self, run: &str) -> Result<RunStage> {
-        let runs = self.runs_dir();
-        fs::create_dir_all(&runs).map_err(|e| StoreError::io(&runs, e))?;
-        if let Ok(entries) = fs::read_dir(&runs) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with(&format!("{TEMP_PREFIX}{run}-"))
-                    || name.starts_with(&format!("{TEMP_PREFIX}old-{run}-"))
-                {
-                    let _ = fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-        let dir = runs.join(format!("{TEMP_PREFIX}{run}-{}", std::process::id()));
-        fs::create_dir_all(&dir).map_err(|e| StoreError::io(&dir, e))?;
-        Ok(RunStage {
-            dir,
-            target: self.run_dir(run),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn summary(run: &str) -> SummaryRow {
-        SummaryRow {
-            run: run.into(),
-            model: "cnn".into(),
-            labels: "emotion8".into(),
-            split: "random".into(),
-            fold: None,
-            epochs: 2,
-            train_accuracy: 0.5,
-            test_accuracy: 0.25,
-            test_uar: 0.25,
-            test_macro_f1: 0.2,
-            test_accuracy_clean: 0.3,
-            test_accuracy_noisy: 0.2,
-            n_train: 6,
-            n_test: 2,
-            seconds: 1.0,
-        }
-    }
-
-    #[test]
-    fn staged_runs_appear_only_when_published_and_replace_atomically() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = Store::create(tmp.path()).unwrap();
-        let stage = store.stage_run("r1").unwrap();
-        write_summary(&stage.path("summary.parquet"), &[summary("r1")]).unwrap();
-        assert_eq!(
-            store.runs().unwrap(),
-            Vec::<String>::new(),
-            "not yet published"
-        );
-        stage.publish().unwrap();
-        assert_eq!(store.runs().unwrap(), vec!["r1".to_string()]);
-        let df = read_summary(&store.run_dir("r1").join("summary.parquet")).unwrap();
-        assert_eq!(df.height(), 1);
-        assert!(df.column("fold").unwrap().is_null().get(0).unwrap());
-
-        // A failed rewrite (dropped stage) leaves the old run untouched.
-        let stage = store.stage_run("r1").unwrap();
-        std::fs::write(stage.path("junk"), b"x").unwrap();
-        drop(stage);
-        assert!(store.run_dir("r1").join("summary.parquet").exists());
-        assert_eq!(std::fs::read_dir(store.runs_dir()).unwrap().count(), 1);
-
-        // A forced rewrite replaces it.
-        let stage = store.stage_run("r1").unwrap();
-        let mut row = summary("r1");
-        row.epochs = 9;
-        write_summary(&stage.path("summary.parquet"), &[row]).unwrap();
-        stage.publish().unwrap();
-        let df = read_summary(&store.run_dir("r1").join("summary.parquet")).unwrap();
-        assert_eq!(df.column("epochs").unwrap().i32().unwrap().get(0), Some(9));
-        assert_eq!(std::fs::read_dir(store.runs_dir()).unwrap().count(), 1);
-    }
 
     #[test]
     fn predictions_keep_probabilities_as_a_list_column() {
@@ -519,7 +248,7 @@ mod tests {
             predicted: "calm".into(),
             probabilities: vec![0.25, 0.75],
         };
-        write_predictions(&path, &[row.clone(), row]).unwrap();
+        PredictionRow::write(&path, &[row.clone(), row]).unwrap();
         let df = read_frame(&path).unwrap();
         assert_eq!(df.height(), 2);
         let probs = df

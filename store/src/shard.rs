@@ -1,7 +1,7 @@
 //! Feature shards: one Parquet file per (set, variant, actor) partition,
 //! written and read with arrow-rs.
 //!
-//! Columns (contract, DESIGN.md section 4): `clip_id`, `variant`, `actor`,
+//! Columns (contract, `docs/store-format.md`): `clip_id`, `variant`, `actor`,
 //! `emotion`, `emotion_name`, `gender`, `intensity`, `statement`,
 //! `repetition`, `fingerprint`, `sample_rate`, `n_frames`, `n_mfcc`,
 //! `mfcc` (`list<float32>`, row-major frames x coefficients), `n_mels`, and
@@ -162,24 +162,12 @@ pub fn write_shard(path: &Path, rows: &[FeatureRow]) -> Result<FileSum> {
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-    }
-    let tmp = atomic::temp_path_for(path);
-    let result = (|| {
-        let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+    atomic::write_file_atomic(path, |file, _| {
         let out = HashingWriter::new(file);
         let mut writer = ArrowWriter::try_new(out, batch.schema(), Some(props)).map_err(pq)?;
         writer.write(&batch).map_err(pq)?;
-        let (file, sum) = writer.into_inner().map_err(pq)?.finish();
-        file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
-        atomic::rename_durable(&tmp, path)?;
-        Ok(sum)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+        Ok(writer.into_inner().map_err(pq)?.finish().1)
+    })
 }
 
 /// Reads every row of a shard written by [`write_shard`]. A file that is

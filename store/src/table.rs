@@ -1,4 +1,6 @@
-//! Typed tables kept with polars: `metadata.parquet` and `rejects/*.parquet`.
+//! Typed tables kept with polars: [`TableRow`], the one way every table is
+//! written, and `metadata.parquet` and `rejects/*.parquet` (a run's tables
+//! are in [`crate::runs`]).
 //!
 //! Rows are plain structs; conversion to and from polars `DataFrame`s and
 //! the atomic Parquet write live here, so callers never touch column names.
@@ -83,7 +85,8 @@ fn pl_err(path: &Path) -> impl Fn(PolarsError) -> StoreError + '_ {
     }
 }
 
-/// Writes a DataFrame as zstd Parquet at `path`, atomically.
+/// Writes a DataFrame as zstd Parquet at `path`, atomically (for tables
+/// without a row type; rows go through [`TableRow::write`]).
 pub fn write_frame(path: &Path, df: &mut DataFrame) -> Result<()> {
     write_frame_sum(path, df).map(|_| ())
 }
@@ -91,26 +94,56 @@ pub fn write_frame(path: &Path, df: &mut DataFrame) -> Result<()> {
 /// [`write_frame`], returning the file's size and SHA-256 (hashed as it
 /// is written).
 fn write_frame_sum(path: &Path, df: &mut DataFrame) -> Result<FileSum> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-    }
-    let tmp = atomic::temp_path_for(path);
-    let result = (|| {
-        let mut file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
-        let mut out = HashingWriter::new(&mut file);
+    atomic::write_file_atomic(path, |file, _| {
+        let mut out = HashingWriter::new(file);
         ParquetWriter::new(&mut out)
             .with_compression(ParquetCompression::Zstd(None))
             .finish(df)
             .map_err(pl_err(path))?;
-        let (_, sum) = out.finish();
-        file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
-        atomic::rename_durable(&tmp, path)?;
-        Ok(sum)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        Ok(out.finish().1)
+    })
+}
+
+/// Builds a column named `$name` from a field of every row.
+macro_rules! col {
+    ($rows:expr, $name:literal, $f:expr) => {
+        Column::new($name.into(), $rows.iter().map($f).collect::<Vec<_>>())
+    };
+}
+pub(crate) use col;
+
+/// The row type of a table the store writes (`metadata`, `rejects`, and a
+/// run's `history`, `metrics`, `confusion`, `predictions`, `summary`):
+/// every table is written by [`TableRow::write`].
+pub trait TableRow: Sized {
+    /// The table's file, as `docs/store-format.md` names it.
+    const FILE: &'static str;
+
+    /// Whether the table has a checksum file ([`sum_path`]): `metadata`
+    /// and `rejects` do, so readers and `ser check` can tell a damaged
+    /// table from a good one; run tables do not.
+    const CHECKSUM: bool;
+
+    /// The columns of `rows`, with the contract's names.
+    fn columns(rows: &[Self]) -> Vec<Column>;
+
+    /// `rows` as a DataFrame.
+    fn to_frame(rows: &[Self]) -> Result<DataFrame> {
+        DataFrame::new_infer_height(Self::columns(rows)).map_err(pl_err(Path::new(Self::FILE)))
     }
-    result
+
+    /// Writes `rows` as zstd Parquet at `path`, atomically (an empty table
+    /// if there are none), then its checksum file if it has one.
+    fn write(path: &Path, rows: &[Self]) -> Result<()> {
+        let mut df = DataFrame::new_infer_height(Self::columns(rows)).map_err(pl_err(path))?;
+        let sum = write_frame_sum(path, &mut df)?;
+        if Self::CHECKSUM {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let line = format!("{}  {name}\n", sum.sha256);
+            atomic::write_bytes_atomic(&sum_path(path), line.as_bytes())?;
+        }
+        Ok(())
+    }
 }
 
 /// Reads a Parquet file into a DataFrame. A file that is not Parquet
@@ -130,24 +163,14 @@ pub fn sum_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Writes a store table (`metadata.parquet`, `rejects/*.parquet`)
-/// atomically, then its checksum file ([`sum_path`]) so that readers and
-/// `ser check` can tell a damaged table from a good one.
-pub fn write_table(path: &Path, df: &mut DataFrame) -> Result<()> {
-    let sum = write_frame_sum(path, df)?.sha256;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    atomic::write_bytes_atomic(&sum_path(path), format!("{sum}  {name}\n").as_bytes())
-}
-
 /// Checks a store table against its checksum file, if it has one (tables
 /// written before `ser check` existed have none). A mismatch is
 /// [`StoreError::Damaged`].
 pub fn verify_table(path: &Path) -> Result<()> {
     let sums = sum_path(path);
-    let text = match std::fs::read_to_string(&sums) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(StoreError::damaged(&sums, e)),
+    let read = atomic::if_exists(std::fs::read_to_string(&sums));
+    let Some(text) = read.map_err(|e| StoreError::damaged(&sums, e))? else {
+        return Ok(());
     };
     let want = text.split_whitespace().next().unwrap_or_default();
     if want.len() != 64 || !want.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -213,16 +236,12 @@ fn f64s(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<f64>> {
     nums(df, name, path, |c| Ok(c.f64()?.iter().collect()))
 }
 
-macro_rules! col {
-    ($rows:expr, $name:literal, $f:expr) => {
-        Column::new($name.into(), $rows.iter().map($f).collect::<Vec<_>>())
-    };
-}
+impl TableRow for MetadataRow {
+    const FILE: &'static str = "metadata.parquet";
+    const CHECKSUM: bool = true;
 
-impl MetadataRow {
-    /// The rows as a DataFrame with the contract's column names.
-    pub fn to_frame(rows: &[MetadataRow]) -> Result<DataFrame> {
-        let df = DataFrame::new_infer_height(vec![
+    fn columns(rows: &[MetadataRow]) -> Vec<Column> {
+        vec![
             col!(rows, "clip_id", |r| r.clip_id.clone()),
             col!(rows, "path", |r| r.path.clone()),
             col!(rows, "modality", |r| r.modality),
@@ -245,16 +264,11 @@ impl MetadataRow {
             col!(rows, "fingerprint", |r| r.fingerprint.clone()),
             col!(rows, "size_bytes", |r| r.size_bytes),
             col!(rows, "mtime_ns", |r| r.mtime_ns),
-        ]);
-        df.map_err(pl_err(Path::new("metadata.parquet")))
+        ]
     }
+}
 
-    /// Writes `metadata.parquet` atomically.
-    pub fn write(path: &Path, rows: &[MetadataRow]) -> Result<()> {
-        let mut df = Self::to_frame(rows)?;
-        write_table(path, &mut df)
-    }
-
+impl MetadataRow {
     /// Reads `metadata.parquet`. A table of store format 1 (before
     /// corpora) has no `corpus` and `speaker`: it held RAVDESS only, so
     /// they read as `ravdess` and the actor number.
@@ -332,19 +346,21 @@ impl MetadataRow {
     }
 }
 
-impl RejectRow {
-    /// Writes `rows` to `path` atomically (an empty table if there are none).
-    pub fn write(path: &Path, rows: &[RejectRow]) -> Result<()> {
-        let mut df = DataFrame::new_infer_height(vec![
+impl TableRow for RejectRow {
+    const FILE: &'static str = "rejects/<stage>.parquet";
+    const CHECKSUM: bool = true;
+
+    fn columns(rows: &[RejectRow]) -> Vec<Column> {
+        vec![
             col!(rows, "stage", |r| r.stage.clone()),
             col!(rows, "path", |r| r.path.clone()),
             col!(rows, "clip_id", |r| r.clip_id.clone()),
             col!(rows, "reason", |r| r.reason.clone()),
-        ])
-        .map_err(pl_err(path))?;
-        write_table(path, &mut df)
+        ]
     }
+}
 
+impl RejectRow {
     /// Reads a rejects table (damage is [`StoreError::Damaged`]).
     pub fn read(path: &Path) -> Result<Vec<RejectRow>> {
         read_table(path, |df| Self::from_frame(&df, path))

@@ -10,6 +10,7 @@ mod config;
 mod extract;
 mod plan;
 mod run;
+mod set;
 
 pub use config::{FeatureConfig, ShardSpec, FEATURE_CODE_VERSION};
 pub use extract::{
@@ -17,3 +18,4 @@ pub use extract::{
 };
 pub use plan::{plan_shards, ShardPlan};
 pub use run::{run_features, FeaturesReport, RunOptions};
+pub use set::{pick_set, read_feature_config};

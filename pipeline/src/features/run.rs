@@ -10,8 +10,11 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use store::fingerprint::file_sha256;
 use store::shard::write_shard;
-use store::{LockMode, Manifest, MetadataRow, PartEntry, RejectRow, Rejected, ShardEntry, Store};
+use store::{
+    LockMode, Manifest, MetadataRow, PartEntry, RejectRow, Rejected, ShardEntry, Store, TableRow,
+};
 
+use super::set::save_feature_config;
 use super::{compute_clip, plan_shards, Extractors, FeatureConfig, ShardPlan, ShardSpec};
 use crate::error::{PipelineError, Result};
 use crate::metadata::stat;
@@ -193,10 +196,7 @@ pub fn run_features(
 
     let mut final_manifest = manifest;
     if !todo.is_empty() {
-        let config_path = store.set_dir(&set_id).join("config.json");
-        if !config_path.is_file() {
-            store.write_json(&config_path, cfg)?;
-        }
+        save_feature_config(store, cfg)?;
         let all: Vec<&MetadataRow> = todo.iter().flat_map(|p| p.clips.iter()).collect();
         let extractors = Extractors::new(cfg, &all).map_err(PipelineError::Config)?;
         let pb = progress::bar(all.len() as u64, "features", opts.show_progress);

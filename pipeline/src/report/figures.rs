@@ -12,8 +12,9 @@ use super::plot::{caption, heatmap, lines, save_png, text_width, HeatAxes, PlotR
 use crate::dsp::mel::hz_to_mel;
 use crate::dsp::FeatureExtractor;
 use crate::features::{load_resampled, mel_and_mfcc, FeatureConfig};
+use crate::features::{pick_set, read_feature_config};
 use crate::train::data::{load_clips, N_MFCC};
-use crate::train::{pick_set, read_feature_config, RunConfig};
+use crate::train::RunConfig;
 
 /// Train vs test accuracy and loss per epoch (the mean over folds).
 pub fn history(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {

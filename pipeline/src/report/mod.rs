@@ -226,7 +226,7 @@ pub fn run_report(store: &Store, runs: &[String], figures: bool) -> Result<Repor
     }
     if figures {
         // `skipped FOLDER: reason`, as for a run's figures.
-        let out = store.root().join("figures");
+        let out = store.figures_dir();
         for fig in figures::data_figures(store, &out) {
             match fig {
                 Ok(p) => report.figures.push(p),

@@ -24,7 +24,7 @@ use store::Store;
 use crate::error::{PipelineError, Result};
 use crate::features::{run_features, FeatureConfig, RunOptions};
 use crate::metadata::run_metadata;
-use crate::train::{run_train, steps_of, TrainOptions, TrainPlan};
+use crate::train::{run_train, steps_of, KeptFolds, TrainOptions, TrainPlan};
 pub use runs::{PlannedRun, Protocol};
 
 /// What `ser reproduce` is asked to do.
@@ -136,14 +136,7 @@ fn remaining_steps(store: &Store, plan: &TrainPlan) -> Result<usize> {
     if store.run_dir(plan.run()).join("summary.parquet").exists() {
         return Ok(0);
     }
-    let done = store.folds_done(plan.run())?;
-    let todo: Vec<usize> = plan
-        .config
-        .folds
-        .iter()
-        .copied()
-        .filter(|k| !done.contains(k))
-        .collect();
+    let todo = KeptFolds::read(store, &plan.config)?.left;
     Ok(steps_of(plan, &todo))
 }
 

@@ -144,7 +144,7 @@ pub fn write(
     runs: &[(PlannedRun, String)],
     cfg: &ReproduceConfig,
 ) -> Result<PathBuf> {
-    let out = store.root().join("reports").join("paper");
+    let out = store.paper_report_dir();
     std::fs::create_dir_all(&out).map_err(|e| PipelineError::io(&out, e))?;
     let (fingerprint, clips, actors) = data_fingerprint(store)?;
     let mut md = String::new();

@@ -12,20 +12,9 @@ use store::runs::{HistoryRow, PredictionRow, SummaryRow};
 use store::Store;
 
 use super::config::RunConfig;
-use super::fold::{kept_folds, load_fold, FoldResult};
+use super::fold::{load_fold, FoldResult};
 use super::tables::{Pooled, Tables};
 use crate::error::Result;
-
-/// Folds of `config` not yet kept, or kept but unreadable (numbers).
-pub fn missing_folds(store: &Store, config: &RunConfig) -> Result<Vec<usize>> {
-    let (done, _) = kept_folds(store, &config.run)?;
-    Ok(config
-        .folds
-        .iter()
-        .copied()
-        .filter(|k| !done.contains(k))
-        .collect())
-}
 
 /// Publishes `runs/<run>/` from its kept folds (all must be there) and
 /// removes them. Returns the run folder.

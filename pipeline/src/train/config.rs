@@ -355,11 +355,6 @@ impl TrainStageConfig {
         Ok(())
     }
 
-    /// Whether recurrent models read their state after the padding.
-    pub fn readout_last_frame(&self) -> bool {
-        self.readout == Readout::LastFrame
-    }
-
     /// Epochs and batch size after the model's defaults.
     pub fn schedule(&self) -> (usize, usize) {
         let r = self.resolved();

@@ -17,12 +17,15 @@ use std::collections::BTreeMap;
 
 use models::Dataset;
 
-use super::config::Crop;
+use super::config::{Crop, Readout};
 use sha2::{Digest, Sha256};
 use store::manifest::FeatureSetEntry;
 use store::{FeatureRow, Store};
 
 use crate::error::{PipelineError, Result};
+
+/// The two test copies, reported separately.
+pub const TEST_VARIANTS: [&str; 2] = ["clean", "noisy"];
 
 /// Coefficients the models take per frame.
 pub const N_MFCC: usize = models::cnn::N_MFCC;
@@ -149,6 +152,9 @@ pub struct Framing {
     pub window: usize,
     /// Which frames a longer clip keeps.
     pub crop: Crop,
+    /// Where the recurrent models read their state: at an example's last
+    /// real frame, or (`last-frame`) after the padding, at the window's end.
+    pub readout: Readout,
 }
 
 impl Framing {
@@ -159,6 +165,16 @@ impl Framing {
             _ if frames <= self.window => (0, frames),
             Crop::Start => (0, self.window),
             Crop::Centre => ((frames - self.window) / 2, self.window),
+        }
+    }
+
+    /// The length a model reads an example of `real` frames at: its real
+    /// length, or the whole window under the `last-frame` readout (the one
+    /// place the readout is applied, in training and prediction alike).
+    pub fn read_length(&self, real: usize) -> usize {
+        match self.readout {
+            Readout::LastReal => real,
+            Readout::LastFrame => self.window,
         }
     }
 }
@@ -216,8 +232,8 @@ impl Standardizer {
     }
 
     /// One example `[window, 40]`: the kept frames (or the whole clip,
-    /// then zeros), standardised, appended to `out`. Returns its real
-    /// length in frames.
+    /// then zeros), standardised, appended to `out`. Returns the length the
+    /// model reads it at ([`Framing::read_length`] of its real length).
     pub fn example_into(&self, v: &Variant, framing: Framing, out: &mut Vec<f32>) -> usize {
         let (start, len) = framing.span(v.frames);
         let kept = &v.mfcc[start * N_MFCC..(start + len) * N_MFCC];
@@ -230,7 +246,7 @@ impl Standardizer {
                 }),
                 Framing {
                     window: len,
-                    crop: framing.crop,
+                    ..framing
                 },
             );
             (&own.mean, &own.std)
@@ -246,7 +262,7 @@ impl Standardizer {
             );
         }
         out.resize(out.len() + (framing.window - len) * N_MFCC, 0.0);
-        len.max(1)
+        framing.read_length(len.max(1))
     }
 }
 
@@ -298,10 +314,12 @@ mod tests {
     const CENTRE4: Framing = Framing {
         window: 4,
         crop: Crop::Centre,
+        readout: Readout::LastReal,
     };
     const START4: Framing = Framing {
         window: 4,
         crop: Crop::Start,
+        readout: Readout::LastReal,
     };
 
     #[test]
@@ -346,6 +364,7 @@ mod tests {
         let w16 = Framing {
             window: 16,
             crop: Crop::Start,
+            readout: Readout::LastReal,
         };
         let s = Standardizer::fit([&a].into_iter(), w16);
         assert!((s.mean[0] - 1.5).abs() < 1e-6, "{}", s.mean[0]);

@@ -219,7 +219,7 @@ pub fn save_fold(store: &Store, run: &str, r: &FoldResult, weights: &[NamedTenso
     store.write_json(&stage.path("fold.json"), r)?;
     let bytes = encode_safetensors(weights, Default::default())?;
     store::atomic::write_bytes_atomic(&stage.path("weights.safetensors"), &bytes)?;
-    stage.finish()?;
+    stage.publish()?;
     Ok(())
 }
 
@@ -258,16 +258,40 @@ pub struct UnreadableFold {
     pub error: PipelineError,
 }
 
-/// The folds of `run` kept under `runs/.folds/<run>/` that read back
-/// whole, sorted, and those that do not. An unreadable fold counts as
-/// absent: training it again replaces it.
-pub fn kept_folds(store: &Store, run: &str) -> Result<(Vec<usize>, Vec<UnreadableFold>)> {
-    let (mut ok, mut bad) = (Vec::new(), Vec::new());
-    for k in store.folds_done(run)? {
-        match load_fold(store, run, k) {
-            Ok(_) => ok.push(k),
-            Err(error) => bad.push(UnreadableFold { fold: k, error }),
+/// Where a run's folds stand: kept under `runs/.folds/<run>/` and
+/// readable, kept but unreadable, and left to train. The one answer to
+/// "which folds are left".
+#[derive(Debug)]
+pub struct KeptFolds {
+    /// Kept folds that read back whole, sorted.
+    pub done: Vec<usize>,
+    /// Kept folds that do not: they count as absent (training one again
+    /// replaces it).
+    pub unreadable: Vec<UnreadableFold>,
+    /// The run's folds not in `done`, in the run's order.
+    pub left: Vec<usize>,
+}
+
+impl KeptFolds {
+    /// Reads back every kept fold of the run `config` names.
+    pub fn read(store: &Store, config: &RunConfig) -> Result<KeptFolds> {
+        let (mut done, mut unreadable) = (Vec::new(), Vec::new());
+        for k in store.folds_done(&config.run)? {
+            match load_fold(store, &config.run, k) {
+                Ok(_) => done.push(k),
+                Err(error) => unreadable.push(UnreadableFold { fold: k, error }),
+            }
         }
+        let left = config
+            .folds
+            .iter()
+            .copied()
+            .filter(|k| !done.contains(k))
+            .collect();
+        Ok(KeptFolds {
+            done,
+            unreadable,
+            left,
+        })
     }
-    Ok((ok, bad))
 }

@@ -1,6 +1,7 @@
 //! The `train` stage and `predict`: from feature shards to runs.
 //!
-//! `ser train` ([`run_train`]) reads as its steps:
+//! `ser train` ([`run_train`]) reads as its steps, each module using only
+//! those before it (config ← data ← plan ← fold ← collect ← run):
 //! 1. [`plan`]: load a feature set's clips, label and split them (a clip's
 //!    clean and noisy copies always on the same side), fix the window, and
 //!    name the run by a hash of the config, the feature set and the data;
@@ -27,7 +28,8 @@ pub use config::{
     Crop, Norm, Readout, Resolved, RunConfig, SplitKind, TrainStageConfig, Window,
     TRAIN_CODE_VERSION,
 };
+pub use data::TEST_VARIANTS;
+pub use fold::KeptFolds;
 pub use plan::{FoldData, TrainPlan};
 pub use predict::{resolve_run, FilePrediction, Predictor};
-pub(crate) use run::read_feature_config;
-pub use run::{pick_set, run_train, steps_of, RunState, TrainOptions, TrainOutcome, TEST_VARIANTS};
+pub use run::{run_train, steps_of, RunState, TrainOptions, TrainOutcome};

@@ -9,10 +9,10 @@ use store::Store;
 
 use super::config::{Norm, RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION};
 use super::data::{
-    auto_window, data_fingerprint, dataset, load_clips, Clip, Framing, Standardizer,
+    auto_window, data_fingerprint, dataset, load_clips, Clip, Framing, Standardizer, TEST_VARIANTS,
 };
-use super::run::{pick_set, read_feature_config, TEST_VARIANTS};
 use crate::error::{PipelineError, Result};
+use crate::features::{pick_set, read_feature_config};
 
 /// A resolved run: config, clips, folds, framing.
 pub struct TrainPlan {
@@ -108,6 +108,7 @@ impl TrainPlan {
             framing: Framing {
                 window,
                 crop: cfg.crop,
+                readout: cfg.readout,
             },
         })
     }
@@ -156,11 +157,6 @@ impl TrainPlan {
             &norm,
             self.framing,
         );
-        let (train, test) = if cfg.readout_last_frame() {
-            (full_length(train), full_length(test))
-        } else {
-            (train, test)
-        };
         FoldData {
             norm,
             train,
@@ -168,12 +164,6 @@ impl TrainPlan {
             which,
         }
     }
-}
-
-/// Every example treated as a full window (readout after the padding).
-fn full_length(mut d: Dataset) -> Dataset {
-    d.lengths.iter_mut().for_each(|n| *n = d.frames);
-    d
 }
 
 /// Each clip's corpus, from `metadata.parquet` (clips it does not list

@@ -144,17 +144,12 @@ impl Predictor {
         let framing = Framing {
             window: self.config.window,
             crop: self.config.train.crop,
+            readout: self.config.train.readout,
         };
         let mut mean = vec![0f32; self.config.classes.len()];
         for (_, net, norm) in &chosen {
             let mut x = Vec::with_capacity(framing.window * N_MFCC);
             let len = norm.example_into(&v, framing, &mut x);
-            // Runs that read the state after the padding saw full lengths.
-            let len = if self.config.train.readout_last_frame() {
-                framing.window
-            } else {
-                len
-            };
             let data = models::Dataset {
                 x,
                 frames: framing.window,

@@ -6,19 +6,14 @@ use std::path::PathBuf;
 
 use models::TrainEvent;
 use polars::prelude::DataFrame;
-use store::manifest::FeatureSetEntry;
 use store::runs;
 use store::{LockMode, Store};
 
-use super::collect::{collect, missing_folds};
+use super::collect::collect;
 use super::config::TrainStageConfig;
-use super::fold::{kept_folds, save_fold, train_fold, FoldResult};
+use super::fold::{save_fold, train_fold, FoldResult, KeptFolds};
 use super::plan::TrainPlan;
 use crate::error::{PipelineError, Result};
-use crate::features::FeatureConfig;
-
-/// The two test copies, reported separately.
-pub const TEST_VARIANTS: [&str; 2] = ["clean", "noisy"];
 
 /// How to run the stage.
 #[derive(Debug, Clone, Default)]
@@ -67,53 +62,6 @@ pub struct TrainOutcome {
     pub config: super::config::RunConfig,
 }
 
-/// Picks the feature set: the one asked for, the store's only one, or the
-/// one the default feature config computes.
-pub fn pick_set(store: &Store, want: Option<&str>) -> Result<(String, FeatureSetEntry)> {
-    let manifest = store.latest_manifest()?;
-    let ids: Vec<&String> = manifest.sets.keys().collect();
-    let list = || {
-        ids.iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let id = match want {
-        Some(id) => id.to_string(),
-        None if ids.len() == 1 => ids[0].clone(),
-        None if manifest.sets.contains_key(&FeatureConfig::default().id()) => {
-            FeatureConfig::default().id()
-        }
-        None if ids.is_empty() => {
-            return Err(PipelineError::Config(format!(
-                "no feature sets in {}: run `ser features` first",
-                store.root().display()
-            )))
-        }
-        None => {
-            return Err(PipelineError::Config(format!(
-                "several feature sets ({}): pick one with --set",
-                list()
-            )))
-        }
-    };
-    let entry = manifest.sets.get(&id).cloned().ok_or_else(|| {
-        PipelineError::Config(format!(
-            "feature set `{id}` not in the store (have: {})",
-            list()
-        ))
-    })?;
-    Ok((id, entry))
-}
-
-/// The feature config a set hashes (`features/set=<id>/config.json`).
-pub(crate) fn read_feature_config(store: &Store, set: &str) -> Result<FeatureConfig> {
-    let path = store.set_dir(set).join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
-    serde_json::from_str(&text)
-        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))
-}
-
 /// Trains (or reuses) the run that `cfg` names on the store's feature set:
 /// plan, train the folds still missing (all, or `opts.fold`), publish once
 /// every fold is in.
@@ -144,19 +92,20 @@ pub fn run_train(
     if opts.force && opts.fold.is_none() && !opts.collect_only {
         store.remove_folds(&run)?;
     }
-    let (done, unreadable) = kept_folds(store, &run)?;
-    for u in &unreadable {
+    let kept = KeptFolds::read(store, &plan.config)?;
+    for u in &kept.unreadable {
         eprintln!(
             "warning: run {run}: ignoring kept fold {} (it cannot be read back: {}); \
              it counts as not trained",
             u.fold, u.error
         );
     }
-    let todo = folds_to_train(&plan, opts, &done);
+    let todo = folds_to_train(&kept, opts);
     train_folds(store, &plan, &todo, opts)?;
-    let missing = missing_folds(store, &plan.config)?;
-    if !missing.is_empty() {
-        let (done, _) = kept_folds(store, &run)?;
+    // Other workers may have kept folds meanwhile.
+    let kept = KeptFolds::read(store, &plan.config)?;
+    if !kept.left.is_empty() {
+        let (done, missing) = (kept.done, kept.left);
         return outcome(&plan.config, dir, RunState::Waiting { done, missing });
     }
     let dir = collect(store, &plan.config)?;
@@ -184,22 +133,13 @@ fn outcome(
 }
 
 /// The folds this call trains: the one asked for (again with `--force`),
-/// or every fold not yet kept (`done`: kept and readable); none when only
-/// collecting.
-fn folds_to_train(plan: &TrainPlan, opts: &TrainOptions, done: &[usize]) -> Vec<usize> {
-    if opts.collect_only {
-        return Vec::new();
-    }
+/// or every fold left; none when only collecting.
+fn folds_to_train(kept: &KeptFolds, opts: &TrainOptions) -> Vec<usize> {
     match opts.fold {
-        Some(k) if opts.force || !done.contains(&k) => vec![k],
+        _ if opts.collect_only => Vec::new(),
+        Some(k) if opts.force || !kept.done.contains(&k) => vec![k],
         Some(_) => Vec::new(),
-        None => plan
-            .config
-            .folds
-            .iter()
-            .copied()
-            .filter(|k| !done.contains(k))
-            .collect(),
+        None => kept.left.clone(),
     }
 }
 

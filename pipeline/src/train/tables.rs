@@ -1,7 +1,8 @@
 //! The run's result tables, gathered fold by fold and written together.
 
 use models::Metrics;
-use store::runs::{self, ConfusionRow, HistoryRow, MetricRow, PredictionRow, RunStage, SummaryRow};
+use store::runs::{ConfusionRow, HistoryRow, MetricRow, PredictionRow, SummaryRow};
+use store::{Stage, TableRow};
 
 use crate::error::Result;
 
@@ -142,12 +143,15 @@ impl Tables {
         self.summary.push(row);
     }
 
-    pub(crate) fn write(&self, stage: &RunStage) -> Result<()> {
-        runs::write_history(&stage.path("history.parquet"), &self.history)?;
-        runs::write_metrics(&stage.path("metrics.parquet"), &self.metrics)?;
-        runs::write_confusion(&stage.path("confusion.parquet"), &self.confusion)?;
-        runs::write_predictions(&stage.path("predictions.parquet"), &self.predictions)?;
-        runs::write_summary(&stage.path("summary.parquet"), &self.summary)?;
+    pub(crate) fn write(&self, stage: &Stage) -> Result<()> {
+        fn put<R: TableRow>(stage: &Stage, rows: &[R]) -> store::Result<()> {
+            R::write(&stage.path(R::FILE), rows)
+        }
+        put(stage, &self.history)?;
+        put(stage, &self.metrics)?;
+        put(stage, &self.confusion)?;
+        put(stage, &self.predictions)?;
+        put(stage, &self.summary)?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use store::{MetadataRow, RejectRow};
+use store::{MetadataRow, RejectRow, TableRow};
 
 use crate::util::{ok, stderr, write_tone, TestDir};
 

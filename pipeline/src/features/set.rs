@@ -1,0 +1,66 @@
+//! Which feature set a command reads, and the config it hashes
+//! (`features/set=<id>/config.json`): `ser features` writes it, `ser
+//! train` and `ser report` pick a set and read it back here.
+
+use store::manifest::FeatureSetEntry;
+use store::Store;
+
+use super::config::FeatureConfig;
+use crate::error::{PipelineError, Result};
+
+/// Picks the feature set: the one asked for, the store's only one, or the
+/// one the default feature config computes.
+pub fn pick_set(store: &Store, want: Option<&str>) -> Result<(String, FeatureSetEntry)> {
+    let manifest = store.latest_manifest()?;
+    let ids: Vec<&String> = manifest.sets.keys().collect();
+    let list = || {
+        ids.iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let id = match want {
+        Some(id) => id.to_string(),
+        None if ids.len() == 1 => ids[0].clone(),
+        None if manifest.sets.contains_key(&FeatureConfig::default().id()) => {
+            FeatureConfig::default().id()
+        }
+        None if ids.is_empty() => {
+            return Err(PipelineError::Config(format!(
+                "no feature sets in {}: run `ser features` first",
+                store.root().display()
+            )))
+        }
+        None => {
+            return Err(PipelineError::Config(format!(
+                "several feature sets ({}): pick one with --set",
+                list()
+            )))
+        }
+    };
+    let entry = manifest.sets.get(&id).cloned().ok_or_else(|| {
+        PipelineError::Config(format!(
+            "feature set `{id}` not in the store (have: {})",
+            list()
+        ))
+    })?;
+    Ok((id, entry))
+}
+
+/// The feature config set `set` hashes.
+pub fn read_feature_config(store: &Store, set: &str) -> Result<FeatureConfig> {
+    let path = store.set_config_path(set);
+    let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))
+}
+
+/// Writes the config of set `cfg.id()` unless it is there already (a set's
+/// config never changes: a changed config is a new set).
+pub(crate) fn save_feature_config(store: &Store, cfg: &FeatureConfig) -> Result<()> {
+    let path = store.set_config_path(&cfg.id());
+    if !path.is_file() {
+        store.write_json(&path, cfg)?;
+    }
+    Ok(())
+}

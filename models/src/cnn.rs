@@ -5,7 +5,7 @@
 use dfdx::nn::modules::Linear;
 use dfdx::prelude::*;
 
-use crate::classifier::Classifier;
+use crate::classifier::{Classifier, Input, ModelTape, Output};
 use crate::init::InitRng;
 use crate::layers::{
     collection, global_avg_pool1d, init_linear_keras, max_pool1d, Conv1D, Dense, Logits, Seq,
@@ -78,7 +78,7 @@ collection!(Cnn { [conv1, conv2, conv3, conv4, dense1, dense2]; dropout = 0.2, p
 
 impl<E: Dtype, D: Device<E>> Cnn<E, D> {
     /// The reference forward pass from dfdx ops (conv, ReLU and pool as
-    /// separate ops); [`Cnn::try_forward`] must give the same logits.
+    /// separate ops); [`Classifier::logits`] must give the same logits.
     pub fn try_forward_reference<T: Tape<E, D> + Merge<T>>(
         &self,
         x: Seq<N_MFCC, E, D, T>,
@@ -109,39 +109,20 @@ impl<E: Dtype, D: Device<E>> Cnn<E, D> {
     }
 }
 
-impl<E: Dtype + crate::kernels::Float> Cnn<E, Cpu>
-where
-    Cpu: Device<E>,
-{
-    /// Logits `[batch, classes]` of MFCC sequences `[batch, frames, 40]`;
-    /// dropout only when `train` is set. Inputs need `pool^4` frames. Each
-    /// conv + ReLU + pool is one fused op (the fast kernels).
-    pub fn try_forward<T: Tape<E, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, E, Cpu, T>,
-        train: bool,
-    ) -> Result<Logits<E, Cpu, T>, CpuError> {
+impl Classifier for Cnn<f32, Cpu> {
+    fn classes(&self) -> usize {
+        self.dense2.outputs()
+    }
+
+    /// Each conv + ReLU + pool is one fused op (the fast kernels); inputs
+    /// need `pool^4` frames.
+    fn logits<T: ModelTape>(&self, x: Input<T>, _lengths: &[usize], train: bool) -> Output<T> {
         let p = self.pool;
         let x = self.conv1.try_forward_block(x, p, false)?; // [b, l/2, 1024]
         let x = self.conv2.try_forward_block(x, p, true)?; // [b, l/4, 512]
         let x = self.conv3.try_forward_block(x, p, true)?; // [b, l/8, 256]
         let x = self.conv4.try_forward_block(x, p, true)?; // [b, l/16, 128]
         self.head(x, train)
-    }
-}
-
-impl Classifier for Cnn<f32, Cpu> {
-    fn classes(&self) -> usize {
-        self.dense2.outputs()
-    }
-
-    fn logits<T: Tape<f32, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, f32, Cpu, T>,
-        _lengths: &[usize],
-        train: bool,
-    ) -> Result<Logits<f32, Cpu, T>, CpuError> {
-        self.try_forward(x, train)
     }
 
     fn init_keras(&mut self, seed: u64) {
@@ -166,7 +147,7 @@ mod tests {
         let dev = Dev::seed_from_u64(0);
         let cnn = CnnConfig::new(14, 5).init(&dev).unwrap();
         let x: Seq<N_MFCC, f32, Dev, NoneTape> = dev.sample_normal_like(&(3, 130, Const::<N_MFCC>));
-        let y = cnn.try_forward(x, false).unwrap();
+        let y = cnn.logits(x, &[130; 3], false).unwrap();
         assert_eq!(*y.shape(), (3, 14));
         let convs = 5 * (40 * 1024 + 1024 * 512 + 512 * 256 + 256 * 128) + 1024 + 512 + 256 + 128;
         let dense = 128 * 64 + 64 + 64 * 14 + 14;
@@ -179,7 +160,7 @@ mod tests {
         let mut cnn = CnnConfig::new(14, 5).init(&dev).unwrap();
         cnn.init_keras(4);
         let x: Seq<N_MFCC, f32, Dev, NoneTape> = dev.sample_normal_like(&(2, 37, Const::<N_MFCC>));
-        let fast = cnn.try_forward(x.clone(), false).unwrap().as_vec();
+        let fast = cnn.logits(x.clone(), &[37; 2], false).unwrap().as_vec();
         let slow = cnn.try_forward_reference(x, false).unwrap().as_vec();
         let scale = slow.iter().fold(1f32, |m, v| m.max(v.abs()));
         for (a, b) in fast.iter().zip(&slow) {

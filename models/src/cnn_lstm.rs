@@ -14,7 +14,7 @@
 use dfdx::nn::modules::Linear;
 use dfdx::prelude::*;
 
-use crate::classifier::Classifier;
+use crate::classifier::{Classifier, Input, ModelTape, Output};
 use crate::cnn::N_MFCC;
 use crate::init::InitRng;
 use crate::layers::{collection, init_linear_keras, max_pool1d, Conv1D, Dense, Logits, Lstm, Seq};
@@ -110,42 +110,21 @@ impl<E: Dtype, D: Device<E>> CnnLstm<E, D> {
     }
 }
 
-impl<E: Dtype + crate::kernels::Float> CnnLstm<E, Cpu>
-where
-    Cpu: Device<E>,
-{
-    /// Logits `[batch, classes]` of MFCC sequences `[batch, frames, 40]` (at
-    /// least 4 frames), the LSTM state read at each example's last real
-    /// (pooled) frame; dropout when `train`. Fast kernels.
-    pub fn try_forward<T: Tape<E, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, E, Cpu, T>,
-        lengths: Option<&[usize]>,
-        train: bool,
-    ) -> Result<Logits<E, Cpu, T>, CpuError> {
-        let x = self.conv1.try_forward_block(x, 2, false)?; // [b, l/2, 128]
-        let x = self.conv2.try_forward_block(x, 2, true)?; // [b, l/4, 128]
-        let pooled = x.shape().1;
-        let lengths: Option<Vec<usize>> =
-            lengths.map(|v| v.iter().map(|&n| pooled_length(n, pooled)).collect());
-        let x = self.lstm1.try_forward_seq_fast(x)?; // [b, l/4, 64]
-        let h = self.lstm2.try_forward_last_fast(x, lengths.as_deref())?; // [b, 64]
-        self.head(h, train)
-    }
-}
-
 impl Classifier for CnnLstm<f32, Cpu> {
     fn classes(&self) -> usize {
         self.dense2.outputs()
     }
 
-    fn logits<T: Tape<f32, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, f32, Cpu, T>,
-        lengths: &[usize],
-        train: bool,
-    ) -> Result<Logits<f32, Cpu, T>, CpuError> {
-        self.try_forward(x, Some(lengths), train)
+    /// Fast kernels; the LSTM state is read at each example's last real
+    /// (pooled) frame. Inputs need 4 frames.
+    fn logits<T: ModelTape>(&self, x: Input<T>, lengths: &[usize], train: bool) -> Output<T> {
+        let x = self.conv1.try_forward_block(x, 2, false)?; // [b, l/2, 128]
+        let x = self.conv2.try_forward_block(x, 2, true)?; // [b, l/4, 128]
+        let pooled = x.shape().1;
+        let lengths: Vec<usize> = lengths.iter().map(|&n| pooled_length(n, pooled)).collect();
+        let x = self.lstm1.try_forward_seq_fast(x)?; // [b, l/4, 64]
+        let h = self.lstm2.try_forward_last_fast(x, Some(&lengths))?; // [b, 64]
+        self.head(h, train)
     }
 
     fn init_keras(&mut self, seed: u64) {
@@ -169,10 +148,10 @@ mod tests {
         let mut m = CnnLstmConfig::new(3, 5).init(&dev).unwrap();
         let (x, y) = crate::testdata::separable_batch(&dev, 3, 6, 16);
         assert_eq!(
-            *m.try_forward(x.clone(), None, false).unwrap().shape(),
+            *m.logits(x.clone(), &[16; 6], false).unwrap().shape(),
             (6, 3)
         );
-        let fast = m.try_forward(x.clone(), None, false).unwrap().as_vec();
+        let fast = m.logits(x.clone(), &[16; 6], false).unwrap().as_vec();
         let slow = m.try_forward_reference(x.clone(), false).unwrap().as_vec();
         for (a, b) in fast.iter().zip(&slow) {
             assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");

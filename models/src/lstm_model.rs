@@ -4,7 +4,7 @@
 use dfdx::nn::modules::Linear;
 use dfdx::prelude::*;
 
-use crate::classifier::Classifier;
+use crate::classifier::{Classifier, Input, ModelTape, Output};
 use crate::cnn::N_MFCC;
 use crate::init::InitRng;
 use crate::layers::{collection, init_linear_keras, Dense, Logits, Lstm, Seq};
@@ -61,38 +61,19 @@ impl<E: Dtype, D: Device<E>> LstmModel<E, D> {
     }
 }
 
-impl<E: Dtype + crate::kernels::Float> LstmModel<E, Cpu>
-where
-    Cpu: Device<E>,
-{
-    /// Logits `[batch, classes]` of MFCC sequences `[batch, frames, 40]`,
-    /// the last layer's state read at each example's last real frame
-    /// (`lengths`; `None`: the last frame). Fast kernels.
-    pub fn try_forward<T: Tape<E, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, E, Cpu, T>,
-        lengths: Option<&[usize]>,
-    ) -> Result<Logits<E, Cpu, T>, CpuError> {
-        let x = self.lstm1.try_forward_seq_fast(x)?; // [b, l, 70]
-        let x = self.lstm2.try_forward_seq_fast(x)?; // [b, l, 50]
-        let h = self.lstm3.try_forward_last_fast(x, lengths)?; // [b, 60]
-        let h = self.dense1.try_forward(h)?.try_relu()?; // [b, 48]
-        self.dense2.try_forward(h) // [b, classes]
-    }
-}
-
 impl Classifier for LstmModel<f32, Cpu> {
     fn classes(&self) -> usize {
         self.dense2.outputs()
     }
 
-    fn logits<T: Tape<f32, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, f32, Cpu, T>,
-        lengths: &[usize],
-        _train: bool,
-    ) -> Result<Logits<f32, Cpu, T>, CpuError> {
-        self.try_forward(x, Some(lengths))
+    /// Fast kernels; the last layer's state is read at each example's last
+    /// real frame.
+    fn logits<T: ModelTape>(&self, x: Input<T>, lengths: &[usize], _train: bool) -> Output<T> {
+        let x = self.lstm1.try_forward_seq_fast(x)?; // [b, l, 70]
+        let x = self.lstm2.try_forward_seq_fast(x)?; // [b, l, 50]
+        let h = self.lstm3.try_forward_last_fast(x, Some(lengths))?; // [b, 60]
+        let h = self.dense1.try_forward(h)?.try_relu()?; // [b, 48]
+        self.dense2.try_forward(h) // [b, classes]
     }
 
     fn init_keras(&mut self, seed: u64) {
@@ -117,8 +98,11 @@ mod tests {
         let want = lstm(40, 70) + lstm(70, 50) + lstm(50, 60) + (60 * 48 + 48) + (48 * 3 + 3);
         assert_eq!(m.num_trainable_params(), want);
         let (x, y) = crate::testdata::separable_batch(&dev, 3, 6, 8);
-        assert_eq!(*m.try_forward(x.clone(), None).unwrap().shape(), (6, 3));
-        let fast = m.try_forward(x.clone(), None).unwrap().as_vec();
+        assert_eq!(
+            *m.logits(x.clone(), &[8; 6], false).unwrap().shape(),
+            (6, 3)
+        );
+        let fast = m.logits(x.clone(), &[8; 6], false).unwrap().as_vec();
         let slow = m.try_forward_reference(x.clone()).unwrap().as_vec();
         for (a, b) in fast.iter().zip(&slow) {
             assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} vs {b}");

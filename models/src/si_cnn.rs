@@ -23,7 +23,7 @@
 use dfdx::nn::modules::{BatchNorm1D, Linear};
 use dfdx::prelude::*;
 
-use crate::classifier::Classifier;
+use crate::classifier::{Classifier, Input, ModelTape, Output, Owned};
 use crate::cnn::N_MFCC;
 use crate::init::InitRng;
 use crate::layers::{
@@ -205,20 +205,11 @@ impl Classifier for SiCnn<f32, Cpu> {
         self.dense2.outputs()
     }
 
-    fn logits<T: Tape<f32, Cpu> + Merge<T>>(
-        &self,
-        x: Seq<N_MFCC, f32, Cpu, T>,
-        _lengths: &[usize],
-        train: bool,
-    ) -> Result<Logits<f32, Cpu, T>, CpuError> {
+    fn logits<T: ModelTape>(&self, x: Input<T>, _lengths: &[usize], train: bool) -> Output<T> {
         self.forward(x, None, train)
     }
 
-    fn train_logits(
-        &mut self,
-        x: Seq<N_MFCC, f32, Cpu, OwnedTape<f32, Cpu>>,
-        _lengths: &[usize],
-    ) -> Result<Logits<f32, Cpu, OwnedTape<f32, Cpu>>, CpuError> {
+    fn train_logits(&mut self, x: Input<Owned>, _lengths: &[usize]) -> Output<Owned> {
         // Copies of the batch-norm layers (same tensor ids, so their
         // gradients reach the model's); their running statistics are kept.
         let mut n = TrainNorms {

@@ -164,6 +164,7 @@ fn missing_metadata_and_bad_flags_are_one_line_errors() {
     );
     assert!(stderr(&out).contains("--noise"), "{}", stderr(&out));
     let out = t.ser(&["features", "--shard", "3/2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--shard"), "{}", stderr(&out));
     // Regression: the cause of an I/O error was printed twice.
     let out = t.ser(&["metadata", "--data", "/nonexistent/ravdess"]);

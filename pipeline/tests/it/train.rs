@@ -55,7 +55,7 @@ fn assert_columns(df: &DataFrame, file: &str, want: &[&str]) {
 #[test]
 fn each_model_learns_and_writes_every_run_file_with_the_contract_columns() {
     let t = tiny_store();
-    for model in ["cnn", "lstm", "cnn-lstm"] {
+    for model in ["cnn", "lstm", "cnn-lstm", "si-cnn"] {
         let args = [
             "train", "--model", model, "--epochs", "5", "--window", "32", "--labels", "emotion8",
         ];

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use dfdx::prelude::*;
 use models::kernels::gemm::{gemm, View};
+use models::layers::KerasInit;
 use models::{train, Classifier, Cnn, CnnConfig, Dataset, LstmConfig, LstmModel, TrainConfig};
 
 const FRAMES: usize = 130;
@@ -61,6 +62,12 @@ impl<M: TensorCollection<f32, Cpu>> TensorCollection<f32, Cpu> for Reference<M> 
     }
 }
 
+impl<M: KerasInit> KerasInit for Reference<M> {
+    fn init_keras(&mut self, rng: &mut models::init::InitRng) {
+        self.0.init_keras(rng)
+    }
+}
+
 type ReferenceCnn = Reference<Cnn<f32, Cpu>>;
 type ReferenceLstm = Reference<LstmModel<f32, Cpu>>;
 
@@ -76,9 +83,6 @@ impl Classifier for ReferenceCnn {
     ) -> Result<Tensor<(usize, usize), f32, Cpu, T>, CpuError> {
         self.0.try_forward_reference(x, train)
     }
-    fn init_keras(&mut self, seed: u64) {
-        self.0.init_keras(seed)
-    }
 }
 
 impl Classifier for ReferenceLstm {
@@ -92,9 +96,6 @@ impl Classifier for ReferenceLstm {
         _: bool,
     ) -> Result<Tensor<(usize, usize), f32, Cpu, T>, CpuError> {
         self.0.try_forward_reference(x)
-    }
-    fn init_keras(&mut self, seed: u64) {
-        self.0.init_keras(seed)
     }
 }
 

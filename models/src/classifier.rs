@@ -3,7 +3,8 @@
 use dfdx::prelude::*;
 
 use crate::cnn::N_MFCC;
-use crate::init::Init;
+use crate::init::{Init, InitRng};
+use crate::layers::KerasInit;
 use crate::layers::{Logits, Seq};
 use crate::split::SplitMix;
 
@@ -22,7 +23,7 @@ pub type Owned = OwnedTape<f32, Cpu>;
 
 /// A model that maps MFCC sequences to class logits; the number of
 /// classes is the model's own (its head's width, chosen at run time).
-pub trait Classifier: TensorCollection<f32, Cpu> + Clone {
+pub trait Classifier: TensorCollection<f32, Cpu> + KerasInit + Clone {
     /// Classes the head predicts.
     fn classes(&self) -> usize;
 
@@ -42,14 +43,11 @@ pub trait Classifier: TensorCollection<f32, Cpu> + Clone {
     /// (data augmentation); the default leaves it as it is.
     fn augment(&self, _x: &mut [f32], _frames: usize, _lengths: &[usize], _rng: &mut SplitMix) {}
 
-    /// Keras' initialisers for every layer, drawn from `seed` ([`crate::init`]).
-    fn init_keras(&mut self, seed: u64);
-
     /// Draws every weight again as `init` says, from `seed` (the model's
     /// constructor already gives [`Init::Uniform`]).
     fn initialize(&mut self, init: Init, seed: u64) {
         if init == Init::Keras {
-            self.init_keras(seed);
+            self.init_keras(&mut InitRng::new(seed));
         }
     }
 }

@@ -6,10 +6,7 @@ use dfdx::nn::modules::Linear;
 use dfdx::prelude::*;
 
 use crate::classifier::{Classifier, Input, ModelTape, Output};
-use crate::init::InitRng;
-use crate::layers::{
-    collection, global_avg_pool1d, init_linear_keras, max_pool1d, Conv1D, Dense, Logits, Seq,
-};
+use crate::layers::{collection, global_avg_pool1d, max_pool1d, Conv1D, Dense, Logits, Seq};
 
 /// Coefficients per input frame (40 MFCCs).
 pub const N_MFCC: usize = 40;
@@ -124,16 +121,6 @@ impl Classifier for Cnn<f32, Cpu> {
         let x = self.conv4.try_forward_block(x, p, true)?; // [b, l/16, 128]
         self.head(x, train)
     }
-
-    fn init_keras(&mut self, seed: u64) {
-        let mut rng = InitRng::new(seed);
-        self.conv1.init_keras(&mut rng);
-        self.conv2.init_keras(&mut rng);
-        self.conv3.init_keras(&mut rng);
-        self.conv4.init_keras(&mut rng);
-        init_linear_keras(&mut self.dense1, &mut rng);
-        self.dense2.init_keras(&mut rng);
-    }
 }
 
 #[cfg(test)]
@@ -158,7 +145,7 @@ mod tests {
     fn fused_forward_matches_the_reference_ops() {
         let dev = Dev::seed_from_u64(4);
         let mut cnn = CnnConfig::new(14, 5).init(&dev).unwrap();
-        cnn.init_keras(4);
+        cnn.initialize(crate::Init::Keras, 4);
         let x: Seq<N_MFCC, f32, Dev, NoneTape> = dev.sample_normal_like(&(2, 37, Const::<N_MFCC>));
         let fast = cnn.logits(x.clone(), &[37; 2], false).unwrap().as_vec();
         let slow = cnn.try_forward_reference(x, false).unwrap().as_vec();

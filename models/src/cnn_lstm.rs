@@ -16,8 +16,7 @@ use dfdx::prelude::*;
 
 use crate::classifier::{Classifier, Input, ModelTape, Output};
 use crate::cnn::N_MFCC;
-use crate::init::InitRng;
-use crate::layers::{collection, init_linear_keras, max_pool1d, Conv1D, Dense, Logits, Lstm, Seq};
+use crate::layers::{collection, max_pool1d, Conv1D, Dense, Logits, Lstm, Seq};
 
 /// The CNN+LSTM's shape and settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,16 +124,6 @@ impl Classifier for CnnLstm<f32, Cpu> {
         let x = self.lstm1.try_forward_seq_fast(x)?; // [b, l/4, 64]
         let h = self.lstm2.try_forward_last_fast(x, Some(&lengths))?; // [b, 64]
         self.head(h, train)
-    }
-
-    fn init_keras(&mut self, seed: u64) {
-        let mut rng = InitRng::new(seed);
-        self.conv1.init_keras(&mut rng);
-        self.conv2.init_keras(&mut rng);
-        self.lstm1.init_keras(&mut rng);
-        self.lstm2.init_keras(&mut rng);
-        init_linear_keras(&mut self.dense1, &mut rng);
-        self.dense2.init_keras(&mut rng);
     }
 }
 

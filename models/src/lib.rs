@@ -15,6 +15,7 @@
 
 #![deny(missing_docs)]
 
+pub mod augment;
 pub mod classifier;
 pub mod cnn;
 pub mod cnn_lstm;

@@ -6,8 +6,7 @@ use dfdx::prelude::*;
 
 use crate::classifier::{Classifier, Input, ModelTape, Output};
 use crate::cnn::N_MFCC;
-use crate::init::InitRng;
-use crate::layers::{collection, init_linear_keras, Dense, Logits, Lstm, Seq};
+use crate::layers::{collection, Dense, Logits, Lstm, Seq};
 
 /// The LSTM model's shape: only its classes vary (it has no kernel).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,15 +73,6 @@ impl Classifier for LstmModel<f32, Cpu> {
         let h = self.lstm3.try_forward_last_fast(x, Some(lengths))?; // [b, 60]
         let h = self.dense1.try_forward(h)?.try_relu()?; // [b, 48]
         self.dense2.try_forward(h) // [b, classes]
-    }
-
-    fn init_keras(&mut self, seed: u64) {
-        let mut rng = InitRng::new(seed);
-        self.lstm1.init_keras(&mut rng);
-        self.lstm2.init_keras(&mut rng);
-        self.lstm3.init_keras(&mut rng);
-        init_linear_keras(&mut self.dense1, &mut rng);
-        self.dense2.init_keras(&mut rng);
     }
 }
 

@@ -23,11 +23,11 @@
 use dfdx::nn::modules::{BatchNorm1D, Linear};
 use dfdx::prelude::*;
 
+use crate::augment::SpecAugment;
 use crate::classifier::{Classifier, Input, ModelTape, Output, Owned};
 use crate::cnn::N_MFCC;
-use crate::init::InitRng;
 use crate::layers::{
-    batchnorm_eval, batchnorm_train, collection, init_linear_keras, Conv1D, Dense, Logits, Seq,
+    batchnorm_eval, batchnorm_train, collection, stats_pool, Conv1D, Dense, Logits, Seq,
 };
 use crate::split::SplitMix;
 
@@ -40,14 +40,8 @@ pub struct SiCnnConfig {
     pub kernel: usize,
     /// Dropout before the dense layers.
     pub dropout: f64,
-    /// Time masks per training example.
-    pub time_masks: usize,
-    /// Longest time mask, frames.
-    pub time_mask: usize,
-    /// Coefficient masks per training example.
-    pub coef_masks: usize,
-    /// Widest coefficient mask.
-    pub coef_mask: usize,
+    /// Masks of training batches.
+    pub augment: SpecAugment,
 }
 
 impl SiCnnConfig {
@@ -57,10 +51,7 @@ impl SiCnnConfig {
             classes,
             kernel,
             dropout: 0.3,
-            time_masks: 2,
-            time_mask: 12,
-            coef_masks: 2,
-            coef_mask: 5,
+            augment: SpecAugment::default(),
         }
     }
 
@@ -75,11 +66,8 @@ impl SiCnnConfig {
             bn3: BatchNorm1D::try_build(dev)?,
             dense1: Linear::try_build(dev)?,
             dense2: Dense::new(dev, self.classes)?,
+            augment: self.augment,
             dropout: self.dropout,
-            time_masks: self.time_masks,
-            time_mask: self.time_mask,
-            coef_masks: self.coef_masks,
-            coef_mask: self.coef_mask,
         })
     }
 }
@@ -103,48 +91,13 @@ pub struct SiCnn<E: Dtype, D: Storage<E>> {
     pub dense1: Linear<256, 64, E, D>,
     /// 64 -> `classes` (logits).
     pub dense2: Dense<64, E, D>,
+    /// Masks of training batches.
+    pub augment: SpecAugment,
     /// Dropout before the dense layers.
     pub dropout: f64,
-    /// Time masks per training example.
-    pub time_masks: usize,
-    /// Longest time mask, frames.
-    pub time_mask: usize,
-    /// Coefficient masks per training example.
-    pub coef_masks: usize,
-    /// Widest coefficient mask.
-    pub coef_mask: usize,
 }
 
-collection!(SiCnn {
-    [conv1, bn1, conv2, bn2],
-    [conv3, bn3, dense1, dense2];
-    dropout = 0.3,
-    time_masks = 2,
-    time_mask = 12,
-    coef_masks = 2,
-    coef_mask = 5,
-});
-
-/// Mean and standard deviation over frames: `[b, l, C]` -> `[b, 2C]`.
-fn stats_pool<const C: usize, T: Tape<f32, Cpu> + Merge<T>>(
-    x: Seq<C, f32, Cpu, T>,
-) -> Result<Tensor<(usize, usize), f32, Cpu, T>, CpuError> {
-    let shape = *x.shape();
-    let mean = x.retaped::<T>().try_mean::<(usize, Const<C>), Axis<1>>()?; // [b, C]
-    let centered = x.try_sub(
-        mean.retaped::<T>()
-            .try_broadcast_like::<_, Axis<1>>(&shape)?,
-    )?;
-    let std = centered
-        .try_square()?
-        .try_mean::<(usize, Const<C>), Axis<1>>()?
-        .try_add(1e-5)?
-        .try_sqrt()?; // [b, C]
-    let b = shape.0;
-    let mean = mean.try_reshape_like(&(b, C))?;
-    let std = std.try_reshape_like(&(b, C))?;
-    (mean, std).try_concat_along(Axis::<1>)
-}
+collection!(SiCnn { [conv1, bn1, conv2, bn2], [conv3, bn3, dense1, dense2], [augment]; dropout = 0.3 });
 
 /// Batch-norm layers a training step updates (copies of the model's).
 struct TrainNorms {
@@ -190,16 +143,6 @@ impl SiCnn<f32, Cpu> {
     }
 }
 
-/// Sets up to `masks` runs of at most `widest` consecutive positions of
-/// `0..len` to zero, through `set(position)`.
-fn masks(rng: &mut SplitMix, masks: usize, widest: usize, len: usize, mut set: impl FnMut(usize)) {
-    for _ in 0..masks {
-        let w = rng.below(widest + 1).min(len);
-        let start = rng.below(len - w + 1);
-        (start..start + w).for_each(&mut set);
-    }
-}
-
 impl Classifier for SiCnn<f32, Cpu> {
     fn classes(&self) -> usize {
         self.dense2.outputs()
@@ -228,26 +171,7 @@ impl Classifier for SiCnn<f32, Cpu> {
     }
 
     fn augment(&self, x: &mut [f32], frames: usize, lengths: &[usize], rng: &mut SplitMix) {
-        for (e, ex) in x.chunks_exact_mut(frames * N_MFCC).enumerate() {
-            let len = lengths.get(e).copied().unwrap_or(frames).min(frames);
-            masks(rng, self.time_masks, self.time_mask, len, |t| {
-                ex[t * N_MFCC..(t + 1) * N_MFCC].fill(0.0)
-            });
-            masks(rng, self.coef_masks, self.coef_mask, N_MFCC, |k| {
-                ex.iter_mut().skip(k).step_by(N_MFCC).for_each(|v| *v = 0.0)
-            });
-        }
-    }
-
-    /// Keras' initialisers (Glorot-uniform kernels, zero biases; batch
-    /// norm scale 1, shift 0).
-    fn init_keras(&mut self, seed: u64) {
-        let mut rng = InitRng::new(seed);
-        self.conv1.init_keras(&mut rng);
-        self.conv2.init_keras(&mut rng);
-        self.conv3.init_keras(&mut rng);
-        init_linear_keras(&mut self.dense1, &mut rng);
-        self.dense2.init_keras(&mut rng);
+        self.augment.apply(x, frames, lengths, rng);
     }
 }
 
@@ -259,7 +183,7 @@ mod tests {
     fn shapes_statistics_pooling_and_loss_falls() {
         let dev = Cpu::seed_from_u64(6);
         let mut m = SiCnnConfig::new(3, 5).init(&dev).unwrap();
-        m.init_keras(6);
+        m.initialize(crate::Init::Keras, 6);
         let params = 5 * 40 * 64 + 64 + 5 * 64 * 128 + 128 + 3 * 128 * 128 + 128;
         let bn = 2 * (64 + 128 + 128);
         let dense = 256 * 64 + 64 + 64 * 3 + 3;
@@ -279,41 +203,5 @@ mod tests {
         let g = m.alloc_grads();
         m.train_logits(x.traced(g), &[16; 6]).unwrap();
         assert_ne!(m.bn1.running_mean.as_vec(), before);
-    }
-
-    /// Zeroed frames and coefficients of each of `n` masked examples.
-    fn masked(n: usize, frames: usize, len: usize) -> Vec<(Vec<usize>, usize)> {
-        let m = SiCnnConfig::new(3, 5).init(&Cpu::seed_from_u64(0)).unwrap();
-        let mut x = vec![1f32; n * frames * N_MFCC];
-        m.augment(&mut x, frames, &vec![len; n], &mut SplitMix(3));
-        x.chunks_exact(frames * N_MFCC)
-            .map(|ex| {
-                let zero_frames = (0..frames)
-                    .filter(|&t| ex[t * N_MFCC..(t + 1) * N_MFCC].iter().all(|&v| v == 0.0))
-                    .collect();
-                let zero_coefs = (0..N_MFCC)
-                    .filter(|&k| (0..frames).all(|t| ex[t * N_MFCC + k] == 0.0))
-                    .count();
-                (zero_frames, zero_coefs)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn masks_zero_whole_frames_and_coefficients_within_the_real_length() {
-        let (frames, len, n) = (60, 40, 400);
-        let out = masked(n, frames, len);
-        for (zero_frames, zero_coefs) in &out {
-            assert!(zero_frames.iter().all(|&t| t < len), "{zero_frames:?}");
-            assert!(zero_frames.len() <= 2 * 12, "{zero_frames:?}");
-            assert!(*zero_coefs <= 2 * 5, "{zero_coefs}");
-        }
-        // Masks of uniform width 0..=12 (frames) and 0..=5 (coefficients),
-        // two of each: about 11.5 frames and 4.7 coefficients per example
-        // after overlaps. A no-op (or a mask of the padding) is far off.
-        let frames_mean = out.iter().map(|o| o.0.len()).sum::<usize>() as f64 / n as f64;
-        let coefs_mean = out.iter().map(|o| o.1).sum::<usize>() as f64 / n as f64;
-        assert!((9.0..=13.0).contains(&frames_mean), "{frames_mean}");
-        assert!((3.5..=6.0).contains(&coefs_mean), "{coefs_mean}");
     }
 }

@@ -3,7 +3,7 @@
 //! the reference path zero-pads, then runs one dfdx matmul per tap on a
 //! shifted slice, summed.
 
-use super::{put_grad, runtime_options, take_grad, uniform_fan_in, values, Batch, Seq};
+use super::{put_grad, runtime_options, take_grad, uniform_fan_in, values, Batch, KerasInit, Seq};
 use crate::init::{cast, InitRng};
 use crate::kernels::conv::{self, ConvShape};
 use crate::kernels::Float;
@@ -147,10 +147,12 @@ where
     }
 }
 
-impl<const I: usize, const O: usize, E: Dtype + Float, D: Device<E>> Conv1D<I, O, E, D> {
-    /// Keras' Conv1D init: Glorot-uniform kernel (fans `kernel * I`,
-    /// `kernel * O`), zero bias.
-    pub fn init_keras(&mut self, rng: &mut InitRng) {
+/// Keras' Conv1D init: Glorot-uniform kernel (fans `kernel * I`,
+/// `kernel * O`), zero bias.
+impl<const I: usize, const O: usize, E: Dtype + Float, D: Device<E>> KerasInit
+    for Conv1D<I, O, E, D>
+{
+    fn init_keras(&mut self, rng: &mut InitRng) {
         let k = self.kernel();
         self.weight
             .copy_from(&cast(rng.glorot(k * I * O, k * I, k * O)));

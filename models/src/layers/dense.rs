@@ -5,7 +5,7 @@
 
 use dfdx::prelude::*;
 
-use super::{runtime_options, uniform_fan_in, Batch};
+use super::{runtime_options, uniform_fan_in, Batch, KerasInit};
 use crate::init::{cast, InitRng};
 
 /// Logits: `[batch, classes]`, both at run time.
@@ -55,12 +55,11 @@ impl<const I: usize, E: Dtype, D: Device<E>> Dense<I, E, D> {
                 .try_broadcast_like::<_, Axis<0>>(&shape)?,
         )
     }
+}
 
-    /// Keras' Dense init: Glorot-uniform kernel, zero bias.
-    pub fn init_keras(&mut self, rng: &mut InitRng)
-    where
-        E: num_traits::Float,
-    {
+/// Keras' Dense init: Glorot-uniform kernel, zero bias.
+impl<const I: usize, E: Dtype + num_traits::Float, D: Device<E>> KerasInit for Dense<I, E, D> {
+    fn init_keras(&mut self, rng: &mut InitRng) {
         let o = self.outputs();
         self.weight.copy_from(&cast(rng.glorot(o * I, I, o)));
         self.bias.copy_from(&vec![E::zero(); o]);
@@ -121,7 +120,7 @@ mod tests {
         assert_eq!(dense.try_forward(input).unwrap().as_vec(), want);
         let mut rng = (InitRng::new(3), InitRng::new(3));
         let mut keras = linear.clone();
-        super::super::init_linear_keras(&mut keras, &mut rng.0);
+        keras.init_keras(&mut rng.0);
         let mut ours = dense.clone();
         ours.init_keras(&mut rng.1);
         assert_eq!(keras.weight.as_vec(), ours.weight.as_vec());

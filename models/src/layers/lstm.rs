@@ -2,7 +2,7 @@
 //! is one tape op over [`crate::kernels::lstm`]; the reference path unrolls
 //! dfdx ops over time.
 
-use super::{put_grad, take_grad, uniform_fan_in, values, Batch, Seq};
+use super::{put_grad, take_grad, uniform_fan_in, values, Batch, KerasInit, Seq};
 use crate::init::{cast, InitRng};
 use crate::kernels::lstm::{self as kernel, LstmShape};
 use crate::kernels::Float;
@@ -189,11 +189,13 @@ fn gates_apart<E: Copy + Default>(w: &[E], rows: usize, h: usize) -> Vec<E> {
     out
 }
 
-impl<const I: usize, const H: usize, E: Dtype + Float, D: Device<E>> Lstm<I, H, E, D> {
-    /// Keras' LSTM init: Glorot-uniform input kernel over `[I, 4H]`,
-    /// orthogonal recurrent kernel `[H, 4H]` (orthonormal rows), zero bias
-    /// but 1 for the forget gate.
-    pub fn init_keras(&mut self, rng: &mut InitRng) {
+/// Keras' LSTM init: Glorot-uniform input kernel over `[I, 4H]`,
+/// orthogonal recurrent kernel `[H, 4H]` (orthonormal rows), zero bias but
+/// 1 for the forget gate.
+impl<const I: usize, const H: usize, E: Dtype + Float, D: Device<E>> KerasInit
+    for Lstm<I, H, E, D>
+{
+    fn init_keras(&mut self, rng: &mut InitRng) {
         let wx = cast::<E>(rng.glorot(I * 4 * H, I, 4 * H));
         self.w_x.copy_from(&gates_apart(&wx, I, H));
         let wh = cast::<E>(rng.orthogonal(H, 4 * H));

@@ -112,21 +112,30 @@ pub use batchnorm::{batchnorm_eval, batchnorm_train};
 pub use conv1d::{Conv1D, Filters};
 pub use dense::{Dense, Logits};
 pub use lstm::{last_frames, Lstm};
-pub use pool::{global_avg_pool1d, max_pool1d};
+pub use pool::{global_avg_pool1d, max_pool1d, stats_pool};
+
+/// A layer or model as Keras would initialise it: its weights drawn from
+/// `rng`, field after field ([`crate::init`]); a model's impl comes from
+/// [`collection!`], in its field order.
+pub trait KerasInit {
+    /// Draws every weight again.
+    fn init_keras(&mut self, rng: &mut crate::init::InitRng);
+}
 
 /// Keras' Dense init: Glorot-uniform kernel, zero bias.
-pub fn init_linear_keras<
-    const I: usize,
-    const O: usize,
-    E: Dtype + num_traits::Float,
-    D: Device<E>,
->(
-    l: &mut dfdx::nn::modules::Linear<I, O, E, D>,
-    rng: &mut crate::init::InitRng,
-) {
-    l.weight
-        .copy_from(&crate::init::cast(rng.glorot(O * I, I, O)));
-    l.bias.copy_from(&vec![E::zero(); O]);
+impl<const I: usize, const O: usize, E: Dtype + num_traits::Float, D: Device<E>> KerasInit
+    for dfdx::nn::modules::Linear<I, O, E, D>
+{
+    fn init_keras(&mut self, rng: &mut crate::init::InitRng) {
+        self.weight
+            .copy_from(&crate::init::cast(rng.glorot(O * I, I, O)));
+        self.bias.copy_from(&vec![E::zero(); O]);
+    }
+}
+
+/// Batch norm starts as Keras starts it: scale 1, shift 0 (as built).
+impl<const C: usize, E: Dtype, D: Device<E>> KerasInit for dfdx::nn::modules::BatchNorm1D<C, E, D> {
+    fn init_keras(&mut self, _: &mut crate::init::InitRng) {}
 }
 
 #[cfg(test)]
@@ -134,11 +143,12 @@ mod fastcheck;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
-/// Implements dfdx's `TensorCollection` for a model `Name<E, D>` from its
-/// field list, written once: layers in groups of at most six (dfdx visits
-/// tuples up to six), then `;` and plain settings with their defaults
-/// (`dropout = 0.2`), which dfdx visits as scalars. Weights are saved
-/// under the layer names (`conv1.weight`).
+/// Implements dfdx's `TensorCollection` and [`KerasInit`] for a model
+/// `Name<E, D>` from its field list, written once: layers in groups of at
+/// most six (dfdx visits tuples up to six), then `;` and plain settings
+/// with their defaults (`dropout = 0.2`), which dfdx visits as scalars.
+/// Weights are saved under the layer names (`conv1.weight`); Keras' init
+/// draws them in the order listed.
 macro_rules! collection {
     ($name:ident { $([$($m:ident),+ $(,)?]),+ $(; $($s:ident = $d:expr),+ $(,)?)? }) => {
         impl<E, D> dfdx::prelude::TensorCollection<E, D> for $name<E, D>
@@ -166,6 +176,16 @@ macro_rules! collection {
                         $($($s,)+)?
                     },
                 )
+            }
+        }
+
+        impl<E, D> $crate::layers::KerasInit for $name<E, D>
+        where
+            E: dfdx::prelude::Dtype + $crate::kernels::Float,
+            D: dfdx::prelude::Device<E>,
+        {
+            fn init_keras(&mut self, rng: &mut $crate::init::InitRng) {
+                $($( $crate::layers::KerasInit::init_keras(&mut self.$m, rng); )+)+
             }
         }
     };

@@ -1,4 +1,5 @@
-//! Pooling over frames.
+//! Pooling over frames: max, average, and statistics (mean and standard
+//! deviation, as x-vectors).
 
 use dfdx::prelude::*;
 
@@ -22,4 +23,25 @@ pub fn global_avg_pool1d<const C: usize, E: Dtype, D: Device<E>, T: Tape<E, D>>(
     x: Seq<C, E, D, T>,
 ) -> Result<Batch<C, E, D, T>, D::Err> {
     x.try_mean::<(usize, Const<C>), Axis<1>>()
+}
+
+/// Mean and standard deviation over frames: `[b, l, C]` -> `[b, 2C]`.
+pub fn stats_pool<const C: usize, E: Dtype, D: Device<E>, T: Tape<E, D> + Merge<T>>(
+    x: Seq<C, E, D, T>,
+) -> Result<super::Logits<E, D, T>, D::Err> {
+    let shape = *x.shape();
+    let mean = x.retaped::<T>().try_mean::<(usize, Const<C>), Axis<1>>()?; // [b, C]
+    let centered = x.try_sub(
+        mean.retaped::<T>()
+            .try_broadcast_like::<_, Axis<1>>(&shape)?,
+    )?;
+    let std = centered
+        .try_square()?
+        .try_mean::<(usize, Const<C>), Axis<1>>()?
+        .try_add(E::from_f64(1e-5).unwrap_or_default())?
+        .try_sqrt()?; // [b, C]
+    let b = shape.0;
+    let mean = mean.try_reshape_like(&(b, C))?;
+    let std = std.try_reshape_like(&(b, C))?;
+    (mean, std).try_concat_along(Axis::<1>)
 }

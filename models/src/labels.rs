@@ -79,7 +79,7 @@ impl FromStr for LabelSet {
             }
             _ => Err(format!(
                 "unknown labels `{s}`: use gender-emotion14, emotion8, emotion7, emotions \
-                 (the emotions the data has) or a list such as neutral,happy,sad,angry"
+                 or a comma-separated list of emotion names"
             )),
         }
     }

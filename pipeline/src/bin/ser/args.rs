@@ -97,8 +97,8 @@ pub struct TrainArgs {
     /// classes, gender x 7 emotions with calm merged into neutral; `emotion8` = all
     /// 8 RAVDESS emotions; `emotion7` = 7 emotions, calm merged into neutral;
     /// `emotions` = one class per emotion the data has (a manifest's own set, the
-    /// emotions both sides of a cross-corpus run share); or a list such as
-    /// `neutral,happy,sad,angry` (other clips left out).
+    /// emotions both sides of a cross-corpus run share); or a comma-separated list
+    /// of emotion names such as `neutral,happy,sad,angry` (other clips left out).
     #[arg(long)]
     pub labels: Option<String>,
     /// `random` (stratified by clip, the paper's), `speakers` (no speaker on

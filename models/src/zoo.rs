@@ -149,8 +149,9 @@ impl From<CpuError> for ModelError {
     }
 }
 
-/// A model of any kind and class count, ready to train or predict.
-pub trait Net {
+/// A model of any kind and class count, ready to train or predict (and
+/// to share between threads for inference).
+pub trait Net: Send + Sync {
     /// Trains on `train`, evaluating `test` after each epoch.
     fn fit(
         &mut self,
@@ -179,7 +180,7 @@ struct Handle<M: Classifier> {
     dev: Cpu,
 }
 
-impl<M: Classifier> Net for Handle<M> {
+impl<M: Classifier + Send + Sync> Net for Handle<M> {
     fn fit(
         &mut self,
         train_set: &Dataset,
@@ -222,7 +223,12 @@ impl<M: Classifier> Net for Handle<M> {
     }
 }
 
-fn handle<M: Classifier + 'static>(mut model: M, dev: Cpu, init: Init, seed: u64) -> Box<dyn Net> {
+fn handle<M: Classifier + Send + Sync + 'static>(
+    mut model: M,
+    dev: Cpu,
+    init: Init,
+    seed: u64,
+) -> Box<dyn Net> {
     model.initialize(init, seed);
     Box::new(Handle { model, dev })
 }

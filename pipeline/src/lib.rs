@@ -41,6 +41,7 @@ pub mod query;
 pub mod ravdess;
 pub mod report;
 pub mod reproduce;
+pub mod robustness;
 pub mod synth;
 pub mod timeline;
 pub mod train;

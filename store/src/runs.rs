@@ -1,5 +1,5 @@
 //! Training runs: the rows of a run's result tables (`history`, `metrics`,
-//! `confusion`, `predictions`, `summary`; columns in
+//! `confusion`, `predictions`, `summary`, and `robustness` once measured; columns in
 //! `docs/store-format.md`), each written by [`TableRow::write`]. How a run
 //! is staged and published is in [`crate::stage`].
 
@@ -221,6 +221,46 @@ impl TableRow for SummaryRow {
             col!(rows, "n_train", |r| r.n_train),
             col!(rows, "n_test", |r| r.n_test),
             col!(rows, "seconds", |r| r.seconds),
+        ]
+    }
+}
+
+/// One row of `robustness.parquet`: a fold's (or all folds') scores on
+/// its own test clips under one recording condition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RobustnessRow {
+    /// Run name.
+    pub run: String,
+    /// Fold number (from 1); `None`: all folds' test clips pooled.
+    pub fold: Option<i32>,
+    /// The condition (`clean`, `level:-20`, `white:10`, …).
+    pub condition: String,
+    /// Test clips scored.
+    pub clips: i64,
+    /// Accuracy, 0-1.
+    pub accuracy: f64,
+    /// Unweighted average recall, 0-1.
+    pub uar: f64,
+    /// UAR as recorded minus UAR under the condition (same fold), 0-1.
+    pub uar_drop: f64,
+    /// The seed the conditions were drawn with.
+    pub seed: i64,
+}
+
+impl TableRow for RobustnessRow {
+    const FILE: &'static str = "robustness.parquet";
+    const CHECKSUM: bool = false;
+
+    fn columns(rows: &[RobustnessRow]) -> Vec<Column> {
+        vec![
+            col!(rows, "run", |r| r.run.clone()),
+            col!(rows, "fold", |r| r.fold),
+            col!(rows, "condition", |r| r.condition.clone()),
+            col!(rows, "clips", |r| r.clips),
+            col!(rows, "accuracy", |r| r.accuracy),
+            col!(rows, "uar", |r| r.uar),
+            col!(rows, "uar_drop", |r| r.uar_drop),
+            col!(rows, "seed", |r| r.seed),
         ]
     }
 }

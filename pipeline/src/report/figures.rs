@@ -177,7 +177,13 @@ pub fn class_scores(run_dir: &Path, cfg: &RunConfig) -> PlotResult<PathBuf> {
             &title,
             "Per-class scores of the test clips (clean + noisy copies, folds pooled)",
         )?;
-        grid::class_bars(&body, &cfg.classes, &counts, &scores)
+        grid::class_bars(
+            &body,
+            &cfg.classes,
+            &counts,
+            &scores,
+            "class (n = test clips, clean + noisy copies)",
+        )
     })
 }
 

@@ -193,6 +193,7 @@ pub fn class_bars(
     classes: &[String],
     counts: &[i64],
     scores: &[(&str, Vec<f64>)],
+    x_desc: &str,
 ) -> PlotResult {
     let n = classes.len();
     let (area, strip) = legend_split(area, scores.len());
@@ -255,7 +256,7 @@ pub fn class_bars(
     let (w, h) = lower.dim_in_pixel();
     lower
         .draw(&Text::new(
-            "class (n = test clips, clean + noisy copies)",
+            x_desc.to_string(),
             (w as i32 / 2, h as i32 - 14),
             font(16).pos(Pos::new(HPos::Center, VPos::Center)),
         ))
@@ -285,7 +286,7 @@ mod tests {
             {
                 let root = BitMapBackend::with_buffer(&mut buf, (400, 400)).into_drawing_area();
                 let classes = ["angry".to_string()];
-                class_bars(&root, &classes, &[16], &[("F1", vec![score])]).unwrap();
+                class_bars(&root, &classes, &[16], &[("F1", vec![score])], "class").unwrap();
                 root.present().unwrap();
             }
             count(&buf, SERIES[0])

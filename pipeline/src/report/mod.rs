@@ -9,7 +9,7 @@
 
 pub(crate) mod columns;
 pub(crate) mod figures;
-mod grid;
+pub(crate) mod grid;
 pub mod plot;
 
 use std::path::{Path, PathBuf};

@@ -20,6 +20,7 @@ mod readme;
 mod regressions;
 mod report;
 mod reproduce;
+mod robustness;
 mod synth;
 mod train;
 mod util;

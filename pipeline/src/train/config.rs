@@ -149,15 +149,19 @@ pub enum Norm {
     /// Each clip by its own mean and deviation per coefficient (removes a
     /// speaker's and a recording's offsets).
     Clip,
+    /// As `train`, with c0 (log energy) first centred on each clip's own
+    /// mean: the recording's level is removed, its loudness contour kept.
+    Level,
 }
 
 impl Norm {
-    /// Parses `train` or `clip`.
+    /// Parses `train`, `clip` or `level`.
     pub fn parse(s: &str) -> Result<Norm, String> {
         match s {
             "train" => Ok(Norm::Train),
             "clip" => Ok(Norm::Clip),
-            _ => Err(format!("unknown norm `{s}`: use train or clip")),
+            "level" => Ok(Norm::Level),
+            _ => Err(format!("unknown norm `{s}`: use train, clip or level")),
         }
     }
 }

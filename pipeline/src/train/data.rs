@@ -189,6 +189,26 @@ pub struct Standardizer {
     pub std: Vec<f32>,
     /// Standardise each clip by the statistics of its own kept frames.
     pub per_clip: bool,
+    /// Centre the first coefficient (c0, the frame's log energy) on each
+    /// clip's own mean over its kept frames before standardising: a gain
+    /// adds the same number to every frame's c0 (the other coefficients
+    /// and the 80 dB floor follow the peak), so the recording's level is
+    /// removed and its loudness contour kept.
+    pub level: bool,
+}
+
+/// Mean of c0 over `frames` (`[n, 40]`).
+fn c0_mean(frames: &[f32]) -> f32 {
+    let n = frames.len() / N_MFCC;
+    if n == 0 {
+        return 0.0;
+    }
+    (frames
+        .iter()
+        .step_by(N_MFCC)
+        .map(|&v| v as f64)
+        .sum::<f64>()
+        / n as f64) as f32
 }
 
 impl Standardizer {
@@ -198,19 +218,28 @@ impl Standardizer {
             mean: vec![0.0; N_MFCC],
             std: vec![1.0; N_MFCC],
             per_clip: true,
+            level: false,
         }
     }
 
     /// Statistics over the windowed frames of the given copies (the
-    /// training side only, so nothing of the test side leaks in).
-    pub fn fit<'a>(copies: impl Iterator<Item = &'a Variant>, framing: Framing) -> Standardizer {
+    /// training side only, so nothing of the test side leaks in); with
+    /// `level`, of c0 centred per copy ([`Standardizer::level`]).
+    pub fn fit<'a>(
+        copies: impl Iterator<Item = &'a Variant>,
+        framing: Framing,
+        level: bool,
+    ) -> Standardizer {
         let mut sum = [0f64; N_MFCC];
         let mut sq = [0f64; N_MFCC];
         let mut n = 0usize;
         for v in copies {
             let (start, len) = framing.span(v.frames);
-            for frame in v.mfcc[start * N_MFCC..(start + len) * N_MFCC].chunks_exact(N_MFCC) {
+            let kept = &v.mfcc[start * N_MFCC..(start + len) * N_MFCC];
+            let shift = if level { c0_mean(kept) } else { 0.0 };
+            for frame in kept.chunks_exact(N_MFCC) {
                 for (k, &x) in frame.iter().enumerate() {
+                    let x = if k == 0 { x - shift } else { x };
                     sum[k] += x as f64;
                     sq[k] += (x as f64) * (x as f64);
                 }
@@ -228,6 +257,7 @@ impl Standardizer {
             mean,
             std,
             per_clip: false,
+            level,
         }
     }
 
@@ -248,18 +278,24 @@ impl Standardizer {
                     window: len,
                     ..framing
                 },
+                false,
             );
             (&own.mean, &own.std)
         } else {
             (&self.mean, &self.std)
         };
+        let shift = if self.level { c0_mean(kept) } else { 0.0 };
         for frame in kept.chunks_exact(N_MFCC) {
+            let at = out.len();
             out.extend(
                 frame
                     .iter()
                     .zip(mean.iter().zip(std))
                     .map(|(x, (m, s))| (x - m) / s),
             );
+            if self.level {
+                out[at] = (frame[0] - shift - mean[0]) / std[0];
+            }
         }
         out.resize(out.len() + (framing.window - len) * N_MFCC, 0.0);
         framing.read_length(len.max(1))
@@ -323,6 +359,42 @@ mod tests {
     };
 
     #[test]
+    fn level_norm_removes_a_gain_and_keeps_the_loudness_contour() {
+        // c0 follows a contour; a gain adds the same number to every frame.
+        let quiet = variant(10, |t, k| {
+            if k == 0 {
+                -300.0 + 5.0 * t as f32
+            } else {
+                k as f32
+            }
+        });
+        let loud = variant(10, |t, k| {
+            if k == 0 {
+                -100.0 + 5.0 * t as f32
+            } else {
+                k as f32
+            }
+        });
+        let example = |norm: &Standardizer, v: &Variant| {
+            let mut out = Vec::new();
+            norm.example_into(v, START4, &mut out);
+            out
+        };
+        let level = Standardizer::fit([&quiet, &loud].into_iter(), START4, true);
+        assert_eq!(example(&level, &quiet), example(&level, &loud));
+        let c0: Vec<f32> = example(&level, &quiet)
+            .iter()
+            .step_by(N_MFCC)
+            .copied()
+            .collect();
+        assert!(c0.windows(2).all(|w| w[1] > w[0]), "contour kept: {c0:?}");
+        assert!(c0.iter().sum::<f32>().abs() < 1e-4, "centred: {c0:?}");
+        // Without it, the two recordings differ by their level.
+        let train = Standardizer::fit([&quiet, &loud].into_iter(), START4, false);
+        assert_ne!(example(&train, &quiet), example(&train, &loud));
+    }
+
+    #[test]
     fn windows_crop_and_pad_with_the_mean_and_report_real_lengths() {
         assert_eq!(CENTRE4.span(10), (3, 4));
         assert_eq!(CENTRE4.span(3), (0, 3));
@@ -333,6 +405,7 @@ mod tests {
             mean: vec![1.0; N_MFCC],
             std: vec![2.0; N_MFCC],
             per_clip: false,
+            level: false,
         };
         let firsts = |framing: Framing| {
             let mut out = Vec::new();
@@ -366,14 +439,14 @@ mod tests {
             crop: Crop::Start,
             readout: Readout::LastReal,
         };
-        let s = Standardizer::fit([&a].into_iter(), w16);
+        let s = Standardizer::fit([&a].into_iter(), w16, false);
         assert!((s.mean[0] - 1.5).abs() < 1e-6, "{}", s.mean[0]);
         assert!((s.std[0] - 1.25f32.sqrt()).abs() < 1e-6);
-        let both = Standardizer::fit([&a, &b].into_iter(), w16);
+        let both = Standardizer::fit([&a, &b].into_iter(), w16, false);
         assert!(both.mean[0] > 50.0);
         let flat = variant(3, |_, _| 7.0);
         let w3 = Framing { window: 3, ..w16 };
-        assert_eq!(Standardizer::fit([&flat].into_iter(), w3).std[0], 1e-6);
+        assert_eq!(Standardizer::fit([&flat].into_iter(), w3, false).std[0], 1e-6);
     }
 
     #[test]

@@ -130,13 +130,14 @@ impl TrainPlan {
         let clips = &self.clips;
         let norm = match self.config.resolved().norm {
             Norm::Clip => Standardizer::per_clip(),
-            Norm::Train => Standardizer::fit(
+            n @ (Norm::Train | Norm::Level) => Standardizer::fit(
                 fold.train.iter().flat_map(|&i| {
                     cfg.train_variants
                         .iter()
                         .filter_map(move |v| clips[i].variants.get(v))
                 }),
                 self.framing,
+                n == Norm::Level,
             ),
         };
         let train_variants = &cfg.train_variants;

@@ -97,6 +97,7 @@ impl Predictor {
                     .map_err(bad)?
                     .data,
                 per_clip: config.resolved().norm == Norm::Clip,
+                level: config.resolved().norm == Norm::Level,
             };
             folds.push((k + shown, net, norm));
         }

@@ -150,7 +150,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub augment: Option<String>,
     /// Standardisation: `train` (the training side's per-coefficient
-    /// statistics) or `clip` (each clip by its own) [default: the model's].
+    /// statistics), `clip` (each clip by its own) or `level` (as `train`, with
+    /// each clip's level removed: c0 centred on the clip) [default: train].
     #[arg(long)]
     pub norm: Option<String>,
     /// Seed of weights, dropout and shuffles [default: 42].

@@ -1,4 +1,4 @@
-//! `runs/<run>/figures/robustness.png`: UAR per condition (folds pooled),
+//! `runs/<run>/figures/robustness.png`: UAR per condition (mean over folds),
 //! as recorded first.
 
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use crate::report::grid;
 use crate::report::plot::{caption, save_png, text_width, PlotResult};
 use crate::train::RunConfig;
 
-/// Draws the pooled rows of `rows`.
+/// Draws the fold-mean rows of `rows`.
 pub(super) fn draw(run_dir: &Path, cfg: &RunConfig, rows: &[RobustnessRow]) -> PlotResult<PathBuf> {
     let pooled: Vec<&RobustnessRow> = rows.iter().filter(|r| r.fold.is_none()).collect();
     let names: Vec<String> = pooled.iter().map(|r| r.condition.clone()).collect();
@@ -33,7 +33,7 @@ pub(super) fn draw(run_dir: &Path, cfg: &RunConfig, rows: &[RobustnessRow]) -> P
         caption(
             &head,
             &title,
-            "Each fold's model on its own test clips, as recorded and under each condition (folds pooled)",
+            "Each fold's model on its own test clips, as recorded and under each condition (mean over folds)",
         )?;
         grid::class_bars(
             &body,

@@ -213,8 +213,9 @@ fn classify_under(
         .collect()
 }
 
-/// UAR and accuracy per (fold, condition), then pooled over folds; drops
-/// from the same fold's `clean` score (0 when `clean` was not measured).
+/// UAR and accuracy per (fold, condition), then their mean over folds
+/// (fold `None`, as `summary.parquet`'s fold-mean row); drops from the
+/// same fold's `clean` score (0 when `clean` was not measured).
 fn score(
     p: &Predictor,
     cfg: &RobustnessConfig,
@@ -224,24 +225,17 @@ fn score(
     let mut folds: Vec<usize> = kept.iter().map(|(c, _)| c.fold).collect();
     folds.sort_unstable();
     folds.dedup();
-    let groups = folds.iter().map(|&k| Some(k)).chain([None]);
     let mut rows = Vec::new();
-    for fold in groups {
-        let mine: Vec<&(&TestClip, Vec<usize>)> = kept
-            .iter()
-            .filter(|(c, _)| fold.is_none_or(|k| c.fold == k))
-            .collect();
+    for &fold in &folds {
+        let mine: Vec<&(&TestClip, Vec<usize>)> =
+            kept.iter().filter(|(c, _)| c.fold == fold).collect();
         let actual: Vec<usize> = mine.iter().map(|(c, _)| c.class).collect();
-        let mut clean_uar = None;
         for (j, cond) in cfg.conditions.iter().enumerate() {
             let pred: Vec<usize> = mine.iter().map(|(_, p)| p[j]).collect();
             let m = models::Metrics::compute(&actual, &pred, n);
-            if *cond == Condition::Clean {
-                clean_uar = Some(m.uar);
-            }
             rows.push(RobustnessRow {
                 run: p.config.run.clone(),
-                fold: fold.map(|k| k as i32),
+                fold: Some(fold as i32),
                 condition: cond.to_string(),
                 clips: mine.len() as i64,
                 accuracy: m.accuracy,
@@ -250,11 +244,27 @@ fn score(
                 seed: cfg.seed as i64,
             });
         }
-        if let Some(clean) = clean_uar {
-            let from = rows.len() - cfg.conditions.len();
-            rows[from..]
-                .iter_mut()
-                .for_each(|r| r.uar_drop = clean - r.uar);
+    }
+    let k = folds.len().max(1) as f64;
+    for (j, cond) in cfg.conditions.iter().enumerate() {
+        let of_cond = || rows.iter().skip(j).step_by(cfg.conditions.len());
+        let mean = RobustnessRow {
+            run: p.config.run.clone(),
+            fold: None,
+            condition: cond.to_string(),
+            clips: of_cond().map(|r| r.clips).sum(),
+            accuracy: of_cond().map(|r| r.accuracy).sum::<f64>() / k,
+            uar: of_cond().map(|r| r.uar).sum::<f64>() / k,
+            uar_drop: 0.0,
+            seed: cfg.seed as i64,
+        };
+        rows.push(mean);
+    }
+    // Drops from the same fold's (or the mean's) clean score.
+    if let Some(c) = cfg.conditions.iter().position(|c| *c == Condition::Clean) {
+        for block in rows.chunks_mut(cfg.conditions.len()) {
+            let clean = block[c].uar;
+            block.iter_mut().for_each(|r| r.uar_drop = clean - r.uar);
         }
     }
     rows

@@ -446,7 +446,10 @@ mod tests {
         assert!(both.mean[0] > 50.0);
         let flat = variant(3, |_, _| 7.0);
         let w3 = Framing { window: 3, ..w16 };
-        assert_eq!(Standardizer::fit([&flat].into_iter(), w3, false).std[0], 1e-6);
+        assert_eq!(
+            Standardizer::fit([&flat].into_iter(), w3, false).std[0],
+            1e-6
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Registered tables: `metadata`, `features` (every set's shards, with a
 //! `set` column; the `mfcc` / `mel_db` value lists only when asked),
-//! `history`, `metrics`, `confusion`, `predictions`, `summary` (every
+//! `history`, `metrics`, `confusion`, `predictions`, `summary`, `robustness` (every
 //! run's file of that name, stacked). Only tables that exist are
 //! registered; a query naming a missing one fails with polars' message.
 
@@ -16,7 +16,14 @@ mod table;
 pub use table::{to_table, CELL_CHARS, TABLE_ROWS};
 
 /// The run tables, by file stem.
-pub const RUN_TABLES: [&str; 5] = ["history", "metrics", "confusion", "predictions", "summary"];
+pub const RUN_TABLES: [&str; 6] = [
+    "history",
+    "metrics",
+    "confusion",
+    "predictions",
+    "summary",
+    "robustness",
+];
 
 fn scan(path: &std::path::Path) -> PolarsResult<LazyFrame> {
     // The part files carry `variant` and `actor` as columns; hive parsing of

@@ -45,7 +45,7 @@ where
 
 /// `--window`: `auto` or 1..=4096 frames.
 fn parse_window(s: &str) -> Result<Window, String> {
-    Window::parse(s)
+    s.parse()
 }
 
 /// `--kernel`: 3, 5 or 7.
@@ -65,7 +65,7 @@ pub struct CorpusArg(pub Option<pipeline::corpora::CorpusKind>);
 pub fn parse_corpus(s: &str) -> Result<CorpusArg, String> {
     match s {
         "auto" => Ok(CorpusArg(None)),
-        kind => pipeline::corpora::CorpusKind::parse(kind).map(|k| CorpusArg(Some(k))),
+        kind => kind.parse().map(|k| CorpusArg(Some(k))),
     }
 }
 
@@ -216,28 +216,28 @@ impl TrainArgs {
         };
         let bad = |flag: &'static str| move |e: String| usage(format!("--{flag}: {e}"));
         if let Some(m) = &self.model {
-            cfg.model = ModelKind::parse(m).map_err(bad("model"))?;
+            cfg.model = m.parse::<ModelKind>().map_err(bad("model"))?;
         }
         if let Some(l) = &self.labels {
-            cfg.labels = LabelSet::parse(l).map_err(bad("labels"))?;
+            cfg.labels = l.parse::<LabelSet>().map_err(bad("labels"))?;
         }
         if let Some(s) = &self.split {
-            cfg.split = SplitKind::parse(s).map_err(bad("split"))?;
+            cfg.split = s.parse::<SplitKind>().map_err(bad("split"))?;
         }
         if let Some(l) = &self.loss {
-            cfg.loss = Loss::parse(l).map_err(bad("loss"))?;
+            cfg.loss = l.parse::<Loss>().map_err(bad("loss"))?;
         }
         if let Some(w) = self.window {
             cfg.window = w;
         }
         if let Some(c) = &self.crop {
-            cfg.crop = Crop::parse(c).map_err(bad("crop"))?;
+            cfg.crop = c.parse::<Crop>().map_err(bad("crop"))?;
         }
         if let Some(i) = &self.init {
-            cfg.init = Init::parse(i).map_err(bad("init"))?;
+            cfg.init = i.parse::<Init>().map_err(bad("init"))?;
         }
         if let Some(r) = &self.readout {
-            cfg.readout = Readout::parse(r).map_err(bad("readout"))?;
+            cfg.readout = r.parse::<Readout>().map_err(bad("readout"))?;
         }
         cfg.adam_eps = self.adam_eps.unwrap_or(cfg.adam_eps);
         if let Some(v) = &self.train_variants {
@@ -258,7 +258,7 @@ impl TrainArgs {
         cfg.weight_decay = self.weight_decay.or(cfg.weight_decay);
         cfg.label_smoothing = self.label_smoothing.or(cfg.label_smoothing);
         if let Some(s) = &self.schedule {
-            cfg.schedule = Some(Schedule::parse(s).map_err(bad("schedule"))?);
+            cfg.schedule = Some(s.parse::<Schedule>().map_err(bad("schedule"))?);
         }
         if let Some(a) = &self.augment {
             cfg.augment = Some(match a.as_str() {
@@ -268,7 +268,7 @@ impl TrainArgs {
             });
         }
         if let Some(n) = &self.norm {
-            cfg.norm = Some(Norm::parse(n).map_err(bad("norm"))?);
+            cfg.norm = Some(n.parse::<Norm>().map_err(bad("norm"))?);
         }
         cfg.seed = self.seed.unwrap_or(cfg.seed);
         cfg.kernel = self.kernel.unwrap_or(cfg.kernel);
@@ -306,16 +306,16 @@ pub struct FeatureArgs {
     pub mel: bool,
     /// Noise of the noisy copy: `gaussian[:AMP]` (AMP 0..=10) or `snr:DB`
     /// (DB -60..=120) [default: gaussian:0.035].
-    #[arg(long, value_parser = NoiseConfig::parse)]
+    #[arg(long)]
     pub noise: Option<NoiseConfig>,
     /// Noise seed [default: 42].
     #[arg(long)]
     pub seed: Option<u64>,
     /// Resampler: `fft[:BLOCK]`, BLOCK = FFT block in output frames, 16..=1048576 [default: fft:320].
-    #[arg(long, value_parser = ResamplerConfig::parse)]
+    #[arg(long)]
     pub resampler: Option<ResamplerConfig>,
     /// Compute only slice K of N (1 <= K <= N), e.g. for a job array.
-    #[arg(long, value_parser = ShardSpec::parse)]
+    #[arg(long)]
     pub shard: Option<ShardSpec>,
     /// Commit finished shards at most every this many ms, 0..=86400000 (0: after each shard).
     #[arg(long, default_value_t = 1000, value_parser = within(bounds::COMMIT_EVERY_MS))]

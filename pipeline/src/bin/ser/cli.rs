@@ -176,12 +176,12 @@ pub enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
         /// Only these models, comma-separated (cnn, lstm, cnn-lstm, si-cnn) [default: all].
-        #[arg(long, value_delimiter = ',', value_parser = known_model)]
-        only: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<models::ModelKind>,
         /// `paper` (random 75/25 split, 14 classes) or `speakers` (EmoBox's
         /// speaker-independent folds, 8 emotions) [default: both].
-        #[arg(long, value_parser = known_protocol)]
-        protocol: Option<String>,
+        #[arg(long)]
+        protocol: Option<pipeline::reproduce::Protocol>,
         /// Train only the first N speaker-independent folds of the paper CNN
         /// (its slowest run), 1..=64; the report says so.
         #[arg(long, value_parser = within(bounds::FOLD))]
@@ -213,16 +213,6 @@ pub enum Command {
         /// The command.
         command: Option<String>,
     },
-}
-
-/// `--only`: a model name `ModelKind::parse` knows, checked when parsed.
-fn known_model(s: &str) -> Result<String, String> {
-    models::ModelKind::parse(s).map(|_| s.to_string())
-}
-
-/// `--protocol`: `paper` or `speakers`, checked when parsed.
-fn known_protocol(s: &str) -> Result<String, String> {
-    pipeline::reproduce::Protocol::parse(s).map(|_| s.to_string())
 }
 
 impl Command {

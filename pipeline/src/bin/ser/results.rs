@@ -177,22 +177,18 @@ pub fn set_threads(threads: Option<usize>) -> Result<()> {
 pub fn reproduce(
     store: &Path,
     data: Option<PathBuf>,
-    only: Vec<String>,
-    protocol: Option<String>,
+    only: Vec<models::ModelKind>,
+    protocol: Option<Protocol>,
     max_folds: Option<usize>,
     quick: bool,
     threads: Option<usize>,
     progress: bool,
 ) -> Result<i32> {
     set_threads(threads)?;
-    let protocols = match protocol.as_deref() {
-        Some(p) => vec![Protocol::parse(p).map_err(|e| anyhow::anyhow!("--protocol: {e}"))?],
-        None => Vec::new(),
-    };
     let cfg = ReproduceConfig {
         data,
         only,
-        protocols,
+        protocols: protocol.into_iter().collect(),
         max_folds,
         quick,
         command: command_line(),

@@ -26,17 +26,27 @@ pub enum Init {
     Uniform,
 }
 
-impl Init {
+impl std::str::FromStr for Init {
+    type Err = String;
+
     /// Parses `keras` or `uniform`.
-    pub fn parse(s: &str) -> Result<Init, String> {
+    fn from_str(s: &str) -> Result<Init, String> {
         match s {
             "keras" => Ok(Init::Keras),
             "uniform" => Ok(Init::Uniform),
             _ => Err(format!("unknown init `{s}`: use keras or uniform")),
         }
     }
+}
 
-    /// The name `parse` accepts.
+impl std::fmt::Display for Init {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Init {
+    /// The name [`FromStr`](std::str::FromStr) accepts.
     pub fn name(self) -> &'static str {
         match self {
             Init::Keras => "keras",

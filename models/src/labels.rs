@@ -79,7 +79,7 @@ impl FromStr for LabelSet {
             }
             _ => Err(format!(
                 "unknown labels `{s}`: use gender-emotion14, emotion8, emotion7, emotions \
-                 or a comma-separated list of emotion names"
+                 or a list such as `neutral,happy,sad,angry`"
             )),
         }
     }
@@ -112,11 +112,6 @@ impl<'de> serde::Deserialize<'de> for LabelSet {
 }
 
 impl LabelSet {
-    /// Parses a name [`fmt::Display`] writes (see [`FromStr`]).
-    pub fn parse(s: &str) -> Result<LabelSet, String> {
-        s.parse()
-    }
-
     /// The name in run folders: a list's names joined by `+`.
     pub fn name(&self) -> String {
         match self {
@@ -240,7 +235,7 @@ mod tests {
             LabelSet::Emotion8,
             LabelSet::Emotion7,
         ] {
-            assert_eq!(LabelSet::parse(&set.name()).unwrap(), set);
+            assert_eq!(set.name().parse::<LabelSet>().unwrap(), set);
             let l = fixed(set.clone());
             let n = l.classes().len();
             for e in 1..=8 {

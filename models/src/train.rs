@@ -60,14 +60,26 @@ pub enum Loss {
     Mse,
 }
 
-impl Loss {
+impl std::str::FromStr for Loss {
+    type Err = String;
+
     /// Parses `cross-entropy` (or `ce`) or `mse`.
-    pub fn parse(s: &str) -> Result<Loss, String> {
+    fn from_str(s: &str) -> Result<Loss, String> {
         match s {
             "cross-entropy" | "ce" => Ok(Loss::CrossEntropy),
             "mse" => Ok(Loss::Mse),
             _ => Err(format!("unknown loss `{s}`: use cross-entropy or mse")),
         }
+    }
+}
+
+impl std::fmt::Display for Loss {
+    /// The name [`FromStr`](std::str::FromStr) accepts (as in configs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Loss::CrossEntropy => "cross-entropy",
+            Loss::Mse => "mse",
+        })
     }
 }
 
@@ -110,16 +122,30 @@ pub enum Schedule {
     OneCycle,
 }
 
-impl Schedule {
+impl std::str::FromStr for Schedule {
+    type Err = String;
+
     /// Parses `constant` or `one-cycle`.
-    pub fn parse(s: &str) -> Result<Schedule, String> {
+    fn from_str(s: &str) -> Result<Schedule, String> {
         match s {
             "constant" => Ok(Schedule::Constant),
             "one-cycle" => Ok(Schedule::OneCycle),
             _ => Err(format!("unknown schedule `{s}`: use constant or one-cycle")),
         }
     }
+}
 
+impl std::fmt::Display for Schedule {
+    /// The name [`FromStr`](std::str::FromStr) accepts (as in configs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Schedule::Constant => "constant",
+            Schedule::OneCycle => "one-cycle",
+        })
+    }
+}
+
+impl Schedule {
     /// The learning rate at `step` of `total` (0-based) for peak `lr`.
     pub fn lr_at(self, lr: f64, step: usize, total: usize) -> f64 {
         match self {

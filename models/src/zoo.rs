@@ -48,9 +48,11 @@ pub struct Recipe {
     pub label_smoothing: f64,
 }
 
-impl ModelKind {
+impl std::str::FromStr for ModelKind {
+    type Err = String;
+
     /// Parses `cnn`, `lstm`, `cnn-lstm` (or `cnn+lstm`) or `si-cnn`.
-    pub fn parse(s: &str) -> Result<ModelKind, String> {
+    fn from_str(s: &str) -> Result<ModelKind, String> {
         match s {
             "cnn" => Ok(ModelKind::Cnn),
             "lstm" => Ok(ModelKind::Lstm),
@@ -61,8 +63,16 @@ impl ModelKind {
             )),
         }
     }
+}
 
-    /// The name `parse` accepts.
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl ModelKind {
+    /// The name [`FromStr`](std::str::FromStr) accepts.
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Cnn => "cnn",

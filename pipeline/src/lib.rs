@@ -46,7 +46,7 @@ pub mod synth;
 pub mod timeline;
 pub mod train;
 
-pub use error::{PipelineError, Result};
+pub use error::{FileError, PipelineError, PredictError, Result};
 
 /// Exit status of `ser` when a stage finished but skipped some inputs
 /// (each named on stderr and in `store/rejects/<stage>.parquet`).

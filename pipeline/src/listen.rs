@@ -8,8 +8,29 @@
 use std::io::{ErrorKind, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::error::PredictError;
 use crate::timeline::{Segment, SegmentConfig, Segmenter};
 use crate::train::Predictor;
+
+/// What ends a listening session with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    /// The PCM's rate or channel count is out of range.
+    #[error("{0}")]
+    Format(String),
+    /// Reading the input failed.
+    #[error("reading the audio input: {0}")]
+    Input(std::io::Error),
+    /// The input ended before any audio came.
+    #[error("no audio on the input (expected raw s16le PCM)")]
+    NoAudio,
+    /// The microphone could not be found, opened or started.
+    #[error("{0}")]
+    Microphone(String),
+    /// A segment could not be classified.
+    #[error(transparent)]
+    Predict(#[from] PredictError),
+}
 
 /// The layout of raw PCM: signed 16-bit little-endian, interleaved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +99,8 @@ pub fn listen_pcm(
     fold: Option<usize>,
     stop: &AtomicBool,
     mut on_segment: impl FnMut(&Segment),
-) -> Result<Session, String> {
-    fmt.validate()?;
+) -> Result<Session, ListenError> {
+    fmt.validate().map_err(ListenError::Format)?;
     let mut seg = Segmenter::new(predictor, fmt.rate, cfg, fold)?;
     let frame = 2 * fmt.channels as usize;
     let mut buf = vec![0u8; 4096 * frame];
@@ -91,7 +112,7 @@ pub fn listen_pcm(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(format!("reading the audio input: {e}")),
+            Err(e) => return Err(ListenError::Input(e)),
         };
         pending.extend_from_slice(&buf[..n]);
         let whole = pending.len() / frame * frame;
@@ -104,7 +125,7 @@ pub fn listen_pcm(
         }
     }
     if frames == 0 {
-        return Err("no audio on the input (expected raw s16le PCM)".into());
+        return Err(ListenError::NoAudio);
     }
     for s in seg.finish()? {
         on_segment(&s);

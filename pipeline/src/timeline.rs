@@ -13,6 +13,7 @@
 use std::path::Path;
 
 use crate::audio::AudioStream;
+use crate::error::{FileError, PredictError};
 use crate::output::{OutputError, OutputFile};
 use crate::train::Predictor;
 
@@ -118,12 +119,12 @@ impl<'a> Segmenter<'a> {
         rate: u32,
         cfg: SegmentConfig,
         fold: Option<usize>,
-    ) -> Result<Self, String> {
-        cfg.validate()?;
+    ) -> Result<Self, PredictError> {
+        cfg.validate().map_err(PredictError::Segments)?;
         if !(1..=MAX_STREAM_RATE).contains(&rate) {
-            return Err(format!(
+            return Err(PredictError::Segments(format!(
                 "sample rate {rate} Hz is not supported (1..={MAX_STREAM_RATE} Hz)"
-            ));
+            )));
         }
         let seg = ((cfg.segment_s * rate as f64).round() as usize).max(1);
         let hop = ((cfg.hop_s * rate as f64).round() as usize).max(1);
@@ -143,7 +144,7 @@ impl<'a> Segmenter<'a> {
     }
 
     /// Adds samples; returns the segments they completed.
-    pub fn push(&mut self, samples: &[f32]) -> Result<Vec<Segment>, String> {
+    pub fn push(&mut self, samples: &[f32]) -> Result<Vec<Segment>, PredictError> {
         let dropped = self.skip.min(samples.len());
         self.skip -= dropped;
         self.buf.extend_from_slice(&samples[dropped..]);
@@ -156,7 +157,7 @@ impl<'a> Segmenter<'a> {
     }
 
     /// The stream ended: the segments of its tail.
-    pub fn finish(&mut self) -> Result<Vec<Segment>, String> {
+    pub fn finish(&mut self) -> Result<Vec<Segment>, PredictError> {
         let mut out = Vec::new();
         while !self.buf.is_empty() && (self.next == 0 || 2 * self.buf.len() >= self.seg) {
             out.push(self.emit(self.buf.len().min(self.seg))?);
@@ -173,7 +174,7 @@ impl<'a> Segmenter<'a> {
         self.skip = self.hop - n;
     }
 
-    fn emit(&mut self, len: usize) -> Result<Segment, String> {
+    fn emit(&mut self, len: usize) -> Result<Segment, PredictError> {
         let y = &self.buf[..len];
         let db = rms_db(y);
         let silent = db < self.cfg.silence_db;
@@ -198,7 +199,7 @@ impl<'a> Segmenter<'a> {
 
 /// The timeline of an audio file, decoded packet by packet (memory stays
 /// at one segment however long the file); `on_segment` sees each segment
-/// as it is classified. The error is one line saying why (a panic in
+/// as it is classified. The error names the file and why (a panic in
 /// this file's work too: `internal error: …`, see [`crate::panic_guard`]).
 pub fn file_timeline(
     predictor: &Predictor,
@@ -206,8 +207,11 @@ pub fn file_timeline(
     cfg: SegmentConfig,
     fold: Option<usize>,
     on_segment: impl FnMut(&Segment),
-) -> Result<Vec<Segment>, String> {
-    crate::panic_guard::catch(|| timeline_of(predictor, path, cfg, fold, on_segment))?
+) -> Result<Vec<Segment>, FileError> {
+    crate::panic_guard::catch(|| timeline_of(predictor, path, cfg, fold, on_segment))
+        .map_err(PredictError::Internal)
+        .and_then(|r| r)
+        .map_err(|e| FileError::new(path, e))
 }
 
 fn timeline_of(
@@ -216,11 +220,11 @@ fn timeline_of(
     cfg: SegmentConfig,
     fold: Option<usize>,
     mut on_segment: impl FnMut(&Segment),
-) -> Result<Vec<Segment>, String> {
-    let mut stream = AudioStream::open(path).map_err(|e| e.to_string())?;
+) -> Result<Vec<Segment>, PredictError> {
+    let mut stream = AudioStream::open(path)?;
     let mut seg = Segmenter::new(predictor, stream.info.sample_rate, cfg, fold)?;
     let mut all = Vec::new();
-    while let Some(chunk) = stream.next_chunk().map_err(|e| e.to_string())? {
+    while let Some(chunk) = stream.next_chunk()? {
         for s in seg.push(&chunk)? {
             on_segment(&s);
             all.push(s);

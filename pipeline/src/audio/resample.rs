@@ -35,19 +35,11 @@ impl Default for ResamplerConfig {
     }
 }
 
-impl ResamplerConfig {
-    /// Checks the knob is in range.
-    pub fn validate(&self) -> Result<(), String> {
-        match *self {
-            ResamplerConfig::Fft { block } if !(16..=1 << 20).contains(&block) => Err(format!(
-                "fft block (output frames) must be in 16..=1048576, got {block}"
-            )),
-            _ => Ok(()),
-        }
-    }
+impl std::str::FromStr for ResamplerConfig {
+    type Err = String;
 
     /// Parses `fft` or `fft:BLOCK`.
-    pub fn parse(s: &str) -> Result<ResamplerConfig, String> {
+    fn from_str(s: &str) -> Result<ResamplerConfig, String> {
         let (kind, value) = s.split_once(':').map_or((s, None), |(k, v)| (k, Some(v)));
         let num = |v: Option<&str>, d: usize| -> Result<usize, String> {
             v.map_or(Ok(d), |v| {
@@ -63,6 +55,18 @@ impl ResamplerConfig {
         };
         cfg.validate()?;
         Ok(cfg)
+    }
+}
+
+impl ResamplerConfig {
+    /// Checks the knob is in range.
+    pub fn validate(&self) -> Result<(), String> {
+        match *self {
+            ResamplerConfig::Fft { block } if !(16..=1 << 20).contains(&block) => Err(format!(
+                "fft block (output frames) must be in 16..=1048576, got {block}"
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn build(&self, from: u32, to: u32) -> Result<Box<dyn Resampler<f32>>, String> {

@@ -45,9 +45,11 @@ pub enum CorpusKind {
     Csv(PathBuf),
 }
 
-impl CorpusKind {
+impl std::str::FromStr for CorpusKind {
+    type Err = String;
+
     /// Parses `ravdess`, `crema-d`, `tess`, `savee`, `emodb` or `csv:FILE`.
-    pub fn parse(s: &str) -> Result<CorpusKind, String> {
+    fn from_str(s: &str) -> Result<CorpusKind, String> {
         match s {
             "ravdess" => Ok(CorpusKind::Ravdess),
             "crema-d" | "cremad" => Ok(CorpusKind::CremaD),
@@ -62,7 +64,9 @@ impl CorpusKind {
             },
         }
     }
+}
 
+impl CorpusKind {
     /// The corpus name written to `metadata.parquet` (a manifest's file stem).
     pub fn name(&self) -> String {
         match self {
@@ -207,9 +211,9 @@ mod tests {
         assert_eq!(emotion_code("3"), None);
         assert_eq!(emotion_code(""), None);
         assert_eq!(
-            CorpusKind::parse("csv:/x/my-corpus.tsv").unwrap().name(),
+            "csv:/x/my-corpus.tsv".parse::<CorpusKind>().unwrap().name(),
             "my-corpus"
         );
-        assert!(CorpusKind::parse("iemocap").is_err());
+        assert!("iemocap".parse::<CorpusKind>().is_err());
     }
 }

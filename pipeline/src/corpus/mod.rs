@@ -1,15 +1,18 @@
 //! Getting the real corpus safely: a resumable HTTPS download with a
 //! checksum, a zip unpacker that refuses path traversal and never
 //! overwrites a different file, and verification against the 1440 SHA-256
-//! checksums of the RAVDESS speech set (embedded in the binary).
+//! checksums of the RAVDESS speech set (embedded in the binary); [`fetch`]
+//! runs the three as `ser download` does.
 
 mod download;
+mod fetch;
 mod unpack;
 mod verify;
 
 use std::path::PathBuf;
 
 pub use download::{download, DownloadConfig, RAVDESS_MD5, RAVDESS_URL};
+pub use fetch::{expected_md5, fetch, FetchOptions, FetchReport, FetchStep};
 pub use unpack::{unpack, UnpackReport};
 pub use verify::{verify, Checksums, VerifyReport};
 
@@ -86,6 +89,19 @@ pub enum CorpusError {
         /// What is wrong.
         reason: String,
     },
+    /// A checksum list file could not be parsed.
+    #[error("{path}: checksum list, line {line}: {reason}")]
+    SumsFile {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A corpus `ser download` does not fetch: where to get it instead.
+    #[error("{0}")]
+    Elsewhere(String),
 }
 
 fn resume_hint(part: &std::path::Path) -> String {

@@ -76,6 +76,14 @@ pub struct VerifyReport {
     pub extra: Vec<String>,
 }
 
+impl VerifyReport {
+    /// Whether the folder passes: nothing modified, and nothing missing
+    /// unless `allow_partial`.
+    pub fn passed(&self, allow_partial: bool) -> bool {
+        self.modified.is_empty() && (allow_partial || self.missing.is_empty())
+    }
+}
+
 /// Checks every WAV under `dir` against `sums`.
 pub fn verify(
     dir: &Path,

@@ -36,9 +36,11 @@ impl Default for NoiseConfig {
     }
 }
 
-impl NoiseConfig {
+impl std::str::FromStr for NoiseConfig {
+    type Err = String;
+
     /// Parses `gaussian`, `gaussian:0.035` or `snr:20`.
-    pub fn parse(s: &str) -> Result<NoiseConfig, String> {
+    fn from_str(s: &str) -> Result<NoiseConfig, String> {
         let (kind, value) = match s.split_once(':') {
             Some((k, v)) => (k, Some(v)),
             None => (s, None),
@@ -64,15 +66,19 @@ impl NoiseConfig {
         cfg.validate()?;
         Ok(cfg)
     }
+}
 
-    /// The spelling `parse` accepts, e.g. `gaussian:0.035`.
-    pub fn describe(&self) -> String {
+impl std::fmt::Display for NoiseConfig {
+    /// The spelling [`FromStr`](std::str::FromStr) accepts, e.g. `gaussian:0.035`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
-            NoiseConfig::Gaussian { amplitude } => format!("gaussian:{amplitude}"),
-            NoiseConfig::Snr { db } => format!("snr:{db}"),
+            NoiseConfig::Gaussian { amplitude } => write!(f, "gaussian:{amplitude}"),
+            NoiseConfig::Snr { db } => write!(f, "snr:{db}"),
         }
     }
+}
 
+impl NoiseConfig {
     /// Checks the values are in [`AMPLITUDE_MAX`] / [`SNR_DB`], so a noisy
     /// copy is always finite (`snr:-1000` made it infinite).
     pub fn validate(&self) -> Result<(), String> {
@@ -128,11 +134,11 @@ mod tests {
             "gaussian:-1",
             "snr:nan",
         ] {
-            assert!(NoiseConfig::parse(bad).is_err(), "{bad}");
+            assert!(bad.parse::<NoiseConfig>().is_err(), "{bad}");
         }
         let x = tone();
         for ok in ["snr:-60", "snr:120", "gaussian:10", "gaussian:0"] {
-            let n = NoiseConfig::parse(ok).unwrap();
+            let n: NoiseConfig = ok.parse().unwrap();
             assert!(n.apply(&x, 1, "a").iter().all(|v| v.is_finite()), "{ok}");
         }
     }
@@ -178,15 +184,15 @@ mod tests {
     #[test]
     fn parse_accepts_the_documented_forms_only() {
         assert_eq!(
-            NoiseConfig::parse("snr:20").unwrap(),
+            "snr:20".parse::<NoiseConfig>().unwrap(),
             NoiseConfig::Snr { db: 20.0 }
         );
         assert_eq!(
-            NoiseConfig::parse("gaussian").unwrap(),
+            "gaussian".parse::<NoiseConfig>().unwrap(),
             NoiseConfig::default()
         );
-        assert!(NoiseConfig::parse("snr").is_err());
-        assert!(NoiseConfig::parse("pink:3").is_err());
-        assert!(NoiseConfig::parse("gaussian:-1").is_err());
+        assert!("snr".parse::<NoiseConfig>().is_err());
+        assert!("pink:3".parse::<NoiseConfig>().is_err());
+        assert!("gaussian:-1".parse::<NoiseConfig>().is_err());
     }
 }

@@ -92,9 +92,11 @@ pub struct ShardSpec {
     pub count: usize,
 }
 
-impl ShardSpec {
+impl std::str::FromStr for ShardSpec {
+    type Err = String;
+
     /// Parses `K/N`.
-    pub fn parse(s: &str) -> Result<ShardSpec, String> {
+    fn from_str(s: &str) -> Result<ShardSpec, String> {
         let (k, n) = s
             .split_once('/')
             .ok_or_else(|| format!("`{s}`: expected K/N, e.g. 2/8"))?;
@@ -111,7 +113,16 @@ impl ShardSpec {
         }
         Ok(ShardSpec { index: k, count: n })
     }
+}
 
+impl std::fmt::Display for ShardSpec {
+    /// `K/N`, as [`FromStr`](std::str::FromStr) reads it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl ShardSpec {
     /// Whether the shard at position `i` (in key order) is this worker's.
     pub fn owns(&self, i: usize) -> bool {
         i % self.count == self.index - 1
@@ -174,11 +185,11 @@ mod tests {
 
     #[test]
     fn shard_spec_parses_and_partitions() {
-        let s = ShardSpec::parse("2/3").unwrap();
+        let s: ShardSpec = "2/3".parse().unwrap();
         let mine: Vec<usize> = (0..8).filter(|&i| s.owns(i)).collect();
         assert_eq!(mine, vec![1, 4, 7]);
         for bad in ["0/3", "4/3", "x/3", "3", "1/0"] {
-            assert!(ShardSpec::parse(bad).is_err(), "{bad}");
+            assert!(bad.parse::<ShardSpec>().is_err(), "{bad}");
         }
     }
 }

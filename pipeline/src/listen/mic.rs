@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
-use super::Session;
+use super::{ListenError, Session};
 use crate::timeline::{Segment, SegmentConfig, Segmenter};
 use crate::train::Predictor;
 
@@ -48,7 +48,8 @@ pub fn listen_mic(
     fold: Option<usize>,
     stop: &AtomicBool,
     mut on_segment: impl FnMut(&Segment),
-) -> Result<Session, String> {
+) -> Result<Session, ListenError> {
+    let mic = ListenError::Microphone;
     let (device, config) = quietly(|| {
         let device = cpal::default_host()
             .default_input_device()
@@ -57,7 +58,8 @@ pub fn listen_mic(
             .default_input_config()
             .map_err(|e| format!("no capture device (the default microphone: {e})"))?;
         Ok::<_, String>((device, config))
-    })?;
+    })
+    .map_err(mic)?;
     let rate = config.sample_rate().0;
     let ch = config.channels() as usize;
     let (tx, rx) = mpsc::channel::<Vec<f32>>();
@@ -79,12 +81,16 @@ pub fn listen_mic(
             on_err,
             None,
         ),
-        other => return Err(format!("microphone sample format {other:?} is not read")),
+        other => {
+            return Err(mic(format!(
+                "microphone sample format {other:?} is not read"
+            )))
+        }
     }
-    .map_err(|e| format!("cannot open the microphone: {e}"))?;
+    .map_err(|e| mic(format!("cannot open the microphone: {e}")))?;
     stream
         .play()
-        .map_err(|e| format!("cannot start the microphone: {e}"))?;
+        .map_err(|e| mic(format!("cannot start the microphone: {e}")))?;
     let mut seg = Segmenter::new(predictor, rate, cfg, fold)?;
     let mut session = Session::default();
     let mut frames = 0u64;

@@ -236,7 +236,7 @@ fn waveform(meta: &[MetadataRow], cfg: &FeatureConfig, out: &Path) -> PlotResult
         )?;
         lines(
             &panels[1],
-            &format!("With added noise ({}): {what}", cfg.noise.describe()),
+            &format!("With added noise ({}): {what}", cfg.noise),
             ("time (s)", "amplitude"),
             &[("noisy", pts(&noisy))],
         )

@@ -32,8 +32,8 @@ pub use runs::{PlannedRun, Protocol};
 pub struct ReproduceConfig {
     /// Corpus folder (RAVDESS layout); `None`: the store's metadata as it is.
     pub data: Option<PathBuf>,
-    /// Models to run (names as `ser train --model`); empty: all.
-    pub only: Vec<String>,
+    /// Models to run; empty: all.
+    pub only: Vec<models::ModelKind>,
     /// Protocols to run; empty: both.
     pub protocols: Vec<Protocol>,
     /// Train only the first N folds of the speaker-independent protocol for

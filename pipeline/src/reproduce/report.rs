@@ -131,13 +131,6 @@ fn keep(figure: std::result::Result<PathBuf, String>, out: &Path, name: &str) ->
     Some(name.to_string())
 }
 
-fn run_config(dir: &Path) -> Result<RunConfig> {
-    let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
-    RunConfig::from_json(&text)
-        .map_err(|e| PipelineError::Config(format!("{}: {e}", path.display())))
-}
-
 /// Writes `reports/paper/REPORT.md` (and its PNGs) for `runs`.
 pub fn write(
     store: &Store,
@@ -179,7 +172,7 @@ pub fn write(
             let (pt, pe) = paper_numbers(p.config.model.name())
                 .map(|(a, b)| (pct(a), pct(b)))
                 .unwrap_or(("-".into(), "-".into()));
-            let c = run_config(&dir)?;
+            let c = RunConfig::read(&dir)?;
             let _ = writeln!(
                 md,
                 "| {} | {pt} | {pe} | {} | {} | {} | {} | {} | {} | {} | {:.1} | `{run}` |",
@@ -224,7 +217,7 @@ pub fn write(
         for (p, run) in &speakers {
             let dir = store.run_dir(run);
             let rows = summary(&dir)?;
-            let c = run_config(&dir)?;
+            let c = RunConfig::read(&dir)?;
             let limited = if c.train.max_folds.is_some() {
                 format!(
                     " (limited to the first {} folds with `--max-folds`)",
@@ -310,7 +303,7 @@ pub fn write(
     }
     for (p, run) in &paper {
         let dir = store.run_dir(run);
-        let c = run_config(&dir)?;
+        let c = RunConfig::read(&dir)?;
         let m = p.config.model.name();
         if let Some(f) = keep(
             figures::history(&dir, &c),

@@ -18,17 +18,27 @@ pub enum Protocol {
     Speakers,
 }
 
-impl Protocol {
+impl std::str::FromStr for Protocol {
+    type Err = String;
+
     /// Parses `paper` or `speakers`.
-    pub fn parse(s: &str) -> std::result::Result<Protocol, String> {
+    fn from_str(s: &str) -> std::result::Result<Protocol, String> {
         match s {
             "paper" => Ok(Protocol::Paper),
             "speakers" => Ok(Protocol::Speakers),
             _ => Err(format!("unknown protocol `{s}`: use paper or speakers")),
         }
     }
+}
 
-    /// The name `parse` accepts.
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Protocol {
+    /// The name [`FromStr`](std::str::FromStr) accepts.
     pub fn name(self) -> &'static str {
         match self {
             Protocol::Paper => "paper",
@@ -64,9 +74,6 @@ fn models(protocol: Protocol) -> Vec<ModelKind> {
 
 /// The runs `cfg` asks for.
 pub fn planned(cfg: &ReproduceConfig) -> Result<Vec<PlannedRun>> {
-    for m in &cfg.only {
-        ModelKind::parse(m).map_err(|e| PipelineError::Config(format!("--only: {e}")))?;
-    }
     let protocols = if cfg.protocols.is_empty() {
         vec![Protocol::Paper, Protocol::Speakers]
     } else {
@@ -75,7 +82,7 @@ pub fn planned(cfg: &ReproduceConfig) -> Result<Vec<PlannedRun>> {
     let mut out = Vec::new();
     for protocol in protocols {
         for model in models(protocol) {
-            if !cfg.only.is_empty() && !cfg.only.iter().any(|m| m == model.name()) {
+            if !cfg.only.is_empty() && !cfg.only.contains(&model) {
                 continue;
             }
             let mut c = TrainStageConfig {

@@ -108,6 +108,18 @@ pub fn parse_conditions(s: &str) -> Result<Vec<Condition>, String> {
         .collect::<Result<Vec<_>, _>>()
 }
 
+/// A comma-separated list of conditions, as one flag's value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conditions(pub Vec<Condition>);
+
+impl FromStr for Conditions {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Conditions, String> {
+        parse_conditions(s).map(Conditions)
+    }
+}
+
 /// A clip and what the condition needs beyond it: the seed, the clip's id
 /// (so its noise, room and babble are its own), and other speakers' speech
 /// for babble.

@@ -24,7 +24,7 @@ use crate::error::{PipelineError, Result};
 use crate::features::resampled;
 use crate::report::columns::{col_opt_i64, col_str, frame};
 use crate::train::{resolve_run, Predictor};
-pub use conditions::{parse_conditions, Condition, DEFAULT_CONDITIONS};
+pub use conditions::{parse_conditions, Condition, Conditions, DEFAULT_CONDITIONS};
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq)]
@@ -207,7 +207,9 @@ fn classify_under(
         .iter()
         .map(|cond| {
             let (y, rate) = cond.apply(&y, rate, &with)?;
-            let probs = p.predict_samples(&y, rate, Some(c.fold))?;
+            let probs = p
+                .predict_samples(&y, rate, Some(c.fold))
+                .map_err(|e| e.to_string())?;
             Ok(models::argmax(&probs))
         })
         .collect()

@@ -2,6 +2,9 @@
 //! the resolved form saved as `runs/<run>/config.json`, whose hash (with
 //! the feature set and the data fingerprint) names the run.
 
+use std::fmt;
+use std::str::FromStr;
+
 use models::{Init, LabelSet, Loss, ModelKind, Schedule};
 use serde::{Deserialize, Serialize};
 use store::fingerprint::short_id;
@@ -27,9 +30,11 @@ pub enum SplitKind {
     Corpus,
 }
 
-impl SplitKind {
+impl FromStr for SplitKind {
+    type Err = String;
+
     /// Parses `random`, `speakers` (or its old name `actors`) or `corpus`.
-    pub fn parse(s: &str) -> Result<SplitKind, String> {
+    fn from_str(s: &str) -> Result<SplitKind, String> {
         match s {
             "random" => Ok(SplitKind::Random),
             "speakers" | "actors" => Ok(SplitKind::Speakers),
@@ -39,8 +44,16 @@ impl SplitKind {
             )),
         }
     }
+}
 
-    /// The name `parse` accepts.
+impl fmt::Display for SplitKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl SplitKind {
+    /// The name [`FromStr`] accepts.
     pub fn name(self) -> &'static str {
         match self {
             SplitKind::Random => "random",
@@ -60,9 +73,11 @@ pub enum Window {
     Frames(usize),
 }
 
-impl Window {
+impl FromStr for Window {
+    type Err = String;
+
     /// Parses `auto` or a frame count.
-    pub fn parse(s: &str) -> Result<Window, String> {
+    fn from_str(s: &str) -> Result<Window, String> {
         match s {
             "auto" => Ok(Window::Auto),
             n => match n.parse() {
@@ -96,17 +111,27 @@ pub enum Crop {
     Centre,
 }
 
-impl Crop {
+impl FromStr for Crop {
+    type Err = String;
+
     /// Parses `start` or `centre` (`center` too).
-    pub fn parse(s: &str) -> Result<Crop, String> {
+    fn from_str(s: &str) -> Result<Crop, String> {
         match s {
             "start" => Ok(Crop::Start),
             "centre" | "center" => Ok(Crop::Centre),
             _ => Err(format!("unknown crop `{s}`: use start or centre")),
         }
     }
+}
 
-    /// The name `parse` accepts.
+impl fmt::Display for Crop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Crop {
+    /// The name [`FromStr`] accepts.
     pub fn name(self) -> &'static str {
         match self {
             Crop::Start => "start",
@@ -126,9 +151,11 @@ pub enum Readout {
     LastFrame,
 }
 
-impl Readout {
+impl FromStr for Readout {
+    type Err = String;
+
     /// Parses `last-real` or `last-frame`.
-    pub fn parse(s: &str) -> Result<Readout, String> {
+    fn from_str(s: &str) -> Result<Readout, String> {
         match s {
             "last-real" => Ok(Readout::LastReal),
             "last-frame" => Ok(Readout::LastFrame),
@@ -154,9 +181,11 @@ pub enum Norm {
     Level,
 }
 
-impl Norm {
+impl FromStr for Norm {
+    type Err = String;
+
     /// Parses `train`, `clip` or `level`.
-    pub fn parse(s: &str) -> Result<Norm, String> {
+    fn from_str(s: &str) -> Result<Norm, String> {
         match s {
             "train" => Ok(Norm::Train),
             "clip" => Ok(Norm::Clip),
@@ -562,8 +591,8 @@ mod tests {
             let e = c.validate().unwrap_err();
             assert!(e.contains(field), "{field}: {e}");
         }
-        assert!(Window::parse("100000").unwrap_err().contains("1..=4096"));
-        assert_eq!(Window::parse("4096"), Ok(Window::Frames(4096)));
+        assert!("100000".parse::<Window>().unwrap_err().contains("1..=4096"));
+        assert_eq!("4096".parse(), Ok(Window::Frames(4096)));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Instant;
 use models::zoo::{encode_safetensors, read_tensors, NamedTensor};
 use models::{EpochRecord, Metrics, ModelError, TrainConfig, TrainError, TrainEvent};
 use serde::{Deserialize, Serialize};
-use store::{Store, StoreError};
+use store::Store;
 
 use super::config::RunConfig;
 use super::plan::TrainPlan;
@@ -223,28 +223,30 @@ pub fn save_fold(store: &Store, run: &str, r: &FoldResult, weights: &[NamedTenso
     Ok(())
 }
 
-/// Reads back a fold [`save_fold`] kept.
+/// Reads back a fold [`save_fold`] kept. A file that does not read back
+/// is a [`PipelineError::DamagedRun`] saying to train the fold again.
 pub fn load_fold(store: &Store, run: &str, k: usize) -> Result<(FoldResult, Vec<NamedTensor>)> {
     let dir = store.fold_dir(run, k);
+    let damaged = |path: &std::path::Path, reason: &dyn std::fmt::Display| {
+        PipelineError::damaged_run(
+            path,
+            reason,
+            format!(
+                "train fold {k} again: `ser train` with the run's flags (and `--fold {k}` \
+                 in a job array) retrains it"
+            ),
+        )
+    };
     let path = dir.join("fold.json");
     let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
-    let r: FoldResult = serde_json::from_str(&text).map_err(|source| StoreError::Json {
-        path: path.clone(),
-        source,
-    })?;
+    let r: FoldResult = serde_json::from_str(&text).map_err(|e| damaged(&path, &e))?;
     if r.fold != k {
-        return Err(StoreError::Invalid {
-            path,
-            reason: format!("holds fold {}, not fold {k}", r.fold),
-        }
-        .into());
+        let why = format!("it holds fold {}, not fold {k}", r.fold);
+        return Err(damaged(&path, &why));
     }
     let path = dir.join("weights.safetensors");
     let bytes = std::fs::read(&path).map_err(|e| PipelineError::io(&path, e))?;
-    let weights = read_tensors(&bytes).map_err(|e| StoreError::Invalid {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
+    let weights = read_tensors(&bytes).map_err(|e| damaged(&path, &e))?;
     Ok((r, weights))
 }
 

@@ -10,8 +10,9 @@ use store::Store;
 
 use super::config::{Norm, RunConfig};
 use super::data::{Framing, Standardizer, Variant, N_MFCC};
-use crate::error::{PipelineError, Result};
-use crate::features::{clean_mfcc, clean_mfcc_of};
+use crate::audio::read_audio;
+use crate::error::{FileError, PipelineError, PredictError, Result};
+use crate::features::clean_mfcc_of;
 
 /// One file's prediction.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +30,21 @@ pub struct Predictor {
     /// The run's `config.json`.
     pub config: RunConfig,
     folds: Vec<(usize, Box<dyn Net>, Standardizer)>,
+}
+
+/// The run `--run` names: a run folder (it holds `config.json`; no store
+/// needed), else a run name or unique prefix in the store at `store`.
+pub fn find_run(store: &Path, run: &str) -> Result<PathBuf> {
+    let as_dir = Path::new(run);
+    if as_dir.join("config.json").is_file() {
+        Ok(as_dir.to_path_buf())
+    } else if as_dir.is_dir() && run.contains(std::path::MAIN_SEPARATOR) {
+        Err(PipelineError::NotARun {
+            path: as_dir.to_path_buf(),
+        })
+    } else {
+        resolve_run(&Store::open(store)?, run)
+    }
 }
 
 /// Finds a run by exact name, unique prefix, or folder path.
@@ -63,18 +79,42 @@ pub fn resolve_run(store: &Store, run: &str) -> Result<PathBuf> {
     }
 }
 
+/// What to do about a damaged file of the published run in `dir`.
+fn retrain_advice(dir: &Path) -> String {
+    format!(
+        "this run cannot be used: train it again (`ser train --force` with the flags that \
+         made it), or remove {}; `ser check` looks for other damage in the store",
+        dir.display()
+    )
+}
+
+impl RunConfig {
+    /// Reads the `config.json` of the run folder `dir`; a file that does
+    /// not parse is a [`PipelineError::DamagedRun`] saying what to do.
+    pub fn read(dir: &Path) -> Result<RunConfig> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::io(&path, e))?;
+        RunConfig::from_json(&text)
+            .map_err(|e| PipelineError::damaged_run(&path, e, retrain_advice(dir)))
+    }
+}
+
 impl Predictor {
+    /// Loads the run `--run` names ([`find_run`]) and checks that it has
+    /// fold `fold` (every fold: `None`).
+    pub fn open(store: &Path, run: &str, fold: Option<usize>) -> Result<Predictor> {
+        let p = Predictor::load(&find_run(store, run)?)?;
+        p.check_fold(fold)?;
+        Ok(p)
+    }
+
     /// Loads `config.json` and `model.safetensors` of the run folder `dir`.
     pub fn load(dir: &Path) -> Result<Predictor> {
-        let cfg_path = dir.join("config.json");
-        let text =
-            std::fs::read_to_string(&cfg_path).map_err(|e| PipelineError::io(&cfg_path, e))?;
-        let config = RunConfig::from_json(&text)
-            .map_err(|e| PipelineError::Config(format!("{}: {e}", cfg_path.display())))?;
+        let config = RunConfig::read(dir)?;
         let w_path = dir.join("model.safetensors");
         let bytes = std::fs::read(&w_path).map_err(|e| PipelineError::io(&w_path, e))?;
         let bad =
-            |e: models::ModelError| PipelineError::Config(format!("{}: {e}", w_path.display()));
+            |e: models::ModelError| PipelineError::damaged_run(&w_path, e, retrain_advice(dir));
         // Runs of code version 1 numbered folds from 0 (in their weights'
         // names too); users see every fold from 1.
         let shown = usize::from(config.code < 2);
@@ -110,17 +150,18 @@ impl Predictor {
     }
 
     /// Checks that fold `k` (1-based) exists; `None` (every fold) always does.
-    pub fn check_fold(&self, fold: Option<usize>) -> Result<()> {
+    pub fn check_fold(&self, fold: Option<usize>) -> Result<(), PredictError> {
         match fold {
-            Some(k) if !self.folds.iter().any(|f| f.0 == k) => Err(PipelineError::Config(format!(
-                "run {} has no fold {k} (folds: {})",
-                self.config.run,
-                self.folds()
+            Some(k) if !self.folds.iter().any(|f| f.0 == k) => Err(PredictError::NoFold {
+                run: self.config.run.clone(),
+                fold: k,
+                folds: self
+                    .folds()
                     .iter()
                     .map(|f| f.to_string())
                     .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+                    .join(", "),
+            }),
             _ => Ok(()),
         }
     }
@@ -132,7 +173,7 @@ impl Predictor {
         frames: usize,
         mfcc: &[f32],
         fold: Option<usize>,
-    ) -> Result<Vec<f32>> {
+    ) -> Result<Vec<f32>, PredictError> {
         self.check_fold(fold)?;
         let chosen: Vec<&(usize, Box<dyn Net>, Standardizer)> = match fold {
             Some(k) => self.folds.iter().filter(|f| f.0 == k).collect(),
@@ -166,10 +207,20 @@ impl Predictor {
     }
 
     /// Computes a file's clean MFCCs with the run's feature config and
-    /// classifies them. The error is one line naming why.
-    pub fn predict_file(&self, path: &Path, fold: Option<usize>) -> Result<FilePrediction, String> {
-        let (frames, mfcc) = clean_mfcc(path, &self.config.features)?;
-        let probabilities = self.classify(frames, &mfcc, fold)?;
+    /// classifies them. The error names the file and why (a panic in this
+    /// file's work too: `internal error: …`, see [`crate::panic_guard`]).
+    pub fn predict_file(
+        &self,
+        path: &Path,
+        fold: Option<usize>,
+    ) -> Result<FilePrediction, FileError> {
+        let probabilities = crate::panic_guard::catch(|| {
+            let audio = read_audio(path)?;
+            self.predict_samples(&audio.samples, audio.info.sample_rate, fold)
+        })
+        .map_err(PredictError::Internal)
+        .and_then(|r| r)
+        .map_err(|e| FileError::new(path, e))?;
         Ok(FilePrediction {
             path: path.to_path_buf(),
             predicted: self.config.classes[models::argmax(&probabilities)].clone(),
@@ -184,25 +235,16 @@ impl Predictor {
         y: &[f32],
         rate: u32,
         fold: Option<usize>,
-    ) -> Result<Vec<f32>, String> {
-        let (frames, mfcc) = clean_mfcc_of(y, rate, &self.config.features)?;
-        self.classify(frames, &mfcc, fold)
-    }
-
-    fn classify(
-        &self,
-        frames: usize,
-        mfcc: &[f32],
-        fold: Option<usize>,
-    ) -> Result<Vec<f32>, String> {
+    ) -> Result<Vec<f32>, PredictError> {
+        let (frames, mfcc) =
+            clean_mfcc_of(y, rate, &self.config.features).map_err(PredictError::Features)?;
         if mfcc.len() != frames * N_MFCC {
-            return Err(format!(
-                "{} MFCCs per frame, the run needs {N_MFCC}",
-                mfcc.len() / frames.max(1)
-            ));
+            return Err(PredictError::Coefficients {
+                got: mfcc.len() / frames.max(1),
+                need: N_MFCC,
+            });
         }
-        self.predict_mfcc(frames, mfcc, fold)
-            .map_err(|e| e.to_string())
+        self.predict_mfcc(frames, &mfcc, fold)
     }
 
     /// The length of audio the run's window covers, seconds.

@@ -95,8 +95,7 @@ pub fn run_train(
     let kept = KeptFolds::read(store, &plan.config)?;
     for u in &kept.unreadable {
         eprintln!(
-            "warning: run {run}: ignoring kept fold {} (it cannot be read back: {}); \
-             it counts as not trained",
+            "warning: run {run}: kept fold {} is ignored and counts as not trained: {}",
             u.fold, u.error
         );
     }

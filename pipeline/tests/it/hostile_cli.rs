@@ -409,6 +409,10 @@ fn regression_closed_stdout_never_panics_for_any_command() {
         (vec!["query", "--csv", "SELECT * FROM metadata"], None),
         (vec!["check"], None),
         (
+            vec!["robustness", "--run", &run, "--conditions", "clean,mulaw"],
+            None,
+        ),
+        (
             vec![
                 "reproduce",
                 "--quick",

@@ -244,3 +244,35 @@ fn regression_predict_with_every_input_failing_exits_1() {
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
 }
+
+/// A damaged file of a published run was reported as "invalid
+/// configuration"; now the file is named as damaged, with what to do.
+#[test]
+fn regression_a_damaged_run_file_is_named_with_what_to_do() {
+    let (t, run) = trained_store(&["--window", "16"]);
+    let dir = t.store().run_dir(&run);
+    let wav = t
+        .path()
+        .join("data/Actor_01")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    ok(&t.ser(&["predict", "--run", &run, wav.to_str().unwrap()]));
+    for file in ["config.json", "model.safetensors"] {
+        let path = dir.join(file);
+        let whole = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &whole[..whole.len() / 3]).unwrap();
+        let out = t.ser(&["predict", "--run", &run, wav.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{file}: {err}");
+        assert!(
+            err.contains(&format!("{file} is damaged")) && err.contains("train it again"),
+            "{file}: {err}"
+        );
+        assert!(!err.contains("invalid configuration"), "{file}: {err}");
+        std::fs::write(&path, whole).unwrap();
+    }
+}

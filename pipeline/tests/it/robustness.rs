@@ -111,3 +111,41 @@ fn clean_reproduces_training_and_conditions_are_scored_per_fold_and_averaged() {
     let again = run_robustness(&t.store(), &run, &cfg, false).unwrap();
     assert_eq!(again.rows, r.rows);
 }
+
+#[test]
+fn the_command_prints_the_fold_means_and_refuses_unknown_conditions() {
+    let (t, run) = trained_store(&[
+        "--split", "speakers", "--folds", "2", "--labels", "emotion8",
+    ]);
+    let out = ok(&t.ser(&[
+        "robustness",
+        "--run",
+        &run,
+        "--conditions",
+        "clean,level:-20,speed:0.9",
+    ]));
+    assert!(
+        out.contains("speakers split") && out.contains("mean over 2 folds"),
+        "{out}"
+    );
+    for cond in ["clean", "level:-20", "speed:0.9"] {
+        assert!(out.lines().any(|l| l.starts_with(cond)), "{cond}: {out}");
+    }
+    assert!(
+        out.contains("robustness.parquet") && out.contains("robustness.png"),
+        "{out}"
+    );
+    let q = ok(&t.ser(&[
+        "query",
+        "--csv",
+        "select condition, fold from robustness where fold is null",
+    ]));
+    assert_eq!(q.lines().count(), 1 + 3, "{q}");
+    let bad = t.ser(&["robustness", "--run", &run, "--conditions", "clean,loud"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("unknown condition `loud`"),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -1,19 +1,17 @@
-//! The command line: every subcommand and its flags (clap). `--store` and
-//! `-q` go only on the commands that use them; given before the subcommand
-//! (`ser --store DIR train`) they apply to it just the same.
+//! The command line: every command and the module that holds its flags
+//! (`cmd::<name>::Args`). `--store` and `-q` go only on the commands that
+//! use them; given before the command (`ser --store DIR train`) they apply
+//! to it just the same.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
-use pipeline::corpus;
+use clap::{Parser, Subcommand};
 
-use pipeline::bounds;
-
-use crate::args::{within, FeatureArgs, ListenArgs, PredictArgs, TrainArgs};
-
-/// Where the store lives unless `--store` says otherwise. Not `./store`:
-/// in a checkout that is the `store` crate's source folder.
-pub const DEFAULT_STORE: &str = "ser-store";
+use crate::cmd::{
+    check, download, features, help, listen, metadata, predict, query, report, reproduce,
+    robustness, synth, train, verify,
+};
+use crate::flags::{Env, StoreFlags, DEFAULT_STORE};
 
 #[derive(Parser)]
 #[command(
@@ -33,234 +31,102 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The store and progress flags.
-#[derive(Args, Debug, Clone, Default)]
-pub struct StoreFlags {
-    /// The store folder [default: ./ser-store].
-    #[arg(long, value_name = "DIR")]
-    pub store: Option<PathBuf>,
-    /// No progress bars.
-    #[arg(long, short)]
-    pub quiet: bool,
-}
-
-/// Progress flag alone (commands without a store).
-#[derive(Args, Debug, Clone, Default)]
-pub struct QuietFlag {
-    /// No progress bars.
-    #[arg(long, short)]
-    pub quiet: bool,
-}
-
 #[derive(Subcommand)]
 pub enum Command {
     /// Write a small deterministic RAVDESS-named demo corpus.
-    Synth {
-        /// Output folder (Actor_NN/ folders are created in it): new, empty,
-        /// or an earlier `ser synth` output (it holds `.ser-synth.json`).
-        #[arg(long)]
-        out: PathBuf,
-        /// Actors (odd male, even female), 60 clips each, 1..=24.
-        #[arg(long, default_value_t = 4, value_parser = within(bounds::SYNTH_ACTORS))]
-        actors: u32,
-        /// Sample rate of the files, Hz, 8000..=192000.
-        #[arg(long, default_value_t = 48000, value_parser = within(bounds::SYNTH_RATE))]
-        sample_rate: u32,
-        /// Seed.
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-    },
+    Synth(synth::Args),
     /// Download the RAVDESS speech set (resumable), unpack it safely, verify it.
-    Download {
-        /// Which corpus: only `ravdess` has a stable URL with a published
-        /// checksum; for the others this says where to get them.
-        #[arg(long, default_value = "ravdess")]
-        corpus: String,
-        /// Folder to unpack into (the archive is kept there too).
-        #[arg(long)]
-        out: PathBuf,
-        /// Archive URL.
-        #[arg(long, default_value = corpus::RAVDESS_URL)]
-        url: String,
-        /// Expected MD5 of the archive, or `none` to skip the check. Default:
-        /// Zenodo's MD5 when --url is the default; with another --url, no
-        /// MD5 check unless given (the size is still checked).
-        #[arg(long)]
-        md5: Option<String>,
-        /// Connect, response and per-read timeout, seconds, 1..=86400.
-        #[arg(long, default_value_t = 60, value_parser = within(bounds::TIMEOUT_S))]
-        timeout_s: u64,
-        /// Checksum list (`sha256sum` format) to verify against [default: the embedded RAVDESS list].
-        #[arg(long)]
-        sums: Option<PathBuf>,
-        #[command(flatten)]
-        q: QuietFlag,
-    },
+    Download(download::Args),
     /// Check a RAVDESS folder against the 1440 published SHA-256 checksums.
-    Verify {
-        /// The folder.
-        #[arg(long)]
-        data: PathBuf,
-        /// Missing files are reported as a count, not a failure.
-        #[arg(long)]
-        allow_partial: bool,
-        /// Checksum list (`sha256sum` format) [default: the embedded RAVDESS list].
-        #[arg(long)]
-        sums: Option<PathBuf>,
-        #[command(flatten)]
-        q: QuietFlag,
-    },
+    Verify(verify::Args),
     /// Label every audio file of one or more corpora into `metadata.parquet`
     /// (creates the store).
-    Metadata {
-        /// Folder of a corpus (searched recursively, symbolic links followed);
-        /// repeat for several corpora.
-        #[arg(long, required = true)]
-        data: Vec<PathBuf>,
-        /// How the k-th --data folder is named: auto (detected from the names),
-        /// ravdess, crema-d, tess, savee, emodb, or csv:FILE (a manifest with
-        /// columns path, emotion, speaker and optionally gender, split) [default: auto].
-        #[arg(long, value_parser = crate::args::parse_corpus)]
-        corpus: Vec<crate::args::CorpusArg>,
-        /// Let a manifest's paths point outside its folder (absolute paths,
-        /// `../`); without it such a row is rejected with its line number.
-        #[arg(long)]
-        allow_outside: bool,
-        #[command(flatten)]
-        s: StoreFlags,
-    },
+    Metadata(metadata::Args),
     /// Compute MFCC (and optionally log-mel) shards for clean and noisy copies.
-    Features(Box<FeatureArgs>),
+    Features(Box<features::Args>),
     /// Train a model on a feature set; writes (or reuses) `runs/<run>/`.
-    Train(Box<TrainArgs>),
+    Train(Box<train::Args>),
     /// Classify audio files (WAV, FLAC, MP3, Ogg, M4A) with a trained run:
     /// one label per file, or a timeline of segments with --segment.
-    Predict(Box<PredictArgs>),
+    Predict(Box<predict::Args>),
     /// Live emotion from raw s16le PCM on standard input (--stdin) or the
     /// microphone (cargo feature `mic`): a rolling timeline, a summary at
     /// the end (or on Ctrl-C).
-    Listen(Box<ListenArgs>),
+    Listen(Box<listen::Args>),
     /// Print the table of runs (with a legend of its columns) and write the
     /// paper's figures (PNG).
-    Report {
-        /// Runs (names, unique prefixes or folders) [default: every run].
-        runs: Vec<String>,
-        /// Only the table, no figures.
-        #[arg(long)]
-        no_figures: bool,
-        #[command(flatten)]
-        s: StoreFlags,
-    },
+    Report(report::Args),
     /// Run polars SQL over the store's tables (metadata, features, history,
-    /// metrics, confusion, predictions, summary).
-    Query {
-        /// The SQL, e.g. "SELECT model, test_accuracy FROM summary WHERE fold IS NULL".
-        sql: String,
-        /// CSV on stdout.
-        #[arg(long, conflicts_with = "json")]
-        csv: bool,
-        /// JSON lines on stdout.
-        #[arg(long)]
-        json: bool,
-        /// Include the MFCC / log-mel value lists in `features`.
-        #[arg(long)]
-        with_values: bool,
-        #[command(flatten)]
-        s: StoreFlags,
-    },
+    /// metrics, confusion, predictions, summary, robustness).
+    Query(query::Args),
     /// The paper's table and the speaker-independent table in one resumable
     /// command: metadata, features, every run, then reports/paper/REPORT.md.
-    Reproduce {
-        /// Corpus folder (any corpus `ser metadata` reads; RAVDESS for the
-        /// paper's table) [default: the store's metadata as it is].
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// Only these models, comma-separated (cnn, lstm, cnn-lstm, si-cnn) [default: all].
-        #[arg(long, value_delimiter = ',', value_parser = known_model)]
-        only: Vec<String>,
-        /// `paper` (random 75/25 split, 14 classes) or `speakers` (EmoBox's
-        /// speaker-independent folds, 8 emotions) [default: both].
-        #[arg(long, value_parser = known_protocol)]
-        protocol: Option<String>,
-        /// Train only the first N speaker-independent folds of the paper CNN
-        /// (its slowest run), 1..=64; the report says so.
-        #[arg(long, value_parser = within(bounds::FOLD))]
-        max_folds: Option<usize>,
-        /// Two epochs of everything on 64-frame windows: checks the pipeline
-        /// end to end in a minute or two (not a result).
-        #[arg(long)]
-        quick: bool,
-        /// Worker threads, 1..=1024 [default: RAYON_NUM_THREADS, else one per core].
-        #[arg(long, value_parser = within(bounds::THREADS))]
-        threads: Option<usize>,
-        #[command(flatten)]
-        s: StoreFlags,
-    },
+    Reproduce(reproduce::Args),
+    /// Each fold's model on its own test clips as recorded and under
+    /// recording conditions (level, band limit, telephone codec, noise,
+    /// babble, room, speed): a table, runs/<run>/robustness.parquet and a figure.
+    Robustness(robustness::Args),
     /// Check the store for damage (STORE.json, tables, manifests, shards
     /// against their recorded sizes and SHA-256): one line per damaged file
     /// with the command that repairs it; exit 5 if any is damaged.
-    Check {
-        /// Drop damaged derived data (shards, manifest versions, rejects
-        /// tables) so the next `ser features` rebuilds it, and restore a
-        /// missing STORE.json.
-        #[arg(long)]
-        repair: bool,
-        #[command(flatten)]
-        s: StoreFlags,
-    },
+    Check(check::Args),
     /// Print the help of `ser` or of one command (`ser help train`).
-    Help {
-        /// The command.
-        command: Option<String>,
-    },
+    Help(help::Args),
 }
 
-/// `--only`: a model name `ModelKind::parse` knows, checked when parsed.
-fn known_model(s: &str) -> Result<String, String> {
-    models::ModelKind::parse(s).map(|_| s.to_string())
-}
-
-/// `--protocol`: `paper` or `speakers`, checked when parsed.
-fn known_protocol(s: &str) -> Result<String, String> {
-    pipeline::reproduce::Protocol::parse(s).map(|_| s.to_string())
+/// The store and progress flags a command takes after its name.
+enum Own<'a> {
+    /// `--store` and `-q`.
+    Store(&'a StoreFlags),
+    /// `-q` alone (no store): whether it was given.
+    Quiet(bool),
+    /// Neither.
+    Nothing,
 }
 
 impl Command {
-    /// The store flags given after the subcommand, if it takes them.
-    pub fn store_flags(&self) -> Option<&StoreFlags> {
+    fn own_flags(&self) -> Own<'_> {
         match self {
-            Command::Metadata { s, .. }
-            | Command::Reproduce { s, .. }
-            | Command::Report { s, .. }
-            | Command::Query { s, .. }
-            | Command::Check { s, .. } => Some(s),
-            Command::Features(a) => Some(&a.s),
-            Command::Train(a) => Some(&a.s),
-            Command::Predict(a) => Some(&a.s),
-            Command::Listen(a) => Some(&a.s),
-            Command::Synth { .. }
-            | Command::Download { .. }
-            | Command::Verify { .. }
-            | Command::Help { .. } => None,
+            Command::Metadata(a) => Own::Store(&a.s),
+            Command::Features(a) => Own::Store(&a.s),
+            Command::Train(a) => Own::Store(&a.s),
+            Command::Predict(a) => Own::Store(&a.s),
+            Command::Listen(a) => Own::Store(&a.s),
+            Command::Report(a) => Own::Store(&a.s),
+            Command::Query(a) => Own::Store(&a.s),
+            Command::Reproduce(a) => Own::Store(&a.s),
+            Command::Check(a) => Own::Store(&a.s),
+            Command::Robustness(a) => Own::Store(&a.s),
+            Command::Download(a) => Own::Quiet(a.q.quiet),
+            Command::Verify(a) => Own::Quiet(a.q.quiet),
+            Command::Synth(_) | Command::Help(_) => Own::Nothing,
         }
     }
 }
 
-/// The store folder and quietness a command runs with: flags after the
-/// subcommand win over those before it. `Err` names a flag given to a
-/// command that does not use it.
-pub fn resolve_flags(cli: &Cli) -> Result<(PathBuf, bool), String> {
-    match cli.command.store_flags() {
-        Some(s) => Ok((
-            s.store
-                .clone()
-                .or_else(|| cli.top.store.clone())
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_STORE)),
-            s.quiet || cli.top.quiet,
-        )),
-        None if cli.top.store.is_some() => {
-            Err("--store is not used by this command (it reads no store)".into())
-        }
-        None => Ok((PathBuf::from(DEFAULT_STORE), cli.top.quiet)),
+impl Cli {
+    /// The store folder and progress a command runs with: flags after the
+    /// command win over those before it. `Err` names a flag given to a
+    /// command that does not use it.
+    pub fn env(&self) -> Result<Env, String> {
+        let default = || PathBuf::from(DEFAULT_STORE);
+        let (store, quiet) = match self.command.own_flags() {
+            Own::Store(s) => (
+                s.store
+                    .clone()
+                    .or_else(|| self.top.store.clone())
+                    .unwrap_or_else(default),
+                s.quiet,
+            ),
+            _ if self.top.store.is_some() => {
+                return Err("--store is not used by this command (it reads no store)".into())
+            }
+            Own::Quiet(q) => (default(), q),
+            Own::Nothing => (default(), false),
+        };
+        Ok(Env {
+            store,
+            progress: !(quiet || self.top.quiet),
+        })
     }
 }

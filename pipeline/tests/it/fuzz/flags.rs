@@ -69,40 +69,40 @@ fn parse_all(s: &str) -> Result<(), String> {
             Err(e) => reason(what, e).map(|_| None),
         }
     }
-    if let Some(c) = plain("NoiseConfig::parse", NoiseConfig::parse(s))? {
+    if let Some(c) = plain("NoiseConfig::from_str", s.parse::<NoiseConfig>())? {
         c.validate()
-            .map_err(|e| format!("NoiseConfig::parse accepted an invalid {c:?}: {e}"))?;
-        if NoiseConfig::parse(&c.describe()) != Ok(c) {
+            .map_err(|e| format!("NoiseConfig::from_str accepted an invalid {c:?}: {e}"))?;
+        if c.to_string().parse::<NoiseConfig>() != Ok(c) {
             return Err(format!(
-                "NoiseConfig {c:?} does not round-trip through describe()"
+                "NoiseConfig {c:?} does not round-trip through Display"
             ));
         }
     }
-    if let Some(c) = plain("ResamplerConfig::parse", ResamplerConfig::parse(s))? {
+    if let Some(c) = plain("ResamplerConfig::from_str", s.parse::<ResamplerConfig>())? {
         c.validate()
-            .map_err(|e| format!("ResamplerConfig::parse accepted an invalid {c:?}: {e}"))?;
+            .map_err(|e| format!("ResamplerConfig::from_str accepted an invalid {c:?}: {e}"))?;
     }
-    if let Some(sp) = plain("ShardSpec::parse", ShardSpec::parse(s))? {
+    if let Some(sp) = plain("ShardSpec::from_str", s.parse::<ShardSpec>())? {
         if !(1..=sp.count).contains(&sp.index) {
-            return Err(format!("ShardSpec::parse accepted {sp:?}"));
+            return Err(format!("ShardSpec::from_str accepted {sp:?}"));
         }
         // Asking which items a shard owns must not panic either.
         for i in 0..4 {
             std::hint::black_box(sp.owns(i));
         }
     }
-    plain("Window::parse", Window::parse(s))?;
-    plain("SplitKind::parse", SplitKind::parse(s))?;
-    plain("Crop::parse", Crop::parse(s))?;
-    plain("Readout::parse", Readout::parse(s))?;
-    plain("Norm::parse", Norm::parse(s))?;
-    plain("Loss::parse", Loss::parse(s))?;
-    plain("Schedule::parse", Schedule::parse(s))?;
-    plain("Init::parse", Init::parse(s))?;
-    plain("ModelKind::parse", ModelKind::parse(s))?;
-    plain("LabelSet::parse", LabelSet::parse(s))?;
-    plain("CorpusKind::parse", CorpusKind::parse(s))?;
-    plain("Protocol::parse", Protocol::parse(s))?;
+    plain("Window::from_str", s.parse::<Window>())?;
+    plain("SplitKind::from_str", s.parse::<SplitKind>())?;
+    plain("Crop::from_str", s.parse::<Crop>())?;
+    plain("Readout::from_str", s.parse::<Readout>())?;
+    plain("Norm::from_str", s.parse::<Norm>())?;
+    plain("Loss::from_str", s.parse::<Loss>())?;
+    plain("Schedule::from_str", s.parse::<Schedule>())?;
+    plain("Init::from_str", s.parse::<Init>())?;
+    plain("ModelKind::from_str", s.parse::<ModelKind>())?;
+    plain("LabelSet::from_str", s.parse::<LabelSet>())?;
+    plain("CorpusKind::from_str", s.parse::<CorpusKind>())?;
+    plain("Protocol::from_str", s.parse::<Protocol>())?;
     if let Err(e) = Checksums::parse(s) {
         reason("Checksums::parse", e)?;
     }

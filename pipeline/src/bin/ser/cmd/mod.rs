@@ -1,0 +1,18 @@
+//! One module per command: its flags (`Args`) and its `run`. They share
+//! only [`crate::flags`] (and predict and listen their [`segments`]).
+
+pub mod check;
+pub mod download;
+pub mod features;
+pub mod help;
+pub mod listen;
+pub mod metadata;
+pub mod predict;
+pub mod query;
+pub mod report;
+pub mod reproduce;
+pub mod robustness;
+pub mod segments;
+pub mod synth;
+pub mod train;
+pub mod verify;

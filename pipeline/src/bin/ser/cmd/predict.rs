@@ -1,0 +1,174 @@
+//! `ser predict`: load a run, classify files (one label each, or a
+//! timeline of segments), print.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use pipeline::bounds;
+use pipeline::output::OutputFile;
+use pipeline::timeline::{file_timeline, write_parquet, FileTimeline, Segment};
+use pipeline::train::Predictor;
+use pipeline::EXIT_SKIPPED;
+
+use super::segments::{json, segment_line, summary, summary_json, FileLine, SegmentArgs};
+use crate::flags::{within, Env, StoreFlags};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub s: StoreFlags,
+    /// Run name, unique prefix of one, or run folder.
+    #[arg(long)]
+    pub run: String,
+    /// Audio files (WAV, FLAC, MP3, Ogg/Vorbis, M4A/AAC; any rate, any channels).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// One JSON object per line (every class's probability) instead of a table.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV with every class's probability instead of a table.
+    #[arg(long)]
+    pub csv: bool,
+    /// Use this fold's model only (folds count from 1, as in the run's
+    /// tables) [default: mean of every fold's probabilities].
+    #[arg(long, value_parser = within(bounds::FOLD))]
+    pub fold: Option<usize>,
+    /// A timeline: classify segments of each file (see --segment, --hop,
+    /// --silence-db) instead of one window per file.
+    #[arg(long)]
+    pub timeline: bool,
+    #[command(flatten)]
+    pub seg: SegmentArgs,
+    /// Also write the timeline as Parquet (one row per segment, every file).
+    /// Never an input, a file inside a store, or anything but a regular file.
+    #[arg(long, value_name = "FILE.parquet")]
+    pub out: Option<PathBuf>,
+    /// Replace the --out file if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
+}
+
+impl Args {
+    /// Whether the files are cut into a timeline.
+    fn wants_timeline(&self) -> bool {
+        self.timeline || self.seg.segment.is_some() || self.seg.hop.is_some() || self.out.is_some()
+    }
+}
+
+pub fn run(a: &Args, env: &Env) -> Result<i32> {
+    // Refused before any work: an input, a store's file, a device, or an
+    // existing file without --force.
+    let out = a
+        .out
+        .as_deref()
+        .map(|o| OutputFile::check(o, &a.files, a.force))
+        .transpose()?;
+    let p = Predictor::open(&env.store, &a.run, a.fold)?;
+    let failed = if a.wants_timeline() {
+        timelines(&p, a, out.as_ref())?
+    } else {
+        whole_files(&p, a)
+    };
+    if failed == a.files.len() {
+        anyhow::bail!("no file could be classified ({failed} skipped, each named above)");
+    }
+    Ok(if failed > 0 { EXIT_SKIPPED } else { 0 })
+}
+
+/// One window per file; returns how many failed.
+fn whole_files(p: &Predictor, a: &Args) -> usize {
+    let classes = &p.config.classes;
+    if a.csv {
+        println!("path,predicted,probability,{}", classes.join(","));
+    } else if !a.json {
+        println!("file\tpredicted\tprobability\ttop 3 (run {})", p.config.run);
+    }
+    let mut failed = 0;
+    for file in &a.files {
+        let r = match p.predict_file(file, a.fold) {
+            Ok(r) => r,
+            Err(why) => {
+                failed += 1;
+                eprintln!("skipped {why}");
+                continue;
+            }
+        };
+        let name = file.display().to_string();
+        let best = r.probabilities.iter().cloned().fold(0f32, f32::max);
+        if a.json {
+            println!(
+                "{}",
+                json(&FileLine::new(p, &name, &r.predicted, &r.probabilities))
+            );
+        } else if a.csv {
+            let probs: Vec<String> = r.probabilities.iter().map(|q| format!("{q:.6}")).collect();
+            println!("{name},{},{best:.6},{}", r.predicted, probs.join(","));
+        } else {
+            let mut ranked: Vec<(usize, f32)> =
+                r.probabilities.iter().cloned().enumerate().collect();
+            ranked.sort_by(|x, y| y.1.total_cmp(&x.1));
+            let top: Vec<String> = ranked
+                .iter()
+                .take(3)
+                .map(|(c, q)| format!("{} {:.3}", classes[*c], q))
+                .collect();
+            println!("{name}\t{}\t{best:.3}\t{}", r.predicted, top.join(", "));
+        }
+    }
+    failed
+}
+
+/// Segments of every file; returns how many files failed.
+fn timelines(p: &Predictor, a: &Args, out: Option<&OutputFile>) -> Result<usize> {
+    let cfg = a.seg.config(p)?;
+    if a.csv {
+        println!(
+            "path,segment,start_s,end_s,rms_db,silent,label,probability,{}",
+            p.config.classes.join(",")
+        );
+    } else if !a.json {
+        println!(
+            "file\tstart (s)\tend (s)\tlabel\tprobability (run {})",
+            p.config.run
+        );
+    }
+    let mut kept: Vec<(String, Vec<Segment>)> = Vec::new();
+    let mut failed = 0;
+    for file in &a.files {
+        let name = file.display().to_string();
+        let result = file_timeline(p, file, cfg, a.fold, |s| {
+            println!("{}", segment_line(p, &name, s, a.json, a.csv));
+        });
+        match result {
+            Ok(segs) => {
+                if a.json {
+                    println!("{}", summary_json(p, &name, &segs));
+                } else if a.csv {
+                    eprintln!("{}", summary(p, &name, &segs));
+                } else {
+                    println!("{}", summary(p, &name, &segs));
+                }
+                if out.is_some() {
+                    kept.push((name, segs));
+                }
+            }
+            Err(why) => {
+                failed += 1;
+                eprintln!("skipped {why}");
+            }
+        }
+    }
+    // Nothing classified: nothing replaced (the caller says so, exit 1).
+    if let Some(out) = out.filter(|_| !kept.is_empty()) {
+        let t: Vec<FileTimeline<'_>> = kept
+            .iter()
+            .map(|(f, s)| FileTimeline {
+                file: f.clone(),
+                segments: s,
+            })
+            .collect();
+        write_parquet(out, &p.config.run, &p.config.classes, &t)?;
+        eprintln!("timeline: {}", out.path().display());
+    }
+    Ok(failed)
+}

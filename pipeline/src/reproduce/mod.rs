@@ -24,6 +24,7 @@ use store::Store;
 use crate::error::{PipelineError, Result};
 use crate::features::{run_features, FeatureConfig, RunOptions};
 use crate::metadata::run_metadata;
+use crate::robustness::{measured, parse_conditions, run_robustness, RobustnessConfig};
 use crate::train::{run_train, steps_of, KeptFolds, TrainOptions, TrainPlan};
 pub use runs::{PlannedRun, Protocol};
 
@@ -94,12 +95,41 @@ pub fn run_reproduce(
         names.push((p, out.run));
     }
     bar.finish_and_clear();
+    measure_robustness(&store, &names, cfg, show)?;
     let report = report::write(&store, &names, cfg)?;
     Ok(ReproduceOutcome {
         runs: names,
         reused,
         report,
     })
+}
+
+/// The conditions a reproduction measures: all of them, or seven in
+/// `--quick` mode (a check that the step runs).
+pub fn robustness_config(cfg: &ReproduceConfig) -> RobustnessConfig {
+    let mut r = RobustnessConfig::default();
+    if cfg.quick {
+        r.conditions =
+            parse_conditions("clean,level:-20,band:8000,white:10,babble:10,reverb:0.6,speed:1.1")
+                .unwrap_or_default();
+    }
+    r
+}
+
+/// `ser robustness` on every speaker-independent run not yet measured.
+fn measure_robustness(
+    store: &Store,
+    runs: &[(PlannedRun, String)],
+    cfg: &ReproduceConfig,
+    show: bool,
+) -> Result<()> {
+    let rcfg = robustness_config(cfg);
+    for (p, run) in runs {
+        if p.protocol == Protocol::Speakers && !measured(&store.run_dir(run), &rcfg) {
+            run_robustness(store, run, &rcfg, show)?;
+        }
+    }
+    Ok(())
 }
 
 /// Metadata (when `--data` is given) and the default feature set.

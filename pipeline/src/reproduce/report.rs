@@ -260,6 +260,9 @@ pub fn write(
         }
     }
 
+    if !speakers.is_empty() {
+        robustness_table(&mut md, store, &speakers);
+    }
     let _ = writeln!(
         md,
         "## Per-class scores (all folds pooled, clean and noisy copies)\n"
@@ -356,3 +359,61 @@ const PROTOCOL_NOTES: &str = "\
 - **CNN+LSTM.** The paper gives no layers; ours is Conv1D 128 x2 (+ max-pool) into LSTM 64/64 (see the README).
 - **Data size.** With fewer clips than the full 1440 (24 actors), each class has fewer examples and the numbers are not directly the paper's.
 ";
+
+/// A condition's fold-mean UAR and drop.
+type ConditionScore = (String, f64, f64);
+
+/// UAR (and its drop from as recorded) per condition of every
+/// speaker-independent run: the mean over folds of `robustness.parquet`.
+fn robustness_table(md: &mut String, store: &Store, runs: &[&(PlannedRun, String)]) {
+    let mut cols: Vec<(String, Vec<ConditionScore>)> = Vec::new();
+    for (p, run) in runs {
+        let Ok(df) = frame(&store.run_dir(run).join("robustness.parquet")) else {
+            continue;
+        };
+        let (Ok(fold), Ok(cond), Ok(uar), Ok(drop)) = (
+            col_opt_i64(&df, "fold"),
+            col_str(&df, "condition"),
+            col_f64(&df, "uar"),
+            col_f64(&df, "uar_drop"),
+        ) else {
+            continue;
+        };
+        let rows = (0..df.height())
+            .filter(|&i| fold[i].is_none())
+            .map(|i| (cond[i].clone(), uar[i], drop[i]))
+            .collect();
+        cols.push((p.config.model.name().to_string(), rows));
+    }
+    let Some((_, first)) = cols.first() else {
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "## Under recording conditions (speaker-independent runs)\n"
+    );
+    let _ = writeln!(md, "`ser robustness`: each fold's model on its own test speakers' clean clips, as recorded and under seeded conditions applied to the waveform before the run's own feature path (level: RMS in dBFS; band: resampled to that rate; mulaw: G.711 at 8 kHz; white / babble: noise at that SNR in dB, babble from other speakers' clips; reverb: a synthetic room with that RT60 in s; speed: played that much faster). UAR in %, the mean over folds, and its change from as recorded.\n");
+    let head: Vec<String> = cols
+        .iter()
+        .map(|(m, _)| format!("{m} UAR (change)"))
+        .collect();
+    let _ = writeln!(
+        md,
+        "| condition | {} |\n|---|{}",
+        head.join(" | "),
+        "---|".repeat(cols.len())
+    );
+    for (j, (cond, _, _)) in first.iter().enumerate() {
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|(_, rows)| {
+                rows.get(j)
+                    .filter(|r| r.0 == *cond)
+                    .map(|r| format!("{} ({:+.1})", pct(r.1), -100.0 * r.2))
+                    .unwrap_or_else(|| "-".into())
+            })
+            .collect();
+        let _ = writeln!(md, "| {cond} | {} |", cells.join(" | "));
+    }
+    let _ = writeln!(md);
+}

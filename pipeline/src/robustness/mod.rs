@@ -110,6 +110,27 @@ pub fn run_robustness(
     })
 }
 
+/// Whether run folder `dir` already holds a measurement of `cfg`'s
+/// conditions with its seed (so `ser reproduce` need not measure again).
+pub fn measured(dir: &Path, cfg: &RobustnessConfig) -> bool {
+    let Ok(df) = frame(&dir.join(RobustnessRow::FILE)) else {
+        return false;
+    };
+    let (Ok(fold), Ok(cond), Ok(seed)) = (
+        col_opt_i64(&df, "fold"),
+        col_str(&df, "condition"),
+        col_opt_i64(&df, "seed"),
+    ) else {
+        return false;
+    };
+    let have: Vec<&String> = (0..df.height())
+        .filter(|&i| fold[i].is_none() && seed[i] == Some(cfg.seed as i64))
+        .map(|i| &cond[i])
+        .collect();
+    let want: Vec<String> = cfg.conditions.iter().map(|c| c.to_string()).collect();
+    have.len() == want.len() && have.iter().zip(&want).all(|(a, b)| *a == b)
+}
+
 /// Each fold's clean test clips, from the run's `predictions.parquet`,
 /// with their files from `metadata.parquet`.
 fn test_clips(store: &Store, dir: &Path, p: &Predictor) -> Result<Vec<TestClip>> {

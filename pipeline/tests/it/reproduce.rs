@@ -38,9 +38,39 @@ fn quick_reproduce_trains_every_run_and_names_each_in_the_report() {
         "Speakers never heard",
         "Per-class scores",
         "How this differs",
+        "Under recording conditions",
     ] {
         assert!(report.contains(section), "report lacks `{section}`");
     }
+    // Every speaker-independent run is measured under the quick conditions.
+    let table = report
+        .split("Under recording conditions")
+        .nth(1)
+        .unwrap_or_default();
+    for cond in [
+        "| clean |",
+        "| level:-20 |",
+        "| babble:10 |",
+        "| speed:1.1 |",
+    ] {
+        assert!(
+            table.contains(cond),
+            "robustness table lacks {cond}: {table}"
+        );
+    }
+    let measured: Vec<&String> = names
+        .iter()
+        .filter(|r| t.store().run_dir(r).join("robustness.parquet").is_file())
+        .collect();
+    assert_eq!(
+        measured.len(),
+        4,
+        "the four speaker-independent runs: {measured:?}"
+    );
+    assert!(
+        measured.iter().all(|r| r.contains("-speakers-")),
+        "{measured:?}"
+    );
     // The command a reader can paste: `ser …`, not the local build path.
     assert!(
         report.contains("\n    ser -") && report.contains(" reproduce --data "),

@@ -147,6 +147,8 @@ pub const HOP_LENGTH: Bound<usize> = Bound::closed("hop_length", 1, 65_536, "sam
 pub const N_MELS: Bound<usize> = Bound::closed("n_mels", 1, 512, "");
 /// Cepstral coefficients (also at most `n_mels`).
 pub const N_MFCC: Bound<usize> = Bound::closed("n_mfcc", 1, 512, "");
+/// Training copies per clip (`ser features --augment`).
+pub const AUGMENT: Bound<usize> = Bound::closed("augment", 0, 8, "");
 /// How often `ser features` commits, milliseconds.
 pub const COMMIT_EVERY_MS: Bound<u64> = Bound::closed("commit_every_ms", 0, 86_400_000, "ms");
 /// Timeline segment length.

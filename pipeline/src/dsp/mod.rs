@@ -3,6 +3,8 @@
 //!
 //! Everything here takes `&[f32]` and a config; nothing reads files.
 
+pub mod augment;
+pub mod conditions;
 pub mod mel;
 pub mod mfcc;
 pub mod noise;

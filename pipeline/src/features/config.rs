@@ -28,6 +28,15 @@ pub struct FeatureConfig {
     pub seed: u64,
     /// Resampler used when `sample_rate` differs from the file's.
     pub resampler: ResamplerConfig,
+    /// Training copies of each clip under random recording conditions
+    /// ([`crate::dsp::augment`]), stored as variants `aug1`..`augN`. Left
+    /// out of the config's JSON when 0, so sets without copies keep their ids.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub augment: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Default for FeatureConfig {
@@ -39,11 +48,20 @@ impl Default for FeatureConfig {
             noise: NoiseConfig::default(),
             seed: 42,
             resampler: ResamplerConfig::default(),
+            augment: 0,
         }
     }
 }
 
 impl FeatureConfig {
+    /// The variants a clip's rows come in: `clean`, `noisy`, then
+    /// `aug1`..`augN`.
+    pub fn variants(&self) -> Vec<String> {
+        let mut v = vec!["clean".to_string(), "noisy".to_string()];
+        v.extend((1..=self.augment).map(|k| format!("aug{k}")));
+        v
+    }
+
     /// Checks every field; the error says which one is wrong.
     pub fn validate(&self) -> Result<(), String> {
         use crate::bounds as b;
@@ -58,6 +76,7 @@ impl FeatureConfig {
         }
         b::N_MELS.check(m.n_mels)?;
         b::N_MFCC.check(m.n_mfcc)?;
+        b::AUGMENT.check(self.augment)?;
         if let Some(sr) = self.sample_rate {
             if !b::SAMPLE_RATE.contains(sr) {
                 return Err(format!(
@@ -146,6 +165,21 @@ mod tests {
             ..a.clone()
         };
         assert_ne!(a.id(), c.id());
+        let d = FeatureConfig {
+            augment: 2,
+            ..a.clone()
+        };
+        assert_ne!(a.id(), d.id());
+        assert_eq!(d.variants(), ["clean", "noisy", "aug1", "aug2"]);
+    }
+
+    #[test]
+    fn regression_sets_without_training_copies_keep_their_ids() {
+        // The default set's id before `augment` existed (ser 0.1.0, feature
+        // code version 1): stores made then are not recomputed.
+        assert_eq!(FeatureConfig::default().id(), "a704d8bd3ffc");
+        let json = serde_json::to_string(&FeatureConfig::default()).unwrap();
+        assert!(!json.contains("augment"), "{json}");
     }
 
     #[test]

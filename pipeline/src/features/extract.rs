@@ -8,6 +8,7 @@ use store::{FeatureRow, MetadataRow};
 
 use super::FeatureConfig;
 use crate::audio::{read_audio, resample};
+use crate::dsp::augment::augmented;
 use crate::dsp::{FeatureExtractor, Scratch};
 
 /// Feature extractors by sample rate, built once per run and shared.
@@ -99,13 +100,15 @@ pub fn clean_mfcc_of(
     Ok((n, mfcc))
 }
 
-/// Computes the `clean` and `noisy` rows of one clip. The error is one line
-/// saying why the clip was skipped (the caller adds the file name).
+/// Computes the rows of one clip, one per variant of
+/// [`FeatureConfig::variants`] in that order (`clean`, `noisy`, then any
+/// training copies). The error is one line saying why the clip was skipped
+/// (the caller adds the file name).
 pub fn compute_clip(
     meta: &MetadataRow,
     cfg: &FeatureConfig,
     ex: &Extractors,
-) -> Result<[FeatureRow; 2], String> {
+) -> Result<Vec<FeatureRow>, String> {
     let (clean, to) = load_resampled(Path::new(&meta.path), cfg)?;
     let noisy = cfg.noise.apply(&clean, cfg.seed, &meta.clip_id);
     let extractor = ex.get(to)?;
@@ -132,5 +135,10 @@ pub fn compute_clip(
             mel_db: cfg.mel_db.then_some(mel_db),
         })
     };
-    Ok([row("clean", &clean)?, row("noisy", &noisy)?])
+    let mut rows = vec![row("clean", &clean)?, row("noisy", &noisy)?];
+    for k in 1..=cfg.augment {
+        let y = augmented(&clean, to, cfg.seed, &meta.clip_id, k, &cfg.resampler)?;
+        rows.push(row(&format!("aug{k}"), &y)?);
+    }
+    Ok(rows)
 }

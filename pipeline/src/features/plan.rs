@@ -49,15 +49,16 @@ impl ShardPlan {
             .is_some_and(|e| e.digest == self.digest)
     }
 
-    /// The shard's entry rebuilt from part files already on disk, when both
-    /// variants' files hold exactly this plan's clips and fingerprints (a
+    /// The shard's entry rebuilt from part files already on disk, when every
+    /// variant's file holds exactly this plan's clips and fingerprints (a
     /// run whose manifest version was lost, or that died before its
     /// commit). Part files are named by the digest of their inputs and
     /// written atomically, so such files are this shard. `None` otherwise
     /// (a shard with rejected clips is computed again, to know why).
-    pub fn adopt(&self, store: &Store, set_id: &str) -> Option<ShardEntry> {
+    pub fn adopt(&self, store: &Store, set_id: &str, variants: &[String]) -> Option<ShardEntry> {
         let mut parts = Vec::new();
-        for variant in ["clean", "noisy"] {
+        for variant in variants {
+            let variant = variant.as_str();
             let rel = Store::part_rel_path(set_id, variant, self.actor, &self.digest);
             let path = store.resolve(&rel);
             if !path.is_file() {

@@ -164,7 +164,10 @@ pub fn run_features(
     let adopted: Vec<(String, ShardEntry)> = todo
         .par_iter()
         .filter(|p| !p.is_listed(&manifest, &set_id))
-        .filter_map(|p| p.adopt(store, &set_id).map(|e| (p.key.clone(), e)))
+        .filter_map(|p| {
+            p.adopt(store, &set_id, &cfg.variants())
+                .map(|e| (p.key.clone(), e))
+        })
         .collect();
     let todo: Vec<&ShardPlan> = todo
         .into_iter()
@@ -370,12 +373,15 @@ fn compute_shard(job: &Job, plan: &ShardPlan) -> ShardResult {
             (c, r)
         })
         .collect();
-    let (mut clean, mut noisy, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
+    let variants = cfg.variants();
+    let mut by_variant: Vec<Vec<store::FeatureRow>> = vec![Vec::new(); variants.len()];
+    let mut rejected = Vec::new();
     for (clip, r) in results {
         match r {
-            Ok([c, n]) => {
-                clean.push(c);
-                noisy.push(n);
+            Ok(rows) => {
+                for (k, row) in rows.into_iter().enumerate().take(variants.len()) {
+                    by_variant[k].push(row);
+                }
             }
             Err(reason) => rejected.push(Rejected {
                 clip_id: clip.clip_id.clone(),
@@ -385,7 +391,7 @@ fn compute_shard(job: &Job, plan: &ShardPlan) -> ShardResult {
         }
     }
     let mut parts = Vec::new();
-    for (variant, rows) in [("clean", &clean), ("noisy", &noisy)] {
+    for (variant, rows) in variants.iter().zip(&by_variant) {
         if rows.is_empty() {
             continue;
         }

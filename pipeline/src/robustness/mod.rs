@@ -9,7 +9,6 @@
 //! `ser predict`): MFCCs, window, the fold's standardisation and model.
 //! Nothing here trains or selects anything; the scores name their protocol.
 
-pub mod conditions;
 mod figure;
 
 use std::collections::HashMap;
@@ -20,11 +19,12 @@ use store::runs::RobustnessRow;
 use store::{MetadataRow, Store, TableRow};
 
 use crate::audio::read_audio;
+use crate::dsp::conditions;
+pub use crate::dsp::conditions::{parse_conditions, Condition, Conditions, DEFAULT_CONDITIONS};
 use crate::error::{PipelineError, Result};
 use crate::features::resampled;
 use crate::report::columns::{col_opt_i64, col_str, frame};
 use crate::train::{resolve_run, Predictor};
-pub use conditions::{parse_conditions, Condition, Conditions, DEFAULT_CONDITIONS};
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq)]

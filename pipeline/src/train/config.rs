@@ -374,14 +374,15 @@ impl TrainStageConfig {
                 ));
             }
         }
-        if self.train_variants.is_empty()
-            || self
-                .train_variants
-                .iter()
-                .any(|v| v != "clean" && v != "noisy")
-        {
+        let known = |v: &String| {
+            v == "clean"
+                || v == "noisy"
+                || v.strip_prefix("aug")
+                    .is_some_and(|k| k.parse::<usize>().is_ok_and(|k| k >= 1))
+        };
+        if self.train_variants.is_empty() || !self.train_variants.iter().all(known) {
             return Err(format!(
-                "train_variants must be clean and/or noisy, got {:?}",
+                "train_variants must be clean, noisy or augK (the copies of `ser features --augment`), got {:?}",
                 self.train_variants
             ));
         }

@@ -51,6 +51,7 @@ impl TrainPlan {
         let mut all = load_clips(store, &set_id, &entry, || pb.inc(1))?;
         pb.finish_and_clear();
         tag_corpora(store, &mut all)?;
+        check_variants(&all, cfg, &set_id)?;
         let window = match cfg.window {
             Window::Frames(n) => n,
             // At most the largest window a flag may ask for (a tiny hop
@@ -165,6 +166,22 @@ impl TrainPlan {
             which,
         }
     }
+}
+
+/// Every variant the run trains on is in the feature set.
+fn check_variants(clips: &[Clip], cfg: &TrainStageConfig, set_id: &str) -> Result<()> {
+    let have: std::collections::BTreeSet<&String> =
+        clips.iter().flat_map(|c| c.variants.keys()).collect();
+    for v in &cfg.train_variants {
+        if !have.contains(v) {
+            let list: Vec<&str> = have.iter().map(|s| s.as_str()).collect();
+            return Err(PipelineError::Config(format!(
+                "feature set {set_id} has no `{v}` rows (it has {}): `ser features --augment N` computes aug1..augN",
+                list.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Each clip's corpus, from `metadata.parquet` (clips it does not list

@@ -149,3 +149,87 @@ fn the_command_prints_the_fold_means_and_refuses_unknown_conditions() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn training_copies_are_stored_as_variants_and_trained_on_when_asked() {
+    let t = demo_store(2);
+    // The default set has no copies: asking for one says how to make it.
+    let out = t.ser(&[
+        "train",
+        "--model",
+        "lstm",
+        "--epochs",
+        "1",
+        "--train-variants",
+        "clean,aug1",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("no `aug1` rows") && stderr(&out).contains("--augment"),
+        "{}",
+        stderr(&out)
+    );
+    let out = ok(&t.ser(&["features", "--augment", "2"]));
+    assert!(
+        out.contains("120 aug1 + 120 aug2 + 120 clean + 120 noisy rows"),
+        "{out}"
+    );
+    let sets = t.store().latest_manifest().unwrap().sets;
+    assert_eq!(sets.len(), 2, "a new set; the default one kept");
+    let set = sets
+        .keys()
+        .find(|k| sets[*k].shards.values().any(|s| s.parts.len() == 4))
+        .unwrap()
+        .clone();
+    // Copies differ from the clip and from each other, and are seeded.
+    let rows = t.rows(Some(&set));
+    let of = |v: &str| {
+        rows.iter()
+            .find(|r| r.clip_id == rows[0].clip_id && r.variant == v)
+            .unwrap()
+            .mfcc
+            .clone()
+    };
+    assert_ne!(of("aug1"), of("clean"));
+    assert_ne!(of("aug1"), of("aug2"));
+    let again = TestDir::new();
+    let data = t.path().join("data");
+    ok(&again.ser(&["metadata", "--data", data.to_str().unwrap()]));
+    ok(&again.ser(&["features", "--augment", "2"]));
+    let rows2 = again.rows(Some(&set));
+    let of2 = |v: &str| {
+        rows2
+            .iter()
+            .find(|r| r.clip_id == rows[0].clip_id && r.variant == v)
+            .unwrap()
+            .mfcc
+            .clone()
+    };
+    assert_eq!(of("aug2"), of2("aug2"), "the same copy on another store");
+    // Training on them: twice the training examples of the same split on
+    // the default set; tested on the clean and noisy copies only.
+    let n = |run: &str, col: &str| -> i64 {
+        let df = store::table::read_frame(&t.store().run_dir(run).join("summary.parquet")).unwrap();
+        let c = df
+            .column(col)
+            .unwrap()
+            .cast(&polars::prelude::DataType::Int64)
+            .unwrap();
+        c.i64().unwrap().get(0).unwrap()
+    };
+    let plain = run_name(&ok(&t.ser(&["train", "--model", "lstm", "--epochs", "1"])));
+    let out = ok(&t.ser(&[
+        "train",
+        "--model",
+        "lstm",
+        "--epochs",
+        "1",
+        "--set",
+        &set,
+        "--train-variants",
+        "clean,noisy,aug1,aug2",
+    ]));
+    let run = run_name(&out);
+    assert_eq!(n(&run, "n_train"), 2 * n(&plain, "n_train"));
+    assert_eq!(n(&run, "n_test"), n(&plain, "n_test"));
+}

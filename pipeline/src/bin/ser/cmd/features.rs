@@ -51,6 +51,11 @@ pub struct Args {
     /// Resampler: `fft[:BLOCK]`, BLOCK = FFT block in output frames, 16..=1048576 [default: fft:320].
     #[arg(long)]
     pub resampler: Option<ResamplerConfig>,
+    /// Training copies of each clip under random recording conditions
+    /// (speed, room, band limit, telephone codec, noise, level), stored as
+    /// variants aug1..augN for `ser train --train-variants`, 0..=8 [default: 0].
+    #[arg(long, value_parser = within(bounds::AUGMENT))]
+    pub augment: Option<usize>,
     /// Compute only slice K of N (1 <= K <= N), e.g. for a job array.
     #[arg(long)]
     pub shard: Option<ShardSpec>,
@@ -94,6 +99,7 @@ impl Args {
         cfg.noise = self.noise.unwrap_or(cfg.noise);
         cfg.seed = self.seed.unwrap_or(cfg.seed);
         cfg.resampler = self.resampler.unwrap_or(cfg.resampler);
+        cfg.augment = self.augment.unwrap_or(cfg.augment);
         cfg.validate()
             .map_err(|e| usage(format!("invalid feature config: {e}")))?;
         Ok(cfg)

@@ -1,7 +1,9 @@
-//! Recording conditions applied to a waveform before the run's own feature
-//! path: level, band limit, a telephone codec, additive noise, room
-//! reverberation and speed. Each is seeded by (seed, clip id), so a clip
-//! meets the same condition in every run and on every machine.
+//! Recording conditions applied to a waveform: level, band limit, a
+//! telephone codec, additive noise, room reverberation and speed. Each is
+//! seeded by (seed, clip id), so a clip meets the same condition in every
+//! run and on every machine. `ser robustness` measures models under them
+//! (before the run's own feature path); [`super::augment`] draws training
+//! copies from them.
 
 use std::fmt;
 use std::str::FromStr;
@@ -173,7 +175,7 @@ pub fn rms(y: &[f32]) -> f64 {
 }
 
 /// `y` scaled to RMS `db` dBFS, clipped to ±1 (silence stays silent).
-fn set_level(y: &[f32], db: f64) -> Vec<f32> {
+pub fn set_level(y: &[f32], db: f64) -> Vec<f32> {
     let r = rms(y);
     if r == 0.0 {
         return y.to_vec();
@@ -184,7 +186,7 @@ fn set_level(y: &[f32], db: f64) -> Vec<f32> {
 
 /// `y` resampled to `to` Hz (its band limited to `to / 2`), when `to` is
 /// below `rate`.
-fn band_limit(y: &[f32], rate: u32, to: u32) -> Result<Vec<f32>, String> {
+pub fn band_limit(y: &[f32], rate: u32, to: u32) -> Result<Vec<f32>, String> {
     if to >= rate {
         return Ok(y.to_vec());
     }
@@ -193,7 +195,7 @@ fn band_limit(y: &[f32], rate: u32, to: u32) -> Result<Vec<f32>, String> {
 
 /// One sample through G.711 μ-law (encode to 8 bits, decode), as 16-bit
 /// PCM: Sun's reference algorithm (bias 132, clip 32635).
-fn mulaw_round_trip(v: f32) -> f32 {
+pub fn mulaw_round_trip(v: f32) -> f32 {
     const BIAS: i32 = 0x84;
     const CLIP: i32 = 32635;
     let mut s = (v.clamp(-1.0, 1.0) * 32767.0).round() as i32;
@@ -218,7 +220,7 @@ fn mulaw_round_trip(v: f32) -> f32 {
 
 /// `y + g * noise` with `g` such that the speech-to-noise power ratio is
 /// `snr` dB (noise looped or cut to `y`'s length).
-fn add_at_snr(y: &[f32], noise: &[f32], snr: f64) -> Vec<f32> {
+pub fn add_at_snr(y: &[f32], noise: &[f32], snr: f64) -> Vec<f32> {
     let (ps, pn) = (rms(y), rms(noise));
     if ps == 0.0 || pn == 0.0 {
         return y.to_vec();
@@ -252,7 +254,7 @@ fn babble(others: &[&[f32]], len: usize, rng: &mut Rng) -> Result<Vec<f32>, Stri
 /// `y` in a synthetic room: convolved with a unit direct path plus
 /// Gaussian noise decaying by 60 dB over `rt60` seconds (Polack's model),
 /// then set back to `y`'s RMS.
-fn reverberate(y: &[f32], rate: u32, rt60: f64, rng: &mut Rng) -> Vec<f32> {
+pub fn reverberate(y: &[f32], rate: u32, rt60: f64, rng: &mut Rng) -> Vec<f32> {
     let taps = ((rt60 * rate as f64) as usize).max(1);
     let decay = 6.9078 / (rt60 * rate as f64); // ln(1000) per second of samples
                                                // The tail's energy relative to the direct path: a mid-sized room

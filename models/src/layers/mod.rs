@@ -116,7 +116,7 @@ pub use pool::{global_avg_pool1d, max_pool1d, stats_pool};
 
 /// A layer or model as Keras would initialise it: its weights drawn from
 /// `rng`, field after field ([`crate::init`]); a model's impl comes from
-/// [`collection!`], in its field order.
+/// `collection!`, in its field order.
 pub trait KerasInit {
     /// Draws every weight again.
     fn init_keras(&mut self, rng: &mut crate::init::InitRng);

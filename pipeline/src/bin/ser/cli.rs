@@ -64,7 +64,7 @@ pub enum Command {
     Reproduce(reproduce::Args),
     /// Each fold's model on its own test clips as recorded and under
     /// recording conditions (level, band limit, telephone codec, noise,
-    /// babble, room, speed): a table, runs/<run>/robustness.parquet and a figure.
+    /// babble, room, speed): a table, `runs/<run>/robustness.parquet` and a figure.
     Robustness(robustness::Args),
     /// Check the store for damage (STORE.json, tables, manifests, shards
     /// against their recorded sizes and SHA-256): one line per damaged file

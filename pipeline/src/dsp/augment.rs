@@ -1,13 +1,12 @@
 //! Training copies of a clip under random recording conditions (`ser
 //! features --augment N` stores them as variants `aug1`..`augN`): a chain
-//! of speed, room, band limit (and the telephone codec), noise and level,
-//! each step drawn on its own. The distributions are wider than and
-//! different from `ser robustness`'s fixed conditions. Babble is made of
-//! the *same speaker's* other clips only: a speaker is on one side of
-//! every speaker split, so no copy carries another speaker's voice (a test
-//! speaker's least of all).
+//! of speed, room, band limit (and the telephone codec), coloured noise
+//! and level, each step drawn on its own. The distributions are wider
+//! than and different from `ser robustness`'s fixed conditions, and use
+//! no other clip (no babble: it would mix other speakers, possibly test
+//! speakers, into training copies).
 
-use super::conditions::{add_at_snr, band_limit, mulaw_round_trip, reverberate, rms, set_level};
+use super::conditions::{add_at_snr, band_limit, mulaw_round_trip, reverberate, set_level};
 use super::rng::{fnv1a, Rng};
 use crate::audio::{resample, ResamplerConfig};
 
@@ -21,7 +20,6 @@ pub fn augmented(
     clip_id: &str,
     copy: usize,
     resampler: &ResamplerConfig,
-    voices: &[&[f32]],
 ) -> Result<Vec<f32>, String> {
     let mut rng =
         Rng::new(seed ^ fnv1a(clip_id.as_bytes()) ^ (copy as u64).wrapping_mul(0x9e37_79b9));
@@ -60,34 +58,16 @@ pub fn augmented(
     }
     if noise {
         let snr = 5.0 + 25.0 * rng.uniform();
-        let kind = rng.uniform();
-        let n: Vec<f32> = if kind < 0.4 && !voices.is_empty() {
-            // Babble: three of the speaker's other clips from random offsets.
-            let mut b = vec![0f32; x.len()];
-            for _ in 0..3 {
-                let v = voices[(rng.next_u64() % voices.len() as u64) as usize];
-                if v.is_empty() {
-                    continue;
-                }
-                let g = (1.0 / rms(v).max(1e-9)) as f32;
-                let start = (rng.next_u64() % v.len() as u64) as usize;
-                for (i, o) in b.iter_mut().enumerate() {
-                    *o += g * v[(start + i) % v.len()];
-                }
-            }
-            b
-        } else {
-            // White, or brown-ish (a one-pole low-pass of white: more
-            // energy low, as room and traffic noise).
-            let pole = if kind < 0.7 { 0.0 } else { 0.95 };
-            let mut last = 0.0f64;
-            (0..x.len())
-                .map(|_| {
-                    last = pole * last + rng.normal();
-                    last as f32
-                })
-                .collect()
-        };
+        // White, or brown-ish (a one-pole low-pass of white: more
+        // energy low, as room and traffic noise).
+        let pole = if rng.uniform() < 0.5 { 0.0 } else { 0.95 };
+        let mut last = 0.0f64;
+        let n: Vec<f32> = (0..x.len())
+            .map(|_| {
+                last = pole * last + rng.normal();
+                last as f32
+            })
+            .collect();
         x = add_at_snr(&x, &n, snr);
     }
     // Any level a microphone gives: -60 to -15 dBFS.
@@ -98,6 +78,7 @@ pub fn augmented(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::conditions::rms;
 
     fn tone(rate: u32, seconds: f32) -> Vec<f32> {
         (0..(rate as f32 * seconds) as usize)
@@ -109,14 +90,14 @@ mod tests {
     fn copies_are_seeded_distinct_and_at_a_microphone_level() {
         let y = tone(22050, 1.0);
         let r = ResamplerConfig::default();
-        let a = augmented(&y, 22050, 42, "clip", 1, &r, &[]).unwrap();
+        let a = augmented(&y, 22050, 42, "clip", 1, &r).unwrap();
         assert_eq!(
             a,
-            augmented(&y, 22050, 42, "clip", 1, &r, &[]).unwrap(),
+            augmented(&y, 22050, 42, "clip", 1, &r).unwrap(),
             "seeded"
         );
         let copies: Vec<Vec<f32>> = (1..=12)
-            .map(|k| augmented(&y, 22050, 42, "clip", k, &r, &[]).unwrap())
+            .map(|k| augmented(&y, 22050, 42, "clip", k, &r).unwrap())
             .collect();
         for (k, c) in copies.iter().enumerate() {
             assert!(
@@ -131,17 +112,6 @@ mod tests {
         }
         let distinct = copies.iter().filter(|c| *c != &copies[0]).count();
         assert_eq!(distinct, 11, "every copy its own draw");
-        // Babble uses the speaker's other clips when given, and only then.
-        let voice = tone(22050, 0.5);
-        let voices: [&[f32]; 1] = [&voice];
-        let with: Vec<Vec<f32>> = (1..=12)
-            .map(|k| augmented(&y, 22050, 42, "clip", k, &r, &voices).unwrap())
-            .collect();
-        let changed = with.iter().zip(&copies).filter(|(a, b)| a != b).count();
-        assert!(
-            (1..12).contains(&changed),
-            "{changed} of 12 copies used babble"
-        );
         // Over many copies each step is used, and sometimes not.
         let lengths: std::collections::BTreeSet<usize> = copies.iter().map(|c| c.len()).collect();
         assert!(

@@ -102,14 +102,12 @@ pub fn clean_mfcc_of(
 
 /// Computes the rows of one clip, one per variant of
 /// [`FeatureConfig::variants`] in that order (`clean`, `noisy`, then any
-/// training copies, which may mix in `voices`: other clips of the same
-/// speaker at the feature rate). The error is one line saying why the clip
-/// was skipped (the caller adds the file name).
+/// training copies). The error is one line saying why the clip was skipped
+/// (the caller adds the file name).
 pub fn compute_clip(
     meta: &MetadataRow,
     cfg: &FeatureConfig,
     ex: &Extractors,
-    voices: &[&[f32]],
 ) -> Result<Vec<FeatureRow>, String> {
     let (clean, to) = load_resampled(Path::new(&meta.path), cfg)?;
     let noisy = cfg.noise.apply(&clean, cfg.seed, &meta.clip_id);
@@ -139,15 +137,7 @@ pub fn compute_clip(
     };
     let mut rows = vec![row("clean", &clean)?, row("noisy", &noisy)?];
     for k in 1..=cfg.augment {
-        let y = augmented(
-            &clean,
-            to,
-            cfg.seed,
-            &meta.clip_id,
-            k,
-            &cfg.resampler,
-            voices,
-        )?;
+        let y = augmented(&clean, to, cfg.seed, &meta.clip_id, k, &cfg.resampler)?;
         rows.push(row(&format!("aug{k}"), &y)?);
     }
     Ok(rows)

@@ -15,9 +15,7 @@ use store::{
 };
 
 use super::set::save_feature_config;
-use super::{
-    compute_clip, load_resampled, plan_shards, Extractors, FeatureConfig, ShardPlan, ShardSpec,
-};
+use super::{compute_clip, plan_shards, Extractors, FeatureConfig, ShardPlan, ShardSpec};
 use crate::error::{PipelineError, Result};
 use crate::metadata::stat;
 use crate::progress;
@@ -364,30 +362,13 @@ fn compute_shard(job: &Job, plan: &ShardPlan) -> ShardResult {
         ex,
         pb,
     } = *job;
-    // Training copies mix in the same speaker's other clips as babble (a
-    // shard is one speaker, always on one side of a speaker split).
-    let voices: Vec<Option<Vec<f32>>> = if cfg.augment > 0 {
-        plan.clips
-            .par_iter()
-            .map(|c| load_resampled(Path::new(&c.path), cfg).ok().map(|(y, _)| y))
-            .collect()
-    } else {
-        Vec::new()
-    };
     let results: Vec<_> = plan
         .clips
         .par_iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let others: Vec<&[f32]> = voices
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .filter_map(|(_, v)| v.as_deref())
-                .collect();
+        .map(|c| {
             // A bug on one clip is a reject naming it, recorded in the
             // manifest, so a re-run does not meet it again.
-            let r = crate::panic_guard::catch(|| compute_clip(c, cfg, ex, &others)).and_then(|r| r);
+            let r = crate::panic_guard::catch(|| compute_clip(c, cfg, ex)).and_then(|r| r);
             pb.inc(1);
             (c, r)
         })

@@ -380,15 +380,6 @@ impl TrainStageConfig {
                 || v.strip_prefix("aug")
                     .is_some_and(|k| k.parse::<usize>().is_ok_and(|k| k >= 1))
         };
-        if self.split == SplitKind::Random
-            && self.train_variants.iter().any(|v| v.starts_with("aug"))
-        {
-            return Err(
-                "training copies (augK) mix in the same speaker's other clips as babble: in a random \
-                 split those may be test clips; train on them with --split speakers or corpus"
-                    .into(),
-            );
-        }
         if self.train_variants.is_empty() || !self.train_variants.iter().all(known) {
             return Err(format!(
                 "train_variants must be clean, noisy or augK (the copies of `ser features --augment`), got {:?}",

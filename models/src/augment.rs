@@ -6,7 +6,7 @@
 use dfdx::nn::tensor_collection::ScalarOptions;
 use dfdx::prelude::*;
 
-use crate::cnn::N_MFCC;
+use crate::dataset::N_MFCC;
 use crate::init::InitRng;
 use crate::layers::KerasInit;
 use crate::split::SplitMix;

@@ -2,7 +2,7 @@
 
 use dfdx::prelude::*;
 
-use crate::cnn::N_MFCC;
+use crate::dataset::N_MFCC;
 use crate::init::{Init, InitRng};
 use crate::layers::KerasInit;
 use crate::layers::{Logits, Seq};

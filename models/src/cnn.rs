@@ -8,8 +8,7 @@ use dfdx::prelude::*;
 use crate::classifier::{Classifier, Input, ModelTape, Output};
 use crate::layers::{collection, global_avg_pool1d, max_pool1d, Conv1D, Dense, Logits, Seq};
 
-/// Coefficients per input frame (40 MFCCs).
-pub const N_MFCC: usize = 40;
+pub use crate::dataset::N_MFCC;
 
 /// The CNN's shape and settings.
 #[derive(Debug, Clone, Copy, PartialEq)]

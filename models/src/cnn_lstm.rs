@@ -15,7 +15,7 @@ use dfdx::nn::modules::Linear;
 use dfdx::prelude::*;
 
 use crate::classifier::{Classifier, Input, ModelTape, Output};
-use crate::cnn::N_MFCC;
+use crate::dataset::N_MFCC;
 use crate::layers::{collection, max_pool1d, Conv1D, Dense, Logits, Lstm, Seq};
 
 /// The CNN+LSTM's shape and settings.

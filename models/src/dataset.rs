@@ -3,8 +3,10 @@
 
 use dfdx::prelude::*;
 
-use crate::cnn::N_MFCC;
 use crate::layers::Seq;
+
+/// Coefficients per input frame (40 MFCCs): every model's input width.
+pub const N_MFCC: usize = 40;
 
 /// Examples of equal length: `x` is `[n, frames, 40]` row-major; example
 /// `e` holds `lengths[e]` real frames, then padding.

@@ -20,6 +20,7 @@ pub mod classifier;
 pub mod cnn;
 pub mod cnn_lstm;
 pub mod dataset;
+pub mod error;
 pub mod init;
 pub mod kernels;
 pub mod labels;

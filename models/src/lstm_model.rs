@@ -5,7 +5,7 @@ use dfdx::nn::modules::Linear;
 use dfdx::prelude::*;
 
 use crate::classifier::{Classifier, Input, ModelTape, Output};
-use crate::cnn::N_MFCC;
+use crate::dataset::N_MFCC;
 use crate::layers::{collection, Dense, Logits, Lstm, Seq};
 
 /// The LSTM model's shape: only its classes vary (it has no kernel).

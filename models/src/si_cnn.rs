@@ -25,7 +25,7 @@ use dfdx::prelude::*;
 
 use crate::augment::SpecAugment;
 use crate::classifier::{Classifier, Input, ModelTape, Output, Owned};
-use crate::cnn::N_MFCC;
+use crate::dataset::N_MFCC;
 use crate::layers::{
     batchnorm_eval, batchnorm_train, collection, stats_pool, Conv1D, Dense, Logits, Seq,
 };

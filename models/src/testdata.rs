@@ -3,7 +3,7 @@
 use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::*;
 
-use crate::cnn::N_MFCC;
+use crate::dataset::N_MFCC;
 use crate::layers::{Logits, Seq};
 use crate::train::Classifier;
 

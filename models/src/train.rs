@@ -9,8 +9,8 @@ use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::*;
 
 pub use crate::classifier::Classifier;
-use crate::cnn::N_MFCC;
 pub use crate::dataset::Dataset;
+use crate::dataset::N_MFCC;
 use crate::layers::Logits;
 use crate::metrics::Metrics;
 use crate::split::SplitMix;

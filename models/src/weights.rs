@@ -11,7 +11,7 @@ use dfdx::nn::tensor_collection::{
 };
 use dfdx::prelude::*;
 
-use crate::zoo::ModelError;
+use crate::error::ModelError;
 
 /// The named weight tensors of `model` (`prefix` + field path).
 pub fn collect<M: TensorCollection<f32, Cpu>>(model: &M, prefix: &str) -> Vec<NamedTensor> {

@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::cnn::CnnConfig;
 use crate::cnn_lstm::CnnLstmConfig;
+pub use crate::error::ModelError;
 use crate::init::Init;
 use crate::lstm_model::LstmConfig;
 use crate::metrics::Metrics;
 use crate::si_cnn::SiCnnConfig;
-use crate::train::{self, Classifier, Dataset, EpochRecord, TrainConfig, TrainError, TrainEvent};
+use crate::train::{self, Classifier, Dataset, EpochRecord, TrainConfig, TrainEvent};
 pub use crate::weights::{
     encode_safetensors, read_metadata, read_tensor, read_tensors, NamedTensor,
 };
@@ -131,33 +132,6 @@ impl ModelKind {
 /// Kernel widths `ser train` offers (any width builds; these are the
 /// ones measured).
 pub const KERNELS: [usize; 3] = [3, 5, 7];
-
-/// Why a model could not be built, loaded or trained.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    /// No model of this shape.
-    #[error("no {kind} model with {classes} classes and kernel {kernel} (classes: at least 2; kernel: at least 1)")]
-    Unsupported {
-        /// Model name.
-        kind: &'static str,
-        /// Classes asked for.
-        classes: usize,
-        /// Kernel asked for.
-        kernel: usize,
-    },
-    /// Training or inference failed.
-    #[error(transparent)]
-    Train(#[from] TrainError),
-    /// The weights could not be encoded or decoded.
-    #[error("weights: {0}")]
-    Weights(String),
-}
-
-impl From<CpuError> for ModelError {
-    fn from(e: CpuError) -> Self {
-        ModelError::Train(TrainError::from(e))
-    }
-}
 
 /// A model of any kind and class count, ready to train or predict (and
 /// to share between threads for inference).

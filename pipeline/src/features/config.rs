@@ -12,6 +12,9 @@ use crate::dsp::MfccConfig;
 /// so that old sets are not mistaken for new ones.
 pub const FEATURE_CODE_VERSION: u32 = 1;
 
+/// Name of the training copies' variants: `aug1`..`augN`.
+const COPY_PREFIX: &str = "aug";
+
 /// Everything that determines a feature set's values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -58,8 +61,17 @@ impl FeatureConfig {
     /// `aug1`..`augN`.
     pub fn variants(&self) -> Vec<String> {
         let mut v = vec!["clean".to_string(), "noisy".to_string()];
-        v.extend((1..=self.augment).map(|k| format!("aug{k}")));
+        v.extend((1..=self.augment).map(|k| format!("{COPY_PREFIX}{k}")));
         v
+    }
+
+    /// Whether `name` is a variant some feature config can make.
+    pub fn is_variant_name(name: &str) -> bool {
+        name == "clean"
+            || name == "noisy"
+            || name
+                .strip_prefix(COPY_PREFIX)
+                .is_some_and(|k| k.parse::<usize>().is_ok_and(|k| k >= 1))
     }
 
     /// Checks every field; the error says which one is wrong.

@@ -374,13 +374,12 @@ impl TrainStageConfig {
                 ));
             }
         }
-        let known = |v: &String| {
-            v == "clean"
-                || v == "noisy"
-                || v.strip_prefix("aug")
-                    .is_some_and(|k| k.parse::<usize>().is_ok_and(|k| k >= 1))
-        };
-        if self.train_variants.is_empty() || !self.train_variants.iter().all(known) {
+        if self.train_variants.is_empty()
+            || !self
+                .train_variants
+                .iter()
+                .all(|v| FeatureConfig::is_variant_name(v))
+        {
             return Err(format!(
                 "train_variants must be clean, noisy or augK (the copies of `ser features --augment`), got {:?}",
                 self.train_variants

@@ -16,6 +16,8 @@
 #![deny(missing_docs)]
 
 pub mod augment;
+pub mod babble;
+pub mod calibration;
 pub mod classifier;
 pub mod cnn;
 pub mod cnn_lstm;
@@ -27,6 +29,7 @@ pub mod labels;
 pub mod layers;
 pub mod lstm_model;
 pub mod metrics;
+pub mod mixup;
 pub mod si_cnn;
 pub mod split;
 pub mod train;

@@ -8,11 +8,13 @@ use std::time::Instant;
 use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::*;
 
+use crate::babble::FeatureBabble;
 pub use crate::classifier::Classifier;
 pub use crate::dataset::Dataset;
 use crate::dataset::N_MFCC;
 use crate::layers::Logits;
 use crate::metrics::Metrics;
+use crate::mixup::Mixup;
 use crate::split::SplitMix;
 
 /// Why training stopped.
@@ -107,6 +109,11 @@ pub struct TrainConfig {
     pub label_smoothing: f64,
     /// Let the model augment its training batches ([`Classifier::augment`]).
     pub augment: bool,
+    /// Mixup of training batches ([`crate::mixup::Mixup`]): Beta's alpha,
+    /// 0 for none.
+    pub mixup: f64,
+    /// Babble of training batches in the feature domain, if any.
+    pub babble: Option<FeatureBabble>,
 }
 
 /// How the learning rate moves during training.
@@ -180,6 +187,8 @@ impl TrainConfig {
             schedule: Schedule::Constant,
             label_smoothing: 0.0,
             augment: true,
+            mixup: 0.0,
+            babble: None,
         }
     }
 }
@@ -215,13 +224,21 @@ fn loss_of<T: Tape<f32, Cpu>>(
 /// Targets `[b, n]`: one-hot, or smoothed (`1 - s` on the class plus
 /// `s / n` everywhere).
 fn targets(labels: &[usize], n: usize, smoothing: f64, dev: &Cpu) -> Logits<f32, Cpu, NoneTape> {
+    dev.tensor_from_vec(
+        target_values(labels, n, smoothing),
+        (labels.len(), n.max(1)),
+    )
+}
+
+/// The values of [`targets`], row by row.
+fn target_values(labels: &[usize], n: usize, smoothing: f64) -> Vec<f32> {
     let n = n.max(1);
     let s = smoothing as f32;
     let mut v = vec![s / n as f32; labels.len() * n];
     for (i, &c) in labels.iter().enumerate() {
         v[i * n + c.min(n - 1)] += 1.0 - s;
     }
-    dev.tensor_from_vec(v, (labels.len(), n))
+    v
 }
 
 /// Class probabilities of every example (one row of
@@ -352,6 +369,9 @@ pub fn train<M: Classifier>(
     // Augmentation draws from its own stream, so models without it train
     // exactly as before.
     let mut aug_rng = SplitMix(cfg.seed ^ 0xa5a5_5a5a_0f0f_f0f0);
+    let mut mix_rng = SplitMix(cfg.seed ^ 0x6d69_7875_7000_0001);
+    let mut babble_rng = SplitMix(cfg.seed ^ 0x6261_6262_6c65_0001);
+    let mixup = Mixup { alpha: cfg.mixup };
     let batch = cfg.batch_size.max(1);
     let steps = train.len().div_ceil(batch);
     let total_steps = steps * cfg.epochs;
@@ -367,19 +387,20 @@ pub fn train<M: Classifier>(
                 .lr_at(cfg.lr, (epoch - 1) * steps + s, total_steps);
             let labels: Vec<usize> = chunk.iter().map(|&i| train.labels[i]).collect();
             let grads = model.alloc_grads();
-            let (mut v, lengths) = train.batch_values(chunk);
+            let (mut v, mut lengths) = train.batch_values(chunk);
+            if let Some(b) = &cfg.babble {
+                b.apply(&mut v, train.frames, &lengths, &mut babble_rng);
+            }
             if cfg.augment {
                 model.augment(&mut v, train.frames, &lengths, &mut aug_rng);
             }
+            let mut y = target_values(&labels, n, cfg.label_smoothing);
+            mixup.apply(&mut v, &mut lengths, &mut y, &mut mix_rng);
             let x = dev.tensor_from_vec(v, (chunk.len(), train.frames, Const::<N_MFCC>));
             let logits = model.train_logits(x.traced(grads), &lengths)?; // [b, n]
             pred.extend(logits.as_vec().chunks_exact(n).map(argmax));
             actual.extend_from_slice(&labels);
-            let loss = loss_of(
-                logits,
-                targets(&labels, n, cfg.label_smoothing, dev),
-                cfg.loss,
-            );
+            let loss = loss_of(logits, dev.tensor_from_vec(y, (chunk.len(), n)), cfg.loss);
             let batch_loss = loss.array() as f64;
             if !batch_loss.is_finite() {
                 return Err(TrainError::Diverged {

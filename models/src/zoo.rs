@@ -47,6 +47,10 @@ pub struct Recipe {
     pub weight_decay: f64,
     /// Label smoothing.
     pub label_smoothing: f64,
+    /// Mixup's alpha (0: none).
+    pub mixup: f64,
+    /// Share of training examples given feature-domain babble (0: none).
+    pub babble: f64,
 }
 
 impl std::str::FromStr for ModelKind {
@@ -104,6 +108,8 @@ impl ModelKind {
             schedule: crate::train::Schedule::Constant,
             weight_decay: 0.0,
             label_smoothing: 0.0,
+            mixup: 0.0,
+            babble: 0.0,
         };
         match self {
             ModelKind::Cnn => paper(100, 30),
@@ -115,6 +121,8 @@ impl ModelKind {
                 schedule: crate::train::Schedule::OneCycle,
                 weight_decay: 1e-2,
                 label_smoothing: 0.1,
+                mixup: 0.0,
+                babble: 0.0,
             },
         }
     }

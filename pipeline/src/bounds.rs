@@ -120,6 +120,12 @@ pub const WEIGHT_DECAY: Bound<f64> = Bound {
     hi_open: true,
     ..Bound::closed("weight_decay", 0.0, 1.0, "")
 };
+/// A probability (`--min-confidence`).
+pub const PROBABILITY: Bound<f64> = Bound::closed("probability", 0.0, 1.0, "");
+/// Share of training examples given babble.
+pub const BABBLE: Bound<f64> = Bound::closed("babble", 0.0, 1.0, "");
+/// Mixup's alpha (0: none).
+pub const MIXUP: Bound<f64> = Bound::closed("mixup", 0.0, 4.0, "");
 /// Label smoothing.
 pub const LABEL_SMOOTHING: Bound<f64> = Bound {
     hi_open: true,

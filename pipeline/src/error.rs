@@ -81,6 +81,14 @@ pub enum PipelineError {
         /// The folder.
         path: PathBuf,
     },
+    /// `--model` names a file that is not a model file `ser` can read.
+    #[error("{path}: not a ser model file: {why}")]
+    NotAModel {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
     /// A run could not classify what it was given (see [`PredictError`]).
     #[error(transparent)]
     Predict(#[from] PredictError),

@@ -265,7 +265,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Orthonormal DCT-II basis, `[n_out, n_in]`, computed in f64.
-fn dct_ortho(n_out: usize, n_in: usize) -> Vec<f32> {
+pub(crate) fn dct_ortho(n_out: usize, n_in: usize) -> Vec<f32> {
     let n = n_in as f64;
     let mut m = Vec::with_capacity(n_out * n_in);
     for k in 0..n_out {

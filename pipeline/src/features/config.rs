@@ -67,11 +67,14 @@ impl FeatureConfig {
 
     /// Whether `name` is a variant some feature config can make.
     pub fn is_variant_name(name: &str) -> bool {
-        name == "clean"
-            || name == "noisy"
-            || name
-                .strip_prefix(COPY_PREFIX)
-                .is_some_and(|k| k.parse::<usize>().is_ok_and(|k| k >= 1))
+        name == "clean" || name == "noisy" || FeatureConfig::copy_number(name).is_some()
+    }
+
+    /// `k` of the training copy `augk` (`k` >= 1); `None` for any other name.
+    pub fn copy_number(name: &str) -> Option<usize> {
+        name.strip_prefix(COPY_PREFIX)
+            .and_then(|k| k.parse::<usize>().ok())
+            .filter(|&k| k >= 1)
     }
 
     /// Checks every field; the error says which one is wrong.

@@ -18,4 +18,4 @@ pub use extract::{
 };
 pub use plan::{plan_shards, ShardPlan};
 pub use run::{run_features, FeaturesReport, RunOptions};
-pub use set::{pick_set, read_feature_config};
+pub use set::{pick_set, pick_set_with, read_feature_config};

@@ -8,23 +8,33 @@ use store::Store;
 use super::config::FeatureConfig;
 use crate::error::{PipelineError, Result};
 
-/// Picks the feature set: the one asked for, the store's only one, or the
-/// one the default feature config computes.
+/// Picks the feature set: the one asked for, the store's only one, or
+/// (of several) the one the default feature config computes.
 pub fn pick_set(store: &Store, want: Option<&str>) -> Result<(String, FeatureSetEntry)> {
+    pick_set_with(store, want, &[])
+}
+
+/// Picks the feature set a run that trains on `variants` reads: the one
+/// asked for; else the store's only one; else, of the sets that hold every
+/// one of `variants` (`ser features --augment N` adds `aug1..augN`), the
+/// default feature config's if it is one of them, or the only one.
+pub fn pick_set_with(
+    store: &Store,
+    want: Option<&str>,
+    variants: &[String],
+) -> Result<(String, FeatureSetEntry)> {
     let manifest = store.latest_manifest()?;
     let ids: Vec<&String> = manifest.sets.keys().collect();
-    let list = || {
+    let list = |ids: &[&String]| {
         ids.iter()
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let default_id = FeatureConfig::default().id();
     let id = match want {
         Some(id) => id.to_string(),
         None if ids.len() == 1 => ids[0].clone(),
-        None if manifest.sets.contains_key(&FeatureConfig::default().id()) => {
-            FeatureConfig::default().id()
-        }
         None if ids.is_empty() => {
             return Err(PipelineError::Config(format!(
                 "no feature sets in {}: run `ser features` first",
@@ -32,19 +42,46 @@ pub fn pick_set(store: &Store, want: Option<&str>) -> Result<(String, FeatureSet
             )))
         }
         None => {
-            return Err(PipelineError::Config(format!(
-                "several feature sets ({}): pick one with --set",
-                list()
-            )))
+            let holding: Vec<&String> = ids
+                .iter()
+                .copied()
+                .filter(|id| holds(store, id, variants))
+                .collect();
+            match holding.as_slice() {
+                _ if holding.contains(&&default_id) => default_id,
+                [one] => (*one).clone(),
+                [] => {
+                    return Err(PipelineError::Config(format!(
+                        "no feature set holds {} (sets: {}): `ser features --augment N` computes aug1..augN",
+                        variants.join(","),
+                        list(&ids)
+                    )))
+                }
+                many => {
+                    return Err(PipelineError::Config(format!(
+                        "several feature sets ({}): pick one with --set",
+                        list(many)
+                    )))
+                }
+            }
         }
     };
     let entry = manifest.sets.get(&id).cloned().ok_or_else(|| {
         PipelineError::Config(format!(
             "feature set `{id}` not in the store (have: {})",
-            list()
+            list(&ids)
         ))
     })?;
     Ok((id, entry))
+}
+
+/// Whether set `id`'s config makes every one of `variants` (a set whose
+/// config cannot be read holds none).
+fn holds(store: &Store, id: &str, variants: &[String]) -> bool {
+    read_feature_config(store, id).is_ok_and(|c| {
+        let have = c.variants();
+        variants.iter().all(|v| have.contains(v))
+    })
 }
 
 /// The feature config set `set` hashes.

@@ -41,3 +41,25 @@ pub(crate) fn col_str(df: &DataFrame, name: &str) -> PlotResult<Vec<String>> {
         .map(|v| v.unwrap_or_default().to_string())
         .collect())
 }
+
+pub(crate) fn col_f32_lists(df: &DataFrame, name: &str) -> PlotResult<Vec<Vec<f32>>> {
+    let c = df
+        .column(name)
+        .map_err(|e| format!("column `{name}`: {e}"))?;
+    let lists = c.list().map_err(|e| format!("column `{name}`: {e}"))?;
+    lists
+        .amortized_iter()
+        .map(|s| {
+            let s = s
+                .map(|s| s.as_ref().clone())
+                .unwrap_or_default()
+                .cast(&DataType::Float32)
+                .map_err(|e| e.to_string())?;
+            Ok(s.f32()
+                .map_err(|e| e.to_string())?
+                .iter()
+                .map(|v| v.unwrap_or(f32::NAN))
+                .collect())
+        })
+        .collect()
+}

@@ -63,8 +63,8 @@ pub fn run_reproduce(
     cfg: &ReproduceConfig,
     show: bool,
 ) -> Result<ReproduceOutcome> {
-    let store = prepare_data(root, cfg, show)?;
     let planned = runs::planned(cfg)?;
+    let store = prepare_data(root, cfg.data.as_deref(), copies_needed(&planned), show)?;
     let plans: Vec<TrainPlan> = planned
         .iter()
         .map(|p| TrainPlan::new(&store, &p.config, false))
@@ -132,13 +132,29 @@ fn measure_robustness(
     Ok(())
 }
 
-/// Metadata (when `--data` is given) and the default feature set.
-fn prepare_data(root: &std::path::Path, cfg: &ReproduceConfig, show: bool) -> Result<Store> {
-    let store = match &cfg.data {
+/// The most training copies (`augK`) a planned run trains on.
+fn copies_needed(planned: &[PlannedRun]) -> usize {
+    planned
+        .iter()
+        .flat_map(|p| &p.config.train_variants)
+        .filter_map(|v| FeatureConfig::copy_number(v))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Metadata (when `--data` is given), the default feature set and, when a
+/// run trains on `copies` training copies, the set that holds them.
+pub(crate) fn prepare_data(
+    root: &std::path::Path,
+    data: Option<&std::path::Path>,
+    copies: usize,
+    show: bool,
+) -> Result<Store> {
+    let store = match data {
         Some(data) => {
             std::fs::read_dir(data).map_err(|e| PipelineError::io(data, e))?;
             let sources = [crate::metadata::Source {
-                data: data.clone(),
+                data: data.to_path_buf(),
                 corpus: None,
                 allow_outside: false,
             }];
@@ -154,9 +170,18 @@ fn prepare_data(root: &std::path::Path, cfg: &ReproduceConfig, show: bool) -> Re
         show_progress: show,
         ..RunOptions::default()
     };
-    let r = run_features(&store, &FeatureConfig::default(), &opts)?;
-    for rej in &r.rejects {
-        eprintln!("skipped {}: {}", rej.path, rej.reason);
+    let mut sets = vec![FeatureConfig::default()];
+    if copies > 0 {
+        sets.push(FeatureConfig {
+            augment: copies,
+            ..FeatureConfig::default()
+        });
+    }
+    for set in &sets {
+        let r = run_features(&store, set, &opts)?;
+        for rej in &r.rejects {
+            eprintln!("skipped {}: {}", rej.path, rej.reason);
+        }
     }
     Ok(store)
 }

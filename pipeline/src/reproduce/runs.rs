@@ -4,7 +4,7 @@
 use models::{LabelSet, ModelKind};
 
 use crate::error::{PipelineError, Result};
-use crate::train::{SplitKind, TrainStageConfig, Window};
+use crate::train::{default_train_variants, SplitKind, TrainStageConfig, Window};
 
 use super::ReproduceConfig;
 
@@ -87,6 +87,7 @@ pub fn planned(cfg: &ReproduceConfig) -> Result<Vec<PlannedRun>> {
             }
             let mut c = TrainStageConfig {
                 model,
+                train_variants: default_train_variants(model),
                 ..TrainStageConfig::default()
             };
             match protocol {

@@ -5,12 +5,14 @@
 
 use std::time::Instant;
 
+use models::babble::FeatureBabble;
 use models::zoo::{encode_safetensors, read_tensors, NamedTensor};
 use models::{EpochRecord, Metrics, ModelError, TrainConfig, TrainError, TrainEvent};
 use serde::{Deserialize, Serialize};
 use store::Store;
 
-use super::config::RunConfig;
+use super::config::{Norm, RunConfig};
+use super::data::{Standardizer, N_MFCC};
 use super::plan::TrainPlan;
 use crate::error::{PipelineError, Result};
 
@@ -130,8 +132,25 @@ pub fn train_config(c: &RunConfig, seed: u64) -> TrainConfig {
         schedule: r.schedule,
         label_smoothing: r.label_smoothing,
         augment: r.augment,
+        mixup: r.mixup,
         ..TrainConfig::new(r.epochs, r.batch_size, r.lr, seed)
     }
+}
+
+/// The babble of training batches a run asks for, in its feature path and
+/// standardisation (`--norm train` only: the others do not invert).
+fn feature_babble(c: &RunConfig, norm: &Standardizer) -> Option<FeatureBabble> {
+    let r = c.resolved();
+    let m = &c.features.mfcc;
+    (r.babble > 0.0 && r.norm == Norm::Train && m.n_mfcc == N_MFCC).then(|| FeatureBabble {
+        dct: crate::dsp::mfcc::dct_ortho(N_MFCC, m.n_mels),
+        n_mels: m.n_mels,
+        mean: norm.mean.clone(),
+        std: norm.std.clone(),
+        p: r.babble,
+        snr_db: (0.0, 20.0),
+        talkers: 4,
+    })
 }
 
 /// Trains fold `k` of `plan`; `on_event` sees every step and epoch.
@@ -149,7 +168,8 @@ pub fn train_fold(
         .ok_or_else(|| PipelineError::Config(format!("run {} has no fold {k}", plan.run())))?;
     let data = plan.fold_data(fold);
     let seed = cfg.seed.wrapping_add(k as u64 - 1);
-    let tc = train_config(&plan.config, seed);
+    let mut tc = train_config(&plan.config, seed);
+    tc.babble = feature_babble(&plan.config, &data.norm);
     let names = &plan.config.classes;
     let mut net = models::build(cfg.model, names.len(), cfg.kernel, seed, cfg.init)?;
     let history = net

@@ -25,11 +25,11 @@ mod run;
 mod tables;
 
 pub use config::{
-    Crop, Norm, Readout, Resolved, RunConfig, SplitKind, TrainStageConfig, Window,
-    TRAIN_CODE_VERSION,
+    default_train_variants, Crop, Norm, Readout, Resolved, RunConfig, SplitKind, TrainStageConfig,
+    Window, TRAIN_CODE_VERSION,
 };
 pub use data::TEST_VARIANTS;
 pub use fold::KeptFolds;
 pub use plan::{FoldData, TrainPlan};
-pub use predict::{find_run, resolve_run, FilePrediction, Predictor};
+pub use predict::{find_run, resolve_run, FilePrediction, Predictor, NO_SPEECH};
 pub use run::{run_train, steps_of, RunState, TrainOptions, TrainOutcome};

@@ -4,15 +4,18 @@
 //! a job array — starts from the same plan.
 
 use models::split::{actor_folds, balanced_groups, emobox_groups, random_split, Fold, SplitClip};
-use models::Dataset;
+use models::{Dataset, ModelKind};
 use store::Store;
 
-use super::config::{Norm, RunConfig, SplitKind, TrainStageConfig, Window, TRAIN_CODE_VERSION};
+use super::config::{
+    default_train_variants, Norm, RunConfig, SplitKind, TrainStageConfig, Window,
+    TRAIN_CODE_VERSION,
+};
 use super::data::{
     auto_window, data_fingerprint, dataset, load_clips, Clip, Framing, Standardizer, TEST_VARIANTS,
 };
 use crate::error::{PipelineError, Result};
-use crate::features::{pick_set, read_feature_config};
+use crate::features::{pick_set_with, read_feature_config};
 
 /// A resolved run: config, clips, folds, framing.
 pub struct TrainPlan {
@@ -43,7 +46,8 @@ pub struct FoldData {
 impl TrainPlan {
     /// Loads the feature set's clips and resolves the run `cfg` asks for.
     pub fn new(store: &Store, cfg: &TrainStageConfig, show_progress: bool) -> Result<TrainPlan> {
-        let (set_id, entry) = pick_set(store, cfg.feature_set.as_deref())?;
+        let (set_id, entry) =
+            pick_set_with(store, cfg.feature_set.as_deref(), &cfg.train_variants)?;
         let features = read_feature_config(store, &set_id)?;
         let fingerprint = data_fingerprint(&set_id, &entry);
         let parts: usize = entry.shards.values().map(|s| s.parts.len()).sum();
@@ -176,8 +180,11 @@ fn check_variants(clips: &[Clip], cfg: &TrainStageConfig, set_id: &str) -> Resul
         if !have.contains(v) {
             let list: Vec<&str> = have.iter().map(|s| s.as_str()).collect();
             return Err(PipelineError::Config(format!(
-                "feature set {set_id} has no `{v}` rows (it has {}): `ser features --augment N` computes aug1..augN",
-                list.join(", ")
+                "feature set {set_id} has no `{v}` rows (it has {}): `ser features --augment N` \
+                 computes the training copies aug1..augN (si-cnn trains on {} unless \
+                 --train-variants says otherwise)",
+                list.join(", "),
+                default_train_variants(ModelKind::SiCnn).join(",")
             )));
         }
     }
@@ -312,8 +319,14 @@ fn split(clips: &[Clip], classes: &[usize], cfg: &TrainStageConfig) -> Vec<Fold>
                 test,
             }]
         }
+        SplitKind::All => vec![Fold {
+            number: 1,
+            train: (0..clips.len()).collect(),
+            test: Vec::new(),
+        }],
     };
-    folds.retain(|f| !f.train.is_empty() && !f.test.is_empty());
+    let all = cfg.split == SplitKind::All;
+    folds.retain(|f| !f.train.is_empty() && (all || !f.test.is_empty()));
     folds.truncate(cfg.max_folds.unwrap_or(usize::MAX));
     folds
 }

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use models::calibration::Temperature;
 use models::zoo::read_tensor;
 use models::Net;
 use store::Store;
@@ -14,22 +15,32 @@ use crate::audio::read_audio;
 use crate::error::{FileError, PipelineError, PredictError, Result};
 use crate::features::clean_mfcc_of;
 
-/// One file's prediction.
+/// What a file holds when it holds no speech.
+pub const NO_SPEECH: &str = "no speech";
+
+/// One file's prediction (one answer per recording, see
+/// [`crate::recording`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilePrediction {
     /// The file.
     pub path: PathBuf,
-    /// Predicted class name.
+    /// Predicted class name, or [`NO_SPEECH`].
     pub predicted: String,
-    /// Probability per class, in the run's class order.
+    /// Probability per class, in the run's class order; empty for no speech.
     pub probabilities: Vec<f32>,
+    /// How the answer was reached.
+    pub answer: crate::recording::RecordingAnswer,
 }
 
-/// A loaded run: its config and each trained fold's model and statistics.
+/// A loaded run or model file: its config and each trained fold's model
+/// and statistics.
 pub struct Predictor {
-    /// The run's `config.json`.
+    /// The run's `config.json` (a model file's: the run it holds).
     pub config: RunConfig,
     folds: Vec<(usize, Box<dyn Net>, Standardizer)>,
+    /// Applied to the (fold-averaged) probabilities: a model file's
+    /// calibration, 1 for a run.
+    pub temperature: Temperature,
 }
 
 /// The run `--run` names: a run folder (it holds `config.json`; no store
@@ -113,8 +124,33 @@ impl Predictor {
         let config = RunConfig::read(dir)?;
         let w_path = dir.join("model.safetensors");
         let bytes = std::fs::read(&w_path).map_err(|e| PipelineError::io(&w_path, e))?;
-        let bad =
-            |e: models::ModelError| PipelineError::damaged_run(&w_path, e, retrain_advice(dir));
+        Predictor::from_weights(config, &bytes, &w_path, &retrain_advice(dir))
+    }
+
+    /// Loads a model file (`ser model build`): its card's run, weights
+    /// and calibration; no store.
+    pub fn from_model_file(path: &Path) -> Result<Predictor> {
+        let bytes = std::fs::read(path).map_err(|e| PipelineError::io(path, e))?;
+        let card = crate::model_file::card_of(path, &bytes)?;
+        let mut p = Predictor::from_weights(
+            card.run,
+            &bytes,
+            path,
+            "this model file cannot be used: build it again (`ser model build`)",
+        )?;
+        p.temperature = Temperature(card.temperature);
+        Ok(p)
+    }
+
+    /// Builds each fold's model of `config` from safetensors `bytes` (read
+    /// from `w_path`; `advice` says what to do if they are damaged).
+    fn from_weights(
+        config: RunConfig,
+        bytes: &[u8],
+        w_path: &Path,
+        advice: &str,
+    ) -> Result<Predictor> {
+        let bad = |e: models::ModelError| PipelineError::damaged_run(w_path, e, advice.to_string());
         // Runs of code version 1 numbered folds from 0 (in their weights'
         // names too); users see every fold from 1.
         let shown = usize::from(config.code < 2);
@@ -128,12 +164,12 @@ impl Predictor {
                 config.train.init,
             )
             .map_err(bad)?;
-            net.load(&bytes, &format!("fold{k}/")).map_err(bad)?;
+            net.load(bytes, &format!("fold{k}/")).map_err(bad)?;
             let norm = Standardizer {
-                mean: read_tensor(&bytes, &format!("fold{k}/norm.mean"))
+                mean: read_tensor(bytes, &format!("fold{k}/norm.mean"))
                     .map_err(bad)?
                     .data,
-                std: read_tensor(&bytes, &format!("fold{k}/norm.std"))
+                std: read_tensor(bytes, &format!("fold{k}/norm.std"))
                     .map_err(bad)?
                     .data,
                 per_clip: config.resolved().norm == Norm::Clip,
@@ -141,7 +177,11 @@ impl Predictor {
             };
             folds.push((k + shown, net, norm));
         }
-        Ok(Predictor { config, folds })
+        Ok(Predictor {
+            config,
+            folds,
+            temperature: Temperature::default(),
+        })
     }
 
     /// Folds this run trained (1-based numbers).
@@ -203,28 +243,41 @@ impl Predictor {
                 *m += q / chosen.len() as f32;
             }
         }
-        Ok(mean)
+        Ok(if self.temperature == Temperature::default() {
+            mean
+        } else {
+            self.temperature.apply(&mean)
+        })
     }
 
-    /// Computes a file's clean MFCCs with the run's feature config and
-    /// classifies them. The error names the file and why (a panic in this
+    /// Decodes a file and classifies it as one recording
+    /// ([`Predictor::classify_recording`]) through the run's feature path. The error names the file and why (a panic in this
     /// file's work too: `internal error: …`, see [`crate::panic_guard`]).
     pub fn predict_file(
         &self,
         path: &Path,
         fold: Option<usize>,
     ) -> Result<FilePrediction, FileError> {
-        let probabilities = crate::panic_guard::catch(|| {
+        let answer = crate::panic_guard::catch(|| {
             let audio = read_audio(path)?;
-            self.predict_samples(&audio.samples, audio.info.sample_rate, fold)
+            self.classify_recording(
+                &audio.samples,
+                audio.info.sample_rate,
+                fold,
+                crate::speech::FLOOR_DB,
+            )
         })
         .map_err(PredictError::Internal)
         .and_then(|r| r)
         .map_err(|e| FileError::new(path, e))?;
         Ok(FilePrediction {
             path: path.to_path_buf(),
-            predicted: self.config.classes[models::argmax(&probabilities)].clone(),
-            probabilities,
+            predicted: match answer.top() {
+                Some((k, _)) => self.config.classes[k].clone(),
+                None => NO_SPEECH.to_string(),
+            },
+            probabilities: answer.probabilities.clone().unwrap_or_default(),
+            answer,
         })
     }
 

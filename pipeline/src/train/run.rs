@@ -211,6 +211,12 @@ fn train_folds(store: &Store, plan: &TrainPlan, todo: &[usize], opts: &TrainOpti
 
 /// One line per finished fold.
 fn fold_line(r: &FoldResult, classes: usize, what: &str) -> String {
+    if r.predictions.is_empty() {
+        return format!(
+            "{what}, every clip trains (no test side): train acc {:.3}, {:.0}s",
+            r.train_accuracy, r.seconds
+        );
+    }
     let [all, clean, noisy] = r.scores(classes);
     format!(
         "{what}, test actors {:?}: train acc {:.3}, test acc {:.3} (clean {:.3}, noisy {:.3}), UAR {:.3}, {:.0}s",

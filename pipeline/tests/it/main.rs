@@ -14,6 +14,7 @@ mod hostile_store;
 mod hostile_train;
 mod incremental;
 mod label_sets;
+mod model_file;
 mod parity;
 mod ravdess_store;
 mod readme;

@@ -169,6 +169,18 @@ fn training_copies_are_stored_as_variants_and_trained_on_when_asked() {
         "{}",
         stderr(&out)
     );
+    // si-cnn trains on two copies by default: without them it says so.
+    let si_cnn = [
+        "train", "--model", "si-cnn", "--epochs", "1", "--window", "64",
+    ];
+    let out = t.ser(&si_cnn);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("no `aug1` rows")
+            && stderr(&out).contains("si-cnn trains on clean,noisy,aug1,aug2"),
+        "{}",
+        stderr(&out)
+    );
     let out = ok(&t.ser(&["features", "--augment", "2"]));
     assert!(
         out.contains("120 aug1 + 120 aug2 + 120 clean + 120 noisy rows"),
@@ -232,4 +244,18 @@ fn training_copies_are_stored_as_variants_and_trained_on_when_asked() {
     let run = run_name(&out);
     assert_eq!(n(&run, "n_train"), 2 * n(&plain, "n_train"));
     assert_eq!(n(&run, "n_test"), n(&plain, "n_test"));
+    // Of two sets, the paper's models pick the default one (above: `plain`
+    // trained on it) and si-cnn the one that holds its copies, unasked.
+    let config = |run: &str| -> serde_json::Value {
+        let path = t.store().run_dir(run).join("config.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    assert_ne!(config(&plain)["feature_set"], serde_json::json!(set));
+    let si = run_name(&ok(&t.ser(&si_cnn)));
+    assert_eq!(config(&si)["feature_set"], serde_json::json!(set));
+    assert_eq!(
+        config(&si)["train"]["train_variants"],
+        serde_json::json!(["clean", "noisy", "aug1", "aug2"])
+    );
+    assert_eq!(n(&si, "n_train"), n(&run, "n_train"));
 }

@@ -95,10 +95,11 @@ impl TestDir {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ser"));
         cmd.arg("--quiet");
-        if !matches!(
+        let storeless = matches!(
             args.first(),
             Some(&"synth" | &"download" | &"verify" | &"help")
-        ) {
+        ) || args.starts_with(&["model", "show"]);
+        if !storeless {
             cmd.arg("--store").arg(self.store_path());
         }
         cmd.args(args);

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::cmd::{
-    check, download, features, help, listen, metadata, predict, query, report, reproduce,
+    check, download, features, help, listen, metadata, model, predict, query, report, reproduce,
     robustness, synth, train, verify,
 };
 use crate::flags::{Env, StoreFlags, DEFAULT_STORE};
@@ -53,6 +53,9 @@ pub enum Command {
     /// microphone (cargo feature `mic`): a rolling timeline, a summary at
     /// the end (or on Ctrl-C).
     Listen(Box<listen::Args>),
+    /// A model file you can carry: `ser model build` trains the recommended
+    /// model and writes it; `ser model show FILE` prints its card.
+    Model(model::Args),
     /// Print the table of runs (with a legend of its columns) and write the
     /// paper's figures (PNG).
     Report(report::Args),
@@ -97,6 +100,10 @@ impl Command {
             Command::Reproduce(a) => Own::Store(&a.s),
             Command::Check(a) => Own::Store(&a.s),
             Command::Robustness(a) => Own::Store(&a.s),
+            Command::Model(a) => match a.command.store_flags() {
+                Some(s) => Own::Store(s),
+                None => Own::Nothing,
+            },
             Command::Download(a) => Own::Quiet(a.q.quiet),
             Command::Verify(a) => Own::Quiet(a.q.quiet),
             Command::Synth(_) | Command::Help(_) => Own::Nothing,

@@ -37,6 +37,7 @@ fn run(command: Command, env: &Env) -> Result<i32> {
         Command::Reproduce(a) => cmd::reproduce::run(&a, env),
         Command::Check(a) => cmd::check::run(&a, env),
         Command::Robustness(a) => cmd::robustness::run(&a, env),
+        Command::Model(a) => cmd::model::run(&a, env),
         Command::Help(a) => cmd::help::run(&a, Cli::command()),
     }
 }

@@ -10,6 +10,7 @@ use pipeline::panic_guard;
 use pipeline::timeline::{Segment, SegmentConfig};
 use pipeline::train::Predictor;
 
+use super::segments::ModelFlags;
 use super::segments::{segment_line, summary, SegmentArgs};
 use crate::flags::{within, Env, StoreFlags};
 
@@ -17,9 +18,8 @@ use crate::flags::{within, Env, StoreFlags};
 pub struct Args {
     #[command(flatten)]
     pub s: StoreFlags,
-    /// Run name, unique prefix of one, or run folder.
-    #[arg(long)]
-    pub run: String,
+    #[command(flatten)]
+    pub from: ModelFlags,
     /// Read raw signed 16-bit little-endian PCM from standard input
     /// (needs --rate) instead of the microphone.
     #[arg(long)]
@@ -76,7 +76,7 @@ impl LiveView {
 }
 
 pub fn run(a: &Args, env: &Env) -> Result<i32> {
-    let p = Predictor::open(&env.store, &a.run, a.fold)?;
+    let p = a.from.open(&env.store, a.fold)?;
     let cfg = a.seg.config(&p)?;
     static STOP: AtomicBool = AtomicBool::new(false);
     stop_on_ctrl_c(&STOP);

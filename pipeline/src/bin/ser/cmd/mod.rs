@@ -7,6 +7,7 @@ pub mod features;
 pub mod help;
 pub mod listen;
 pub mod metadata;
+pub mod model;
 pub mod predict;
 pub mod query;
 pub mod report;

@@ -10,6 +10,7 @@ use pipeline::timeline::{file_timeline, write_parquet, FileTimeline, Segment};
 use pipeline::train::Predictor;
 use pipeline::EXIT_SKIPPED;
 
+use super::segments::ModelFlags;
 use super::segments::{json, segment_line, summary, summary_json, FileLine, SegmentArgs};
 use crate::flags::{within, Env, StoreFlags};
 
@@ -17,9 +18,8 @@ use crate::flags::{within, Env, StoreFlags};
 pub struct Args {
     #[command(flatten)]
     pub s: StoreFlags,
-    /// Run name, unique prefix of one, or run folder.
-    #[arg(long)]
-    pub run: String,
+    #[command(flatten)]
+    pub from: ModelFlags,
     /// Audio files (WAV, FLAC, MP3, Ogg/Vorbis, M4A/AAC; any rate, any channels).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -33,6 +33,10 @@ pub struct Args {
     /// tables) [default: mean of every fold's probabilities].
     #[arg(long, value_parser = within(bounds::FOLD))]
     pub fold: Option<usize>,
+    /// Label a file (or segment) `uncertain` when its top probability is
+    /// below P, in [0, 1] [default: 0, never].
+    #[arg(long, value_name = "P", value_parser = within(bounds::PROBABILITY))]
+    pub min_confidence: Option<f64>,
     /// A timeline: classify segments of each file (see --segment, --hop,
     /// --silence-db) instead of one window per file.
     #[arg(long)]
@@ -63,7 +67,7 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
         .as_deref()
         .map(|o| OutputFile::check(o, &a.files, a.force))
         .transpose()?;
-    let p = Predictor::open(&env.store, &a.run, a.fold)?;
+    let p = a.from.open(&env.store, a.fold)?;
     let failed = if a.wants_timeline() {
         timelines(&p, a, out.as_ref())?
     } else {
@@ -95,14 +99,26 @@ fn whole_files(p: &Predictor, a: &Args) -> usize {
         };
         let name = file.display().to_string();
         let best = r.probabilities.iter().cloned().fold(0f32, f32::max);
+        let label = shown_label(
+            &r.predicted,
+            best,
+            a.min_confidence,
+            !r.probabilities.is_empty(),
+        );
         if a.json {
             println!(
                 "{}",
-                json(&FileLine::new(p, &name, &r.predicted, &r.probabilities))
+                json(&FileLine::new(p, &name, label, &r.probabilities))
             );
         } else if a.csv {
             let probs: Vec<String> = r.probabilities.iter().map(|q| format!("{q:.6}")).collect();
-            println!("{name},{},{best:.6},{}", r.predicted, probs.join(","));
+            if probs.is_empty() {
+                println!("{name},{label},,{}", ",".repeat(classes.len() - 1));
+            } else {
+                println!("{name},{label},{best:.6},{}", probs.join(","));
+            }
+        } else if r.probabilities.is_empty() {
+            println!("{name}\t{label}\t-\t-");
         } else {
             let mut ranked: Vec<(usize, f32)> =
                 r.probabilities.iter().cloned().enumerate().collect();
@@ -112,11 +128,29 @@ fn whole_files(p: &Predictor, a: &Args) -> usize {
                 .take(3)
                 .map(|(c, q)| format!("{} {:.3}", classes[*c], q))
                 .collect();
-            println!("{name}\t{}\t{best:.3}\t{}", r.predicted, top.join(", "));
+            println!("{name}\t{label}\t{best:.3}\t{}", top.join(", "));
         }
     }
     failed
 }
+
+/// The label shown: `uncertain` when the top probability is below
+/// `min_confidence` (a recording with speech only).
+pub fn shown_label<'a>(
+    predicted: &'a str,
+    best: f32,
+    min_confidence: Option<f64>,
+    speech: bool,
+) -> &'a str {
+    match min_confidence {
+        Some(m) if speech && f64::from(best) < m => UNCERTAIN,
+        _ => predicted,
+    }
+}
+
+/// The label of a recording or segment whose top probability is below
+/// `--min-confidence`.
+pub const UNCERTAIN: &str = "uncertain";
 
 /// Segments of every file; returns how many files failed.
 fn timelines(p: &Predictor, a: &Args, out: Option<&OutputFile>) -> Result<usize> {

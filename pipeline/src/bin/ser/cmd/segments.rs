@@ -5,6 +5,7 @@
 //! have always been printed.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use anyhow::Result;
 use pipeline::bounds;
@@ -61,7 +62,8 @@ pub struct FileLine<'a> {
     pub path: &'a str,
     pub predicted: &'a str,
     pub probabilities: BTreeMap<&'a str, f64>,
-    pub probability: f64,
+    /// The top probability; null for no speech.
+    pub probability: Option<f64>,
     pub run: &'a str,
 }
 
@@ -71,7 +73,8 @@ impl<'a> FileLine<'a> {
             path,
             predicted,
             probabilities: by_class(&p.config.classes, probs),
-            probability: f64::from(probs.iter().cloned().fold(0f32, f32::max)),
+            probability: (!probs.is_empty())
+                .then(|| f64::from(probs.iter().cloned().fold(0f32, f32::max))),
             run: &p.config.run,
         }
     }
@@ -250,5 +253,30 @@ mod tests {
             voiced: 0,
         });
         assert_eq!(new, old.to_string());
+    }
+}
+
+/// Which model classifies: a run (`--run`) or a model file (`--model`).
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct ModelFlags {
+    /// Run name, unique prefix of one, or run folder.
+    #[arg(long)]
+    pub run: Option<String>,
+    /// A model file (`ser model build`); no store needed.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+}
+
+impl ModelFlags {
+    /// Loads the run or model file, and checks that it has fold `fold`.
+    pub fn open(&self, store: &std::path::Path, fold: Option<usize>) -> anyhow::Result<Predictor> {
+        let p = match (&self.model, &self.run) {
+            (Some(file), _) => Predictor::from_model_file(file)?,
+            (None, Some(run)) => Predictor::open(store, run, fold)?,
+            (None, None) => anyhow::bail!("give --run RUN or --model FILE"),
+        };
+        p.check_fold(fold)?;
+        Ok(p)
     }
 }

@@ -13,7 +13,8 @@ use models::{Init, LabelSet, Loss, ModelKind, Schedule};
 use pipeline::bounds;
 use pipeline::report::{format_table, run_report};
 use pipeline::train::{
-    run_train, Crop, Norm, Readout, RunState, SplitKind, TrainOptions, TrainStageConfig, Window,
+    default_train_variants, run_train, Crop, Norm, Readout, RunState, SplitKind, TrainOptions,
+    TrainStageConfig, Window,
 };
 use store::Store;
 
@@ -38,8 +39,9 @@ pub struct Args {
     #[arg(long)]
     pub labels: Option<LabelSet>,
     /// `random` (stratified by clip, the paper's), `speakers` (no speaker on
-    /// both sides; `actors` is accepted for it) or `corpus` (set by
-    /// --train-on/--test-on) [default: random].
+    /// both sides; `actors` is accepted for it), `corpus` (set by
+    /// --train-on/--test-on) or `all` (every clip trains one model, nothing
+    /// is tested: what `ser model build` ships) [default: random].
     #[arg(long)]
     pub split: Option<SplitKind>,
     /// Test share per class in the random split, in (0, 1) [default: 0.25].
@@ -81,6 +83,15 @@ pub struct Args {
     /// Label smoothing, in [0, 1) [default: the model's: 0 for the paper's, 0.1 for si-cnn].
     #[arg(long, value_parser = within(bounds::LABEL_SMOOTHING))]
     pub label_smoothing: Option<f64>,
+    /// Mixup of training batches: Beta's alpha, in [0, 4]; 0 for none
+    /// [default: the model's: 0 for the paper's].
+    #[arg(long, value_parser = within(bounds::MIXUP))]
+    pub mixup: Option<f64>,
+    /// Share of training examples, in [0, 1], given babble: one to four other
+    /// training examples of the batch mixed in at 0-20 dB SNR (feature domain;
+    /// needs `--norm train`) [default: the model's: 0 for the paper's].
+    #[arg(long, value_parser = within(bounds::BABBLE))]
+    pub babble: Option<f64>,
     /// Training-time augmentation of the models that have it (si-cnn's
     /// time and coefficient masks): `on` or `off` [default: on].
     #[arg(long, value_parser = on_off)]
@@ -122,10 +133,13 @@ pub struct Args {
     /// Worker threads for training, 1..=1024 [default: RAYON_NUM_THREADS, else one per core].
     #[arg(long, value_parser = within(bounds::THREADS))]
     pub threads: Option<usize>,
-    /// Variants to train on, comma-separated [default: clean,noisy].
+    /// Variants to train on, comma-separated [default: clean,noisy; si-cnn:
+    /// clean,noisy,aug1,aug2, the copies of `ser features --augment 2`].
     #[arg(long, value_delimiter = ',', value_parser = trimmed)]
     pub train_variants: Option<Vec<String>>,
-    /// Feature set id [default: the store's only set, or the default config's].
+    /// Feature set id [default: the store's only set; of several, the
+    /// default config's if it holds the training variants, else the one
+    /// set that does].
     #[arg(long)]
     pub set: Option<String>,
     /// Retrain even if this run already finished (with --fold: that fold).
@@ -180,6 +194,8 @@ impl Args {
         cfg.adam_eps = self.adam_eps.unwrap_or(cfg.adam_eps);
         if let Some(v) = &self.train_variants {
             cfg.train_variants = v.clone();
+        } else if self.config.is_none() {
+            cfg.train_variants = default_train_variants(cfg.model);
         }
         cfg.test_fraction = self.test_fraction.unwrap_or(cfg.test_fraction);
         cfg.split_seed = self.split_seed.unwrap_or(cfg.split_seed);
@@ -195,6 +211,8 @@ impl Args {
         cfg.lr = self.lr.or(cfg.lr);
         cfg.weight_decay = self.weight_decay.or(cfg.weight_decay);
         cfg.label_smoothing = self.label_smoothing.or(cfg.label_smoothing);
+        cfg.mixup = self.mixup.or(cfg.mixup);
+        cfg.babble = self.babble.or(cfg.babble);
         cfg.schedule = self.schedule.or(cfg.schedule);
         cfg.augment = self.augment.or(cfg.augment);
         cfg.norm = self.norm.or(cfg.norm);

@@ -5,6 +5,7 @@ SER    := $(CARGO_TARGET_DIR)/release/ser
 STORE  ?= ser-store
 DATA   ?= $(if $(wildcard ../shared/ravdess),../shared/ravdess,data)
 DEMO   ?= demo
+OUT    ?= ravdess.ser
 PYTHON ?= python3
 # Cargo features, e.g. FEATURES=ser-pipeline/mic (the microphone for `ser
 # listen`; needs libasound2-dev). The same for every target, so nothing is
@@ -14,7 +15,7 @@ CARGO_FEATURES = $(if $(FEATURES),--features $(FEATURES))
 # `ser` exits 3 when it finished but skipped some inputs (named on stderr).
 OK_IF_SKIPPED = || test $$? -eq 3
 
-.PHONY: parity-train reproduce reproduce-quick install build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps fuzz lint bench bench-deps bench-train clean-demo
+.PHONY: model parity-train reproduce reproduce-quick install build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps fuzz lint bench bench-deps bench-train clean-demo
 
 build:
 	cargo build --release -p ser-pipeline --bin ser $(CARGO_FEATURES)
@@ -58,6 +59,11 @@ train-cnn-lstm: features
 ## resumable command: reports/paper/REPORT.md in STORE. REPRODUCE="--only lstm" etc. adds flags.
 reproduce: build
 	$(SER) --store $(STORE) reproduce --data $(DATA) $(REPRODUCE)
+
+## The recommended model as one file you can carry (no store needed to use
+## it): make model DATA=path/to/corpus [OUT=ravdess.ser]; MODEL="--force" etc. adds flags.
+model: build
+	$(SER) --store $(STORE) model build --data $(DATA) --out $(OUT) $(MODEL)
 
 ## The same, two epochs each, on the demo corpus (what CI runs).
 reproduce-quick: demo

@@ -24,14 +24,16 @@ pub struct SegmentConfig {
     pub segment_s: f64,
     /// Step between segment starts, seconds.
     pub hop_s: f64,
-    /// A segment whose RMS level is below this (dB relative to full scale)
-    /// is marked silent and not classified.
+    /// Floor of speech, dBFS: 20 ms frames below it are never speech. A
+    /// segment is marked silent (and not classified) when it holds less
+    /// than [`crate::speech::MIN_SPEECH_S`] of speech, judged relative to
+    /// the segment itself ([`crate::speech`]): quiet speech (RAVDESS's
+    /// calm clips, near -50 dBFS) is speech, steady room noise is not.
     pub silence_db: f64,
 }
 
-/// The default silence threshold, dBFS: quiet room noise sits well below,
-/// speech (RAVDESS: -35 to -15 dBFS) well above.
-pub const SILENCE_DB: f64 = -45.0;
+/// The default floor of speech, dBFS (see [`SegmentConfig::silence_db`]).
+pub const SILENCE_DB: f64 = crate::speech::FLOOR_DB;
 
 impl SegmentConfig {
     /// Segments of the run's window, half overlapping.
@@ -177,7 +179,9 @@ impl<'a> Segmenter<'a> {
     fn emit(&mut self, len: usize) -> Result<Segment, PredictError> {
         let y = &self.buf[..len];
         let db = rms_db(y);
-        let silent = db < self.cfg.silence_db;
+        let seconds = len as f64 / self.rate as f64;
+        let speech = crate::speech::speech_seconds(y, self.rate, self.cfg.silence_db);
+        let silent = speech < crate::speech::MIN_SPEECH_S.min(seconds / 2.0);
         let probabilities = if silent {
             None
         } else {

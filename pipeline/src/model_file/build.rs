@@ -47,6 +47,8 @@ pub struct ModelBuildOutcome {
     pub card: ModelCard,
     /// The file.
     pub path: PathBuf,
+    /// The reliability diagram of the speaker folds (in their run's figures).
+    pub reliability: PathBuf,
 }
 
 /// The recipe under `split`.
@@ -76,6 +78,10 @@ pub fn build_model(root: &Path, cfg: &ModelBuildConfig, show: bool) -> Result<Mo
     };
     let folds = run_train(&store, &stage(cfg, SplitKind::Speakers)?, &opts())?;
     let oof = OutOfFold::read(&folds.dir, &folds.config.classes)?;
+    let reliability = oof.draw_reliability(
+        &folds.dir.join("figures").join("reliability.png"),
+        &format!("Confidence of {} on unseen speakers", folds.run),
+    )?;
     let all = run_train(&store, &stage(cfg, SplitKind::All)?, &opts())?;
     if all.config.classes != folds.config.classes {
         return Err(PipelineError::Config(format!(
@@ -90,6 +96,7 @@ pub fn build_model(root: &Path, cfg: &ModelBuildConfig, show: bool) -> Result<Mo
     Ok(ModelBuildOutcome {
         card,
         path: cfg.out.path().to_path_buf(),
+        reliability,
     })
 }
 

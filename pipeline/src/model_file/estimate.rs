@@ -2,14 +2,15 @@
 //! speaker-split run's out-of-fold predictions (`predictions.parquet`):
 //! every clip was predicted by the fold model that never heard its speaker.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use models::calibration::{ece, Temperature};
+use models::calibration::{ece, reliability, Temperature};
 use models::Metrics;
 
 use super::card::Estimate;
 use crate::error::{PipelineError, Result};
 use crate::report::columns::{col_f32_lists, col_opt_i64, col_str, frame};
+use crate::report::plot::{lines, save_png};
 
 /// Bins of the expected calibration error.
 pub const ECE_BINS: usize = 15;
@@ -79,6 +80,13 @@ impl OutOfFold {
     /// is measured on predictions the fit never saw).
     pub fn ece_before_after(&self) -> (f64, f64) {
         let before = ece(&self.probs, &self.class, ECE_BINS);
+        let after = ece(&self.held_out_scaled(), &self.class, ECE_BINS);
+        (100.0 * before, 100.0 * after)
+    }
+
+    /// Every fold's probabilities scaled by the temperature fitted on the
+    /// other folds.
+    pub fn held_out_scaled(&self) -> Vec<Vec<f32>> {
         let mut scaled = self.probs.clone();
         for k in self.folds() {
             let (p, c): (Vec<Vec<f32>>, Vec<usize>) = self
@@ -90,7 +98,40 @@ impl OutOfFold {
                 scaled[i] = t.apply(&self.probs[i]);
             }
         }
-        (100.0 * before, 100.0 * ece(&scaled, &self.class, ECE_BINS))
+        scaled
+    }
+
+    /// Draws the reliability diagram (before, and after held-out
+    /// temperature scaling) to `path`.
+    pub fn draw_reliability(&self, path: &Path, title: &str) -> Result<PathBuf> {
+        let curve = |probs: &[Vec<f32>]| -> Vec<(f64, f64)> {
+            reliability(probs, &self.class, 10)
+                .iter()
+                .filter(|b| b.count > 0)
+                .map(|b| (b.confidence, b.accuracy))
+                .collect()
+        };
+        let (before, after) = self.ece_before_after();
+        let series = [
+            ("perfectly calibrated", vec![(0.0, 0.0), (1.0, 1.0)]),
+            (
+                &*format!("as trained (ECE {before:.1} %)"),
+                curve(&self.probs),
+            ),
+            (
+                &*format!("temperature from the other folds (ECE {after:.1} %)"),
+                curve(&self.held_out_scaled()),
+            ),
+        ];
+        save_png(path, (900, 720), |root| {
+            lines(
+                root,
+                title,
+                ("confidence (top probability)", "accuracy"),
+                &series,
+            )
+        })
+        .map_err(PipelineError::Config)
     }
 
     fn rows<'a>(&'a self, keep: impl Fn(usize) -> bool + 'a) -> impl Iterator<Item = usize> + 'a {

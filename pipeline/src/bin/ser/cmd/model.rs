@@ -99,6 +99,7 @@ fn build(a: &BuildArgs, env: &Env) -> Result<i32> {
     };
     let out = build_model(&env.store, &cfg, env.progress)?;
     println!("{}", out.card.render());
+    println!("reliability diagram: {}", out.reliability.display());
     println!("model: {}", out.path.display());
     Ok(0)
 }

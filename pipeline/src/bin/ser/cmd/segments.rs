@@ -25,7 +25,9 @@ pub struct SegmentArgs {
     /// segment skips the audio between) [default: half a segment].
     #[arg(long, value_name = "SECONDS", value_parser = within(bounds::HOP_S))]
     pub hop: Option<f64>,
-    /// Segments quieter than this RMS level (dBFS, -200..=0) are marked silent, not classified.
+    /// Floor of speech (dBFS, -200..=0): nothing quieter is speech. A segment
+    /// with under 0.2 s of speech, judged against its own quiet frames, is
+    /// marked silent and not classified.
     #[arg(long, value_name = "DB", default_value_t = pipeline::timeline::SILENCE_DB,
           allow_hyphen_values = true, value_parser = within(bounds::SILENCE_DB))]
     pub silence_db: f64,

@@ -110,6 +110,7 @@ bench: build bench-deps
 	$(PYTHON) bench/features_bench.py --ser $(SER) --data $(DATA)
 	cargo bench -q -p ser-pipeline --bench kernels
 	$(PYTHON) bench/timeline_bench.py --ser $(SER)
+	$(PYTHON) bench/predict_bench.py --ser $(SER)
 	$(MAKE) bench-train
 
 ## Seconds per epoch, paper CNN and LSTM on 2160 random 130 x 40 clips:

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Latency and memory of one prediction from a model file, load included.
+
+Builds a throwaway model file (`ser model build` on the demo corpus, one
+epoch: the network and input are the recommended model's, only its
+weights are untrained), then runs `ser predict --model FILE CLIP` on a
+4-s clip, REPEAT times as separate processes (each loads the file), and
+reports the median wall time and the peak RSS. The same clip through the
+run folder the file was built from (`--run DIR`, every fold model of a
+speaker run) is timed in the same run, as the reference. Goal (issue 22):
+<= 50 ms and <= 50 MB for the model file.
+"""
+import argparse
+import glob
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def run(cmd):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+
+def timed(cmd, repeat):
+    """Median wall seconds over `repeat` runs."""
+    walls = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - t)
+    return statistics.median(walls)
+
+
+def peak_rss_mb(cmd):
+    """Peak RSS of one run of `cmd`, measured in a fresh child process."""
+    probe = ("import resource, subprocess, sys; "
+             "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    return int(run([sys.executable, "-c", probe] + cmd)) / 1024
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ser", required=True)
+    ap.add_argument("--clip", help="a 4-s clip [default: a demo clip]")
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="ser-predict-")
+    store, data = os.path.join(tmp, "store"), os.path.join(tmp, "data")
+    model = os.path.join(tmp, "demo.ser")
+    run([args.ser, "synth", "--out", data, "--actors", "2"])
+    run([args.ser, "-q", "--store", store, "model", "build", "--data", data,
+         "--out", model, "--epochs", "1"])
+    clip = args.clip or sorted(glob.glob(os.path.join(data, "Actor_01", "*.wav")))[0]
+    speaker_run = [d for d in glob.glob(os.path.join(store, "runs", "si-cnn-*-speakers-*"))][0]
+    ref_wall = timed([args.ser, "predict", "--run", speaker_run, clip], args.repeat)
+    wall = timed([args.ser, "predict", "--model", model, clip], args.repeat)
+    peak = peak_rss_mb([args.ser, "predict", "--model", model, clip])
+    size_kb = os.path.getsize(model) / 1024
+    print(f"predict --model ({size_kb:.0f} KB file, 1 model): {1e3 * wall:.1f} ms median of "
+          f"{args.repeat}, peak RSS {peak:.1f} MB")
+    print(f"predict --run (speaker run, every fold model): {1e3 * ref_wall:.1f} ms "
+          f"(model file / run = {wall / ref_wall:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()

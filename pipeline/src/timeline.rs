@@ -268,11 +268,13 @@ pub struct FileTimeline<'a> {
 }
 
 /// Writes timelines as Parquet, one row per segment, the same columns for
-/// every file: `run`, `file`, `segment`, `start_s`, `end_s`, `rms_db`,
-/// `silent`, `label` and `probability` (null when silent), `probabilities`
-/// (every class, in `classes` order; null when silent), then one column
-/// `p_<class>` per class with the same numbers by name. Through the
-/// output guard: atomic, and never over a file the guard refused.
+/// every file and the same first ones as `predict`'s and `listen`'s other
+/// formats: `file`, `start_s`, `end_s`, `label` (`silent` for a segment
+/// without speech), `confidence` (the top probability; null when silent),
+/// one `float32` column per class named by the class (null when silent),
+/// then `run`, `segment`, `rms_db`, `silent` and `probabilities` (every
+/// class, in `classes` order). Through the output guard: atomic, and never
+/// over a file the guard refused.
 pub fn write_parquet(
     out: &OutputFile,
     run: &str,
@@ -285,10 +287,9 @@ pub fn write_parquet(
         .iter()
         .flat_map(|t| t.segments.iter().map(move |s| (t.file.as_str(), s)))
         .collect();
-    let label = |s: &Segment| {
-        s.probabilities
-            .as_ref()
-            .map(|p| classes[models::argmax(p)].clone())
+    let label = |s: &Segment| match &s.probabilities {
+        Some(p) => classes[models::argmax(p)].clone(),
+        None => "silent".to_string(),
     };
     let prob = |s: &Segment| s.probabilities.as_ref().map(|p| p[models::argmax(p)]);
     let probs: Vec<Option<Series>> = rows
@@ -299,60 +300,59 @@ pub fn write_parquet(
                 .map(|p| Series::new("".into(), p.as_slice()))
         })
         .collect();
-    // One column per class, named: `SELECT start_s, p_angry FROM …`.
+    // One column per class, named: `SELECT start_s, angry FROM …`.
     let by_class = classes.iter().enumerate().map(|(k, name)| {
         Column::new(
-            format!("p_{name}").into(),
+            name.as_str().into(),
             rows.iter()
                 .map(|(_, s)| s.probabilities.as_ref().and_then(|p| p.get(k).copied()))
                 .collect::<Vec<Option<f32>>>(),
         )
     });
-    let mut df = DataFrame::new_infer_height(
-        vec![
-            Column::new("run".into(), vec![run.to_string(); rows.len()]),
-            Column::new(
-                "file".into(),
-                rows.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "segment".into(),
-                rows.iter().map(|(_, s)| s.index as i64).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "start_s".into(),
-                rows.iter().map(|(_, s)| s.start_s).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "end_s".into(),
-                rows.iter().map(|(_, s)| s.end_s).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "rms_db".into(),
-                rows.iter().map(|(_, s)| s.rms_db).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "silent".into(),
-                rows.iter().map(|(_, s)| s.silent).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "label".into(),
-                rows.iter().map(|(_, s)| label(s)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "probability".into(),
-                rows.iter().map(|(_, s)| prob(s)).collect::<Vec<_>>(),
-            ),
-            Column::new("probabilities".into(), probs),
-        ]
-        .into_iter()
-        .chain(by_class)
-        .collect(),
-    )
-    .map_err(|e| OutputError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let head = [
+        Column::new(
+            "file".into(),
+            rows.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "start_s".into(),
+            rows.iter().map(|(_, s)| s.start_s).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "end_s".into(),
+            rows.iter().map(|(_, s)| s.end_s).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "label".into(),
+            rows.iter().map(|(_, s)| label(s)).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "confidence".into(),
+            rows.iter().map(|(_, s)| prob(s)).collect::<Vec<_>>(),
+        ),
+    ];
+    let tail = [
+        Column::new("run".into(), vec![run.to_string(); rows.len()]),
+        Column::new(
+            "segment".into(),
+            rows.iter().map(|(_, s)| s.index as i64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "rms_db".into(),
+            rows.iter().map(|(_, s)| s.rms_db).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "silent".into(),
+            rows.iter().map(|(_, s)| s.silent).collect::<Vec<_>>(),
+        ),
+        Column::new("probabilities".into(), probs),
+    ];
+    let mut df =
+        DataFrame::new_infer_height(head.into_iter().chain(by_class).chain(tail).collect())
+            .map_err(|e| OutputError::Write {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
     out.write_with(|file| {
         ParquetWriter::new(file)
             .with_compression(ParquetCompression::Zstd(None))

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{ok, stderr, trained_store, write_tone, TestDir};
+use crate::util::{class_columns, ok, stderr, trained_store, write_tone, TestDir};
 
 /// Runs a tool the tests need; a missing tool is a clear failure.
 fn tool(name: &str, args: &[&str]) {
@@ -64,8 +64,7 @@ fn json_lines(stdout: &str) -> Vec<serde_json::Value> {
 }
 
 fn probabilities(v: &serde_json::Value) -> Vec<f64> {
-    let m = v["probabilities"].as_object().expect("probabilities");
-    m.values().map(|x| x.as_f64().unwrap()).collect()
+    class_columns(v).values().map(|x| x.unwrap()).collect()
 }
 
 #[test]
@@ -94,12 +93,7 @@ fn every_format_gives_the_prediction_of_the_wav() {
     assert_eq!(rows.len(), 6);
     let reference = probabilities(&rows[0]);
     for (i, row) in rows.iter().enumerate() {
-        assert_eq!(
-            row["predicted"],
-            rows[0]["predicted"],
-            "{}",
-            files[i].display()
-        );
+        assert_eq!(row["label"], rows[0]["label"], "{}", files[i].display());
         // Lossless: the same samples, so the same numbers; lossy: close.
         let tol = if i < 3 { 1e-3 } else { 0.05 };
         for (a, b) in probabilities(row).iter().zip(&reference) {
@@ -197,7 +191,7 @@ fn a_ten_minute_recording_is_a_timeline_with_silences_marked() {
     for (b, s) in segs.iter().enumerate() {
         assert_eq!(s["silent"] == true, b % 3 == 2, "segment {b}");
         assert_eq!(
-            s["label"].is_null(),
+            s["confidence"].is_null() && s["label"] == "silent",
             b % 3 == 2,
             "silent segments are not classified"
         );
@@ -207,33 +201,28 @@ fn a_ten_minute_recording_is_a_timeline_with_silences_marked() {
     // The Parquet timeline holds the same rows.
     let df = store::table::read_frame(&out_pq).unwrap();
     assert_eq!(df.height(), 300);
-    for col in [
-        "run",
-        "file",
-        "segment",
-        "start_s",
-        "end_s",
-        "rms_db",
-        "silent",
-        "label",
-        "probability",
-        "probabilities",
-    ] {
-        assert!(df.column(col).is_ok(), "timeline lacks {col}");
-    }
-    // One named column per class, the list's numbers by name (issue 24).
-    let named: Vec<String> = df
+    let names: Vec<String> = df
         .get_column_names()
         .iter()
-        .filter(|n| n.starts_with("p_"))
         .map(|n| n.to_string())
         .collect();
+    // The columns every format shares first (issue 22), then the extras.
+    assert_eq!(
+        names[..5],
+        ["file", "start_s", "end_s", "label", "confidence"]
+    );
+    for col in ["run", "segment", "rms_db", "silent", "probabilities"] {
+        assert!(names.iter().any(|n| n == col), "timeline lacks {col}");
+    }
+    // One column per class, named by the class, the list's numbers by name.
+    let named: Vec<String> = names[5..5 + 8].to_vec();
+    assert_eq!(named[0], "neutral", "{names:?}");
     let lists = df.column("probabilities").unwrap().list().unwrap().clone();
     let voiced = (0..df.height())
         .find(|&i| lists.get_as_series(i).is_some())
         .expect("a voiced segment");
     let list = lists.get_as_series(voiced).unwrap();
-    assert_eq!(named.len(), list.len(), "p_ columns {named:?}");
+    assert_eq!(named.len(), list.len(), "class columns {named:?}");
     for (k, name) in named.iter().enumerate() {
         let by_name = df.column(name).unwrap().get(voiced).unwrap();
         assert_eq!(by_name, list.get(k).unwrap(), "{name}");
@@ -280,14 +269,15 @@ fn listening_to_a_wavs_pcm_gives_the_labels_of_predict() {
         }
     }
     let out = child.wait_with_output().unwrap();
-    let live = labels(json_lines(&ok(&out)));
+    let rows = json_lines(&ok(&out));
+    // `--json` ends with the session's summary as a JSON line (issue 22).
+    let last = rows.last().unwrap().clone();
+    let live = labels(rows);
     assert!(!from_file.is_empty());
     assert_eq!(live, from_file);
-    assert!(
-        stderr(&out).contains("listen:"),
-        "a session summary: {}",
-        stderr(&out)
-    );
+    assert_eq!(last["summary"], true, "{last}");
+    assert!(last["seconds"].as_f64().unwrap() > 1.0, "{last}");
+    assert!(!stderr(&out).contains("listen:"), "{}", stderr(&out));
 }
 
 #[test]

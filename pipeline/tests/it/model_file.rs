@@ -84,13 +84,8 @@ fn a_model_file_classifies_in_an_empty_folder_and_shows_its_card() {
     let lines = json_lines(&ok(&out));
     assert_eq!(lines.len(), 1);
     let p = &lines[0];
-    assert_eq!(p["probabilities"].as_object().unwrap().len(), 8);
-    let sum: f64 = p["probabilities"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_f64().unwrap())
-        .sum();
+    assert_eq!(class_columns(p).len(), 8);
+    let sum: f64 = class_columns(p).values().map(|v| v.unwrap()).sum();
     assert!((sum - 1.0).abs() < 1e-4, "{sum}");
     assert!(!empty.path().join("ser-store").exists(), "no store made");
     // Not a model file: a clear error naming it.
@@ -139,7 +134,7 @@ fn a_long_recording_gets_the_label_of_its_speech_and_silence_says_no_speech() {
         silent.to_str().unwrap(),
     ]));
     let lines = json_lines(&out);
-    let label = |i: usize| lines[i]["predicted"].as_str().unwrap().to_string();
+    let label = |i: usize| lines[i]["label"].as_str().unwrap().to_string();
     assert_ne!(label(0), "no speech");
     assert_eq!(
         label(1),
@@ -147,7 +142,7 @@ fn a_long_recording_gets_the_label_of_its_speech_and_silence_says_no_speech() {
         "the long file answers from its speech: {out}"
     );
     assert_eq!(label(2), "no speech");
-    assert!(lines[2]["probability"].is_null());
+    assert!(lines[2]["confidence"].is_null());
     // The first window of the long file is silence: answering from it alone
     // (as before) would not be an emotion of the clip.
     let table = ok(&t.ser(&[
@@ -176,13 +171,13 @@ fn min_confidence_marks_unsure_answers_uncertain() {
         json_lines(&out).remove(0)
     };
     let sure = run("0");
-    assert_ne!(sure["predicted"], "uncertain");
-    let top = sure["probability"].as_f64().unwrap();
+    assert_ne!(sure["label"], "uncertain");
+    let top = sure["confidence"].as_f64().unwrap();
     assert!(top < 1.0);
     let unsure = run("1");
-    assert_eq!(unsure["predicted"], "uncertain", "{unsure}");
+    assert_eq!(unsure["label"], "uncertain", "{unsure}");
     assert_eq!(
-        unsure["probability"].as_f64().unwrap(),
+        unsure["confidence"].as_f64().unwrap(),
         top,
         "the numbers stay"
     );

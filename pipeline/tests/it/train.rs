@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 use store::table::read_frame;
 
-use crate::util::{demo_store, ok, run_name, stderr, TestDir};
+use crate::util::{class_columns, demo_store, ok, run_name, stderr, TestDir};
 
 fn tiny_store() -> TestDir {
     demo_store(2)
@@ -55,6 +55,8 @@ fn assert_columns(df: &DataFrame, file: &str, want: &[&str]) {
 #[test]
 fn each_model_learns_and_writes_every_run_file_with_the_contract_columns() {
     let t = tiny_store();
+    // si-cnn trains on the training copies of `--augment 2` by default.
+    ok(&t.ser(&["features", "--augment", "2"]));
     for model in ["cnn", "lstm", "cnn-lstm", "si-cnn"] {
         let args = [
             "train", "--model", model, "--epochs", "5", "--window", "32", "--labels", "emotion8",
@@ -257,9 +259,12 @@ fn splits_keep_speakers_and_each_clips_copies_on_one_side_and_training_is_determ
 #[test]
 fn predict_gives_the_class_predictions_parquet_holds_and_skips_bad_files() {
     let t = tiny_store();
-    let run = run_name(&ok(&t.ser(&[
-        "train", "--model", "cnn-lstm", "--epochs", "3", "--window", "32",
-    ])));
+    // The default window (the clips' median length): each clip is one
+    // window at prediction too, as in training (longer recordings are
+    // answered over their windows, see model_file.rs).
+    let run = run_name(&ok(
+        &t.ser(&["train", "--model", "cnn-lstm", "--epochs", "3"])
+    ));
     let p = frame(&t, &run, "predictions.parquet");
     let (clips, variants, predicted) = (
         strs(&p, "clip_id"),
@@ -301,13 +306,13 @@ fn predict_gives_the_class_predictions_parquet_holds_and_skips_bad_files() {
         .collect();
     assert_eq!(lines.len(), clean.len());
     for (line, &i) in lines.iter().zip(&clean) {
-        assert_eq!(line["predicted"], predicted[i].as_str(), "{}", clips[i]);
+        assert_eq!(line["label"], predicted[i].as_str(), "{}", clips[i]);
         let want = probs.get_as_series(i).unwrap();
         let want = want.f32().unwrap();
-        let got = line["probabilities"].as_object().unwrap();
+        let got = class_columns(line);
         assert_eq!(got.len(), want.len());
         for (class, w) in classes.iter().zip(want.iter()) {
-            let g = got[class.as_str().unwrap()].as_f64().unwrap();
+            let g = got[class.as_str().unwrap()].unwrap();
             assert!(
                 (g - w.unwrap() as f64).abs() < 1e-5,
                 "{class}: {g} vs {w:?}"

@@ -247,3 +247,31 @@ pub fn copy_from(src: &Path, dir: &Path, actors: &[u32], n: usize) -> Vec<PathBu
     }
     out
 }
+
+/// The per-class columns of a `predict`/`listen` JSON line: every key but
+/// the shared and extra ones (null for silent segments / no speech).
+pub fn class_columns(v: &serde_json::Value) -> std::collections::BTreeMap<String, Option<f64>> {
+    const NOT_CLASSES: [&str; 15] = [
+        "file",
+        "start_s",
+        "end_s",
+        "label",
+        "confidence",
+        "run",
+        "windows",
+        "speech_s",
+        "segment",
+        "rms_db",
+        "silent",
+        "summary",
+        "segments",
+        "voiced",
+        "seconds",
+    ];
+    v.as_object()
+        .expect("a JSON object")
+        .iter()
+        .filter(|(k, _)| !NOT_CLASSES.contains(&k.as_str()))
+        .map(|(k, x)| (k.clone(), x.as_f64()))
+        .collect()
+}

@@ -10,8 +10,9 @@ use pipeline::panic_guard;
 use pipeline::timeline::{Segment, SegmentConfig};
 use pipeline::train::Predictor;
 
+use super::answers::{of_segment, of_summary, summary_text};
 use super::segments::ModelFlags;
-use super::segments::{segment_line, summary, SegmentArgs};
+use super::segments::SegmentArgs;
 use crate::flags::{within, Env, StoreFlags};
 
 #[derive(clap::Args)]
@@ -86,7 +87,12 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
         if live {
             view.draw(&p, s);
         } else {
-            println!("{}", segment_line(&p, "-", s, a.json, false));
+            let answer = of_segment("-", s);
+            if a.json {
+                println!("{}", answer.json(&p, None));
+            } else {
+                println!("{}", answer.table(&p.config.classes, None));
+            }
         }
     };
     // A bug ends the session with an error, not a crash.
@@ -103,8 +109,14 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
         }
     })
     .map_err(anyhow::Error::msg)??;
-    let line = summary(&p, "session", &session.segments);
-    eprintln!("listen: {:.1} s of audio; {line}", session.seconds);
+    if a.json {
+        let mut summary = of_summary("-", &session.segments);
+        summary.extra.push(("seconds", session.seconds.into()));
+        println!("{}", summary.json(&p, None));
+    } else {
+        let line = summary_text(&p, "session", &session.segments);
+        eprintln!("listen: {:.1} s of audio; {line}", session.seconds);
+    }
     Ok(0)
 }
 

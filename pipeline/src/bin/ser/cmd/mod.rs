@@ -1,6 +1,8 @@
 //! One module per command: its flags (`Args`) and its `run`. They share
-//! only [`crate::flags`] (and predict and listen their [`segments`]).
+//! only [`crate::flags`] (and predict and listen their [`segments`] flags
+//! and [`answers`] output).
 
+pub mod answers;
 pub mod check;
 pub mod download;
 pub mod features;

@@ -7,11 +7,12 @@ use anyhow::Result;
 use pipeline::bounds;
 use pipeline::output::OutputFile;
 use pipeline::timeline::{file_timeline, write_parquet, FileTimeline, Segment};
-use pipeline::train::Predictor;
+use pipeline::train::{Predictor, NO_SPEECH};
 use pipeline::EXIT_SKIPPED;
 
+use super::answers::{of_segment, of_summary, summary_text, Answer, SEGMENT_EXTRA};
 use super::segments::ModelFlags;
-use super::segments::{json, segment_line, summary, summary_json, FileLine, SegmentArgs};
+use super::segments::SegmentArgs;
 use crate::flags::{within, Env, StoreFlags};
 
 #[derive(clap::Args)]
@@ -79,13 +80,14 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
     Ok(if failed > 0 { EXIT_SKIPPED } else { 0 })
 }
 
-/// One window per file; returns how many failed.
+/// One answer per file; returns how many failed.
 fn whole_files(p: &Predictor, a: &Args) -> usize {
     let classes = &p.config.classes;
+    let extra = ["windows", "speech_s"];
     if a.csv {
-        println!("path,predicted,probability,{}", classes.join(","));
+        println!("{}", Answer::csv_header(classes, &extra));
     } else if !a.json {
-        println!("file\tpredicted\tprobability\ttop 3 (run {})", p.config.run);
+        println!("{}", Answer::table_header(&p.config.run));
     }
     let mut failed = 0;
     for file in &a.files {
@@ -98,89 +100,60 @@ fn whole_files(p: &Predictor, a: &Args) -> usize {
             }
         };
         let name = file.display().to_string();
-        let best = r.probabilities.iter().cloned().fold(0f32, f32::max);
-        let label = shown_label(
-            &r.predicted,
-            best,
-            a.min_confidence,
-            !r.probabilities.is_empty(),
-        );
-        if a.json {
-            println!(
-                "{}",
-                json(&FileLine::new(p, &name, label, &r.probabilities))
-            );
-        } else if a.csv {
-            let probs: Vec<String> = r.probabilities.iter().map(|q| format!("{q:.6}")).collect();
-            if probs.is_empty() {
-                println!("{name},{label},,{}", ",".repeat(classes.len() - 1));
-            } else {
-                println!("{name},{label},{best:.6},{}", probs.join(","));
-            }
-        } else if r.probabilities.is_empty() {
-            println!("{name}\t{label}\t-\t-");
-        } else {
-            let mut ranked: Vec<(usize, f32)> =
-                r.probabilities.iter().cloned().enumerate().collect();
-            ranked.sort_by(|x, y| y.1.total_cmp(&x.1));
-            let top: Vec<String> = ranked
-                .iter()
-                .take(3)
-                .map(|(c, q)| format!("{} {:.3}", classes[*c], q))
-                .collect();
-            println!("{name}\t{label}\t{best:.3}\t{}", top.join(", "));
-        }
+        let answer = Answer {
+            file: &name,
+            start_s: 0.0,
+            end_s: r.answer.duration_s,
+            probs: r.answer.probabilities.clone(),
+            none_label: NO_SPEECH,
+            extra: vec![
+                ("windows", r.answer.windows.into()),
+                (
+                    "speech_s",
+                    (((r.answer.speech_s * 100.0).round()) / 100.0).into(),
+                ),
+            ],
+        };
+        println!("{}", print(&answer, p, a));
     }
     failed
 }
 
-/// The label shown: `uncertain` when the top probability is below
-/// `min_confidence` (a recording with speech only).
-pub fn shown_label<'a>(
-    predicted: &'a str,
-    best: f32,
-    min_confidence: Option<f64>,
-    speech: bool,
-) -> &'a str {
-    match min_confidence {
-        Some(m) if speech && f64::from(best) < m => UNCERTAIN,
-        _ => predicted,
+/// An answer in the format asked for.
+fn print(answer: &Answer<'_>, p: &Predictor, a: &Args) -> String {
+    let classes = &p.config.classes;
+    if a.json {
+        answer.json(p, a.min_confidence)
+    } else if a.csv {
+        answer.csv(classes, a.min_confidence)
+    } else {
+        answer.table(classes, a.min_confidence)
     }
 }
-
-/// The label of a recording or segment whose top probability is below
-/// `--min-confidence`.
-pub const UNCERTAIN: &str = "uncertain";
 
 /// Segments of every file; returns how many files failed.
 fn timelines(p: &Predictor, a: &Args, out: Option<&OutputFile>) -> Result<usize> {
     let cfg = a.seg.config(p)?;
     if a.csv {
-        println!(
-            "path,segment,start_s,end_s,rms_db,silent,label,probability,{}",
-            p.config.classes.join(",")
-        );
+        println!("{}", Answer::csv_header(&p.config.classes, &SEGMENT_EXTRA));
     } else if !a.json {
-        println!(
-            "file\tstart (s)\tend (s)\tlabel\tprobability (run {})",
-            p.config.run
-        );
+        println!("{}", Answer::table_header(&p.config.run));
     }
     let mut kept: Vec<(String, Vec<Segment>)> = Vec::new();
     let mut failed = 0;
     for file in &a.files {
         let name = file.display().to_string();
         let result = file_timeline(p, file, cfg, a.fold, |s| {
-            println!("{}", segment_line(p, &name, s, a.json, a.csv));
+            println!("{}", print(&of_segment(&name, s), p, a));
         });
         match result {
             Ok(segs) => {
                 if a.json {
-                    println!("{}", summary_json(p, &name, &segs));
+                    println!("{}", of_summary(&name, &segs).json(p, a.min_confidence));
                 } else if a.csv {
-                    eprintln!("{}", summary(p, &name, &segs));
+                    eprintln!("{}", summary_text(p, &name, &segs));
                 } else {
-                    println!("{}", summary(p, &name, &segs));
+                    println!("{}", summary_text(p, &name, &segs));
                 }
                 if out.is_some() {
                     kept.push((name, segs));

@@ -39,9 +39,11 @@ data: build
 metadata: build
 	$(SER) --store $(STORE) metadata --data $(DATA) $(OK_IF_SKIPPED)
 
-## Metadata + MFCC shards (clean and noisy) for DATA into STORE, incrementally.
+## Metadata + MFCC shards (clean and noisy) for DATA into STORE, incrementally,
+## and the set with si-cnn's two training copies per clip (`--augment 2`).
 features: metadata
 	$(SER) --store $(STORE) features $(OK_IF_SKIPPED)
+	$(SER) --store $(STORE) features --augment 2 $(OK_IF_SKIPPED)
 
 ## Training with the paper's settings (CNN 100 epochs / batch 30; LSTM and
 ## CNN+LSTM 50 / 28), random 75/25 split; TRAIN="--split speakers" etc. adds flags.

@@ -38,6 +38,10 @@ pub struct Args {
     /// Use this fold's model only [default: mean of every fold's].
     #[arg(long, value_parser = within(bounds::FOLD))]
     pub fold: Option<usize>,
+    /// Label a segment `uncertain` when its top probability is below P, in
+    /// [0, 1] [default: 0, never].
+    #[arg(long, value_name = "P", value_parser = within(bounds::PROBABILITY))]
+    pub min_confidence: Option<f64>,
     #[command(flatten)]
     pub seg: SegmentArgs,
 }
@@ -89,9 +93,9 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
         } else {
             let answer = of_segment("-", s);
             if a.json {
-                println!("{}", answer.json(&p, None));
+                println!("{}", answer.json(&p, a.min_confidence));
             } else {
-                println!("{}", answer.table(&p.config.classes, None));
+                println!("{}", answer.table(&p.config.classes, a.min_confidence));
             }
         }
     };
@@ -112,7 +116,7 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
     if a.json {
         let mut summary = of_summary("-", &session.segments);
         summary.extra.push(("seconds", session.seconds.into()));
-        println!("{}", summary.json(&p, None));
+        println!("{}", summary.json(&p, a.min_confidence));
     } else {
         let line = summary_text(&p, "session", &session.segments);
         eprintln!("listen: {:.1} s of audio; {line}", session.seconds);

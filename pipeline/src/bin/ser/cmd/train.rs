@@ -27,7 +27,11 @@ pub struct Args {
     /// JSON train config (its fields are the flags below); flags override it.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// `cnn`, `lstm`, `cnn-lstm` (the paper's) or `si-cnn` (ours, for unseen speakers) [default: cnn].
+    /// `cnn`, `lstm`, `cnn-lstm` (the paper's) or `si-cnn` (ours, for unseen
+    /// speakers and people's recordings: a small CNN with statistics pooling,
+    /// masks, label smoothing and AdamW one-cycle, trained on each clip's clean
+    /// and noisy copies and two training copies of `ser features --augment 2`)
+    /// [default: cnn].
     #[arg(long)]
     pub model: Option<ModelKind>,
     /// Label set [default: gender-emotion14]: `gender-emotion14` = the paper's 14

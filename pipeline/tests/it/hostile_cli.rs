@@ -354,6 +354,7 @@ fn regression_closed_stdout_never_panics_for_any_command() {
     std::fs::write(dl.join("corpus.zip"), empty_zip).unwrap();
     let demo = t.path().join("demo");
     let run_dir = t.store().run_dir(&run);
+    let model = t.path().join("closed.ser");
     let commands: Vec<(Vec<&str>, Option<Vec<u8>>)> = vec![
         (vec!["synth", "--out", s(&demo), "--actors", "1"], None),
         (
@@ -423,6 +424,20 @@ fn regression_closed_stdout_never_panics_for_any_command() {
             ],
             None,
         ),
+        (
+            vec![
+                "model",
+                "build",
+                "--out",
+                s(&model),
+                "--epochs",
+                "1",
+                "--window",
+                "16",
+            ],
+            None,
+        ),
+        (vec!["model", "show", s(&model)], None),
         (vec!["help"], None),
         (vec!["help", "train"], None),
         (vec!["--help"], None),

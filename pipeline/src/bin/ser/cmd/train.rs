@@ -30,8 +30,8 @@ pub struct Args {
     /// `cnn`, `lstm`, `cnn-lstm` (the paper's) or `si-cnn` (ours, for unseen
     /// speakers and people's recordings: a small CNN with statistics pooling,
     /// masks, label smoothing and AdamW one-cycle, trained on each clip's clean
-    /// and noisy copies and two training copies of `ser features --augment 2`)
-    /// [default: cnn].
+    /// and noisy copies and its two training copies, the feature set made with
+    /// augment 2) [default: cnn].
     #[arg(long)]
     pub model: Option<ModelKind>,
     /// Label set [default: gender-emotion14]: `gender-emotion14` = the paper's 14
@@ -138,7 +138,8 @@ pub struct Args {
     #[arg(long, value_parser = within(bounds::THREADS))]
     pub threads: Option<usize>,
     /// Variants to train on, comma-separated [default: clean,noisy; si-cnn:
-    /// clean,noisy,aug1,aug2, the copies of `ser features --augment 2`].
+    /// clean,noisy,aug1,aug2, the training copies of a feature set made with
+    /// augment 2].
     #[arg(long, value_delimiter = ',', value_parser = trimmed)]
     pub train_variants: Option<Vec<String>>,
     /// Feature set id [default: the store's only set; of several, the

@@ -18,11 +18,15 @@ use super::card::{licence_of, ModelCard, TrainingData, MODEL_FORMAT};
 use super::estimate::OutOfFold;
 use super::write_model_file;
 use crate::error::{PipelineError, Result};
+use crate::features::FeatureConfig;
 use crate::output::OutputFile;
 use crate::reproduce::prepare_data;
 use crate::train::{
     default_train_variants, run_train, RunConfig, SplitKind, TrainOptions, TrainStageConfig, Window,
 };
+
+/// Training copies per clip in the recipe's feature set.
+const COPIES: usize = 2;
 
 /// What `ser model build` is asked to do.
 pub struct ModelBuildConfig {
@@ -62,6 +66,14 @@ fn stage(cfg: &ModelBuildConfig, split: SplitKind) -> Result<TrainStageConfig> {
         epochs: cfg.epochs,
         window: cfg.window.unwrap_or(Window::Auto),
         train_variants: default_train_variants(model),
+        // The set `prepare_data` made, whatever other sets the store holds.
+        feature_set: Some(
+            FeatureConfig {
+                augment: COPIES,
+                ..FeatureConfig::default()
+            }
+            .id(),
+        ),
         ..TrainStageConfig::default()
     };
     c.validate().map_err(PipelineError::Config)?;
@@ -70,8 +82,7 @@ fn stage(cfg: &ModelBuildConfig, split: SplitKind) -> Result<TrainStageConfig> {
 
 /// Builds the model file `cfg` asks for from the store at `root`.
 pub fn build_model(root: &Path, cfg: &ModelBuildConfig, show: bool) -> Result<ModelBuildOutcome> {
-    let copies = 2;
-    let store = prepare_data(root, cfg.data.as_deref(), copies, show)?;
+    let store = prepare_data(root, cfg.data.as_deref(), COPIES, show)?;
     let opts = || TrainOptions {
         show_progress: show,
         ..TrainOptions::default()

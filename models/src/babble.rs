@@ -45,7 +45,7 @@ impl FeatureBabble {
             .map(|e| self.log_mel(&x[e * width..(e + 1) * width], lengths[e].min(frames)))
             .collect();
         for e in 0..b {
-            if unit(rng) >= self.p {
+            if rng.unit() >= self.p {
                 continue;
             }
             let len = lengths[e].min(frames);
@@ -53,7 +53,7 @@ impl FeatureBabble {
             let others: Vec<usize> = (0..talkers)
                 .map(|_| (e + 1 + rng.below(b - 1)) % b)
                 .collect();
-            let snr = self.snr_db.0 + unit(rng) * (self.snr_db.1 - self.snr_db.0);
+            let snr = self.snr_db.0 + rng.unit() * (self.snr_db.1 - self.snr_db.0);
             let noise = self.babble_power(&mels, &others, lengths, frames, len, rng);
             let speech: Vec<f64> = mels[e].iter().map(|&d| db_to_power(d)).collect();
             let gain = mean(&speech) / (mean(&noise).max(1e-30) * 10f64.powf(snr / 10.0));
@@ -130,10 +130,6 @@ fn db_to_power(d: f32) -> f64 {
 
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
-}
-
-fn unit(rng: &mut SplitMix) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

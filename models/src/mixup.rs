@@ -62,14 +62,9 @@ fn blend(v: &mut [f32], b: usize, perm: &[usize], l: f32) {
     }
 }
 
-/// A uniform draw in (0, 1).
-fn unit(rng: &mut SplitMix) -> f64 {
-    ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-}
-
 /// A standard normal draw (Box-Muller).
 fn normal(rng: &mut SplitMix) -> f64 {
-    let (u, v) = (unit(rng), unit(rng));
+    let (u, v) = (rng.unit(), rng.unit());
     (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
 }
 
@@ -77,14 +72,14 @@ fn normal(rng: &mut SplitMix) -> f64 {
 /// `Gamma(a + 1) U^(1/a)`).
 fn gamma(rng: &mut SplitMix, a: f64) -> f64 {
     if a < 1.0 {
-        return gamma(rng, a + 1.0) * unit(rng).powf(1.0 / a);
+        return gamma(rng, a + 1.0) * rng.unit().powf(1.0 / a);
     }
     let d = a - 1.0 / 3.0;
     let c = 1.0 / (9.0 * d).sqrt();
     loop {
         let z = normal(rng);
         let v = (1.0 + c * z).powi(3);
-        if v > 0.0 && unit(rng).ln() < 0.5 * z * z + d - d * v + d * v.ln() {
+        if v > 0.0 && rng.unit().ln() < 0.5 * z * z + d - d * v + d * v.ln() {
             return d * v;
         }
     }

@@ -53,6 +53,11 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
+    /// Uniform in the open interval (0, 1) (53 random bits).
+    pub fn unit(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
     /// Uniform in `0..n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize

@@ -30,7 +30,11 @@ impl Mixup {
         rng: &mut SplitMix,
     ) {
         let b = lengths.len();
-        if self.alpha <= 0.0 || b < 2 || x.len() % b != 0 || targets.len() % b != 0 {
+        if self.alpha <= 0.0
+            || b < 2
+            || !x.len().is_multiple_of(b)
+            || !targets.len().is_multiple_of(b)
+        {
             return;
         }
         let l = beta(rng, self.alpha);

@@ -136,12 +136,7 @@ fn whole_files(p: &Predictor, a: &Args) -> usize {
 
 /// The label shown: `uncertain` when the top probability is below
 /// `min_confidence` (a recording with speech only).
-pub fn shown_label<'a>(
-    predicted: &'a str,
-    best: f32,
-    min_confidence: Option<f64>,
-    speech: bool,
-) -> &'a str {
+pub fn shown_label(predicted: &str, best: f32, min_confidence: Option<f64>, speech: bool) -> &str {
     match min_confidence {
         Some(m) if speech && f64::from(best) < m => UNCERTAIN,
         _ => predicted,

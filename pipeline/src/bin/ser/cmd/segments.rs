@@ -237,7 +237,7 @@ mod tests {
             path: "a.wav",
             predicted: "angry",
             probabilities: by_class(&classes, &q),
-            probability: f64::from(q[1]),
+            probability: Some(f64::from(q[1])),
             run: "r",
         });
         assert_eq!(new, old.to_string());

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod download;
+pub mod export;
 pub mod features;
 pub mod help;
 pub mod listen;

@@ -16,8 +16,8 @@ impl Default for Temperature {
 }
 
 /// Smallest probability taken into a logarithm (a class a model gives 0
-/// still gets a finite loss).
-const FLOOR: f64 = 1e-12;
+/// still gets a finite loss, and [`Temperature::apply`] a finite log).
+pub const FLOOR: f64 = 1e-12;
 
 impl Temperature {
     /// `p` (`[classes]`, summing to 1) rescaled: `p^(1/T)` renormalised.

@@ -10,6 +10,11 @@ use dfdx::prelude::*;
 
 use super::Seq;
 
+/// The epsilon of every batch-norm layer: dfdx 0.13's `BatchNorm1D`
+/// default, which the models keep (it is not saved with the weights, so a
+/// loaded model has it too). An exporter of a network needs the same number.
+pub const BN_EPSILON: f64 = 1e-5;
+
 /// Training: normalise with the batch's statistics and move the running
 /// ones towards them (unbiased variance, as PyTorch and dfdx).
 pub fn batchnorm_train<const C: usize, E: Dtype, D: Device<E>, T: Tape<E, D> + Merge<T>>(
@@ -69,6 +74,12 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_epsilon_is_dfdx_default() {
+        let bn = BatchNorm1D::<3, f32, Cpu>::build(&Cpu::default());
+        assert_eq!(bn.epsilon, BN_EPSILON);
+    }
 
     #[test]
     fn train_normalises_each_channel_and_eval_uses_running_statistics() {

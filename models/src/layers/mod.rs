@@ -108,11 +108,11 @@ mod dense;
 mod lstm;
 mod pool;
 
-pub use batchnorm::{batchnorm_eval, batchnorm_train};
+pub use batchnorm::{batchnorm_eval, batchnorm_train, BN_EPSILON};
 pub use conv1d::{Conv1D, Filters};
 pub use dense::{Dense, Logits};
 pub use lstm::{last_frames, Lstm};
-pub use pool::{global_avg_pool1d, max_pool1d, stats_pool};
+pub use pool::{global_avg_pool1d, max_pool1d, stats_pool, STATS_EPSILON};
 
 /// A layer or model as Keras would initialise it: its weights drawn from
 /// `rng`, field after field ([`crate::init`]); a model's impl comes from

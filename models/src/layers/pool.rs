@@ -5,6 +5,10 @@ use dfdx::prelude::*;
 
 use super::{Batch, Seq};
 
+/// Added to the variance before the square root in [`stats_pool`] (an
+/// exporter of the network needs the same number).
+pub const STATS_EPSILON: f64 = 1e-5;
+
 /// `MaxPooling1D(size)`, Keras "valid": `[b, l, c]` -> `[b, l / size, c]`
 /// (trailing frames that do not fill a window are dropped).
 pub fn max_pool1d<const C: usize, E: Dtype, D: Device<E>, T: Tape<E, D>>(
@@ -25,7 +29,8 @@ pub fn global_avg_pool1d<const C: usize, E: Dtype, D: Device<E>, T: Tape<E, D>>(
     x.try_mean::<(usize, Const<C>), Axis<1>>()
 }
 
-/// Mean and standard deviation over frames: `[b, l, C]` -> `[b, 2C]`.
+/// Mean and standard deviation over frames: `[b, l, C]` -> `[b, 2C]`
+/// (`std = sqrt(mean((x - mean)^2) + STATS_EPSILON)`).
 pub fn stats_pool<const C: usize, E: Dtype, D: Device<E>, T: Tape<E, D> + Merge<T>>(
     x: Seq<C, E, D, T>,
 ) -> Result<super::Logits<E, D, T>, D::Err> {
@@ -38,7 +43,7 @@ pub fn stats_pool<const C: usize, E: Dtype, D: Device<E>, T: Tape<E, D> + Merge<
     let std = centered
         .try_square()?
         .try_mean::<(usize, Const<C>), Axis<1>>()?
-        .try_add(E::from_f64(1e-5).unwrap_or_default())?
+        .try_add(E::from_f64(STATS_EPSILON).unwrap_or_default())?
         .try_sqrt()?; // [b, C]
     let b = shape.0;
     let mean = mean.try_reshape_like(&(b, C))?;

@@ -6,11 +6,13 @@
 //! training data's fingerprint, corpora and licences.
 //!
 //! [`build::build_model`] makes one; [`read_card`] and
-//! [`crate::train::Predictor::from_model_file`] read one.
+//! [`crate::train::Predictor::from_model_file`] read one;
+//! [`onnx::export_onnx`] writes its network as an ONNX model.
 
 pub mod build;
 pub mod card;
 pub mod estimate;
+pub mod onnx;
 
 use std::collections::HashMap;
 use std::io::Write;

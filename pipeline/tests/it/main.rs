@@ -15,6 +15,7 @@ mod hostile_train;
 mod incremental;
 mod label_sets;
 mod model_file;
+mod onnx;
 mod parity;
 mod ravdess_store;
 mod readme;

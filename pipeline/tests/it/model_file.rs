@@ -9,7 +9,7 @@ use crate::util::*;
 /// A model file built once for these tests: si-cnn on a 2-actor demo
 /// corpus, 15 epochs of 64-frame windows (a check of the machinery, not a
 /// model), with the folder that holds its data.
-fn built() -> &'static (TestDir, PathBuf) {
+pub fn built() -> &'static (TestDir, PathBuf) {
     static MODEL: OnceLock<(TestDir, PathBuf)> = OnceLock::new();
     MODEL.get_or_init(|| {
         let t = TestDir::new();

@@ -97,7 +97,7 @@ impl TestDir {
         cmd.arg("--quiet");
         let storeless = matches!(
             args.first(),
-            Some(&"synth" | &"download" | &"verify" | &"help")
+            Some(&"synth" | &"download" | &"verify" | &"help" | &"export")
         ) || args.starts_with(&["model", "show"]);
         if !storeless {
             cmd.arg("--store").arg(self.store_path());

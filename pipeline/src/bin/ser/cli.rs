@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::cmd::{
-    check, download, features, help, listen, metadata, model, predict, query, report, reproduce,
-    robustness, synth, train, verify,
+    check, download, export, features, help, listen, metadata, model, predict, query, report,
+    reproduce, robustness, synth, train, verify,
 };
 use crate::flags::{Env, StoreFlags, DEFAULT_STORE};
 
@@ -56,6 +56,10 @@ pub enum Command {
     /// A model file you can carry: `ser model build` trains the recommended
     /// model and writes it; `ser model show FILE` prints its card.
     Model(model::Args),
+    /// Write a model file's network as an ONNX model: raw MFCC frames in,
+    /// the probabilities `ser predict --model` gives out (window,
+    /// standardisation and temperature included).
+    Export(export::Args),
     /// Print the table of runs (with a legend of its columns) and write the
     /// paper's figures (PNG).
     Report(report::Args),
@@ -106,7 +110,7 @@ impl Command {
             },
             Command::Download(a) => Own::Quiet(a.q.quiet),
             Command::Verify(a) => Own::Quiet(a.q.quiet),
-            Command::Synth(_) | Command::Help(_) => Own::Nothing,
+            Command::Synth(_) | Command::Export(_) | Command::Help(_) => Own::Nothing,
         }
     }
 }

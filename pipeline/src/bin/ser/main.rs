@@ -38,6 +38,7 @@ fn run(command: Command, env: &Env) -> Result<i32> {
         Command::Check(a) => cmd::check::run(&a, env),
         Command::Robustness(a) => cmd::robustness::run(&a, env),
         Command::Model(a) => cmd::model::run(&a, env),
+        Command::Export(a) => cmd::export::run(&a),
         Command::Help(a) => cmd::help::run(&a, Cli::command()),
     }
 }

@@ -5,6 +5,7 @@
 pub mod answers;
 pub mod check;
 pub mod download;
+pub mod export;
 pub mod features;
 pub mod help;
 pub mod listen;

@@ -1,0 +1,481 @@
+//! The si-cnn network of a model file as an ONNX graph (opset 13), from
+//! raw MFCC frames to the probabilities `ser predict` gives, every step
+//! as `ser` computes it:
+//!
+//! 1. **window** ([`crate::train::data::Framing`]): the first `window`
+//!    frames (`crop start`) or the middle ones (`crop centre`) of a longer
+//!    input, the whole of a shorter one;
+//! 2. **standardisation** with the training statistics, `(x - mean) / std`
+//!    per coefficient, then zero frames after a short input up to the
+//!    window (zero is the training mean once standardised);
+//! 3. **the network** ([`models::si_cnn`]): three blocks of Conv1D
+//!    ("same" zero padding, the odd pad after), ReLU, max-pool (2, 2, 1;
+//!    "valid") and batch norm (running statistics); mean and standard
+//!    deviation over time; Dense 64 ReLU; Dense N (logits);
+//! 4. **softmax**, then the model file's temperature as
+//!    [`models::calibration::Temperature::apply`] does it: `p` floored at
+//!    1e-12, `softmax(ln p / T)` (skipped when `T` is 1).
+//!
+//! `ser` keeps sequences as `[batch, frames, channels]`; ONNX's Conv wants
+//! `[batch, channels, frames]`, so the graph transposes once after step 2
+//! and the filters `[kernel, in, out]` are stored as `[out, in, kernel]`.
+
+use std::collections::BTreeMap;
+
+use models::calibration::FLOOR;
+use models::layers::{BN_EPSILON, STATS_EPSILON};
+use models::NamedTensor;
+
+use super::proto::{Attr, Data, Dim, Graph, Node, Tensor, ValueInfo};
+use crate::train::data::N_MFCC;
+use crate::train::Crop;
+
+/// Name of the graph's input: raw MFCCs `[batch, frames, 40]`.
+pub const INPUT: &str = "mfcc";
+/// Name of the graph's output: class probabilities `[batch, classes]`.
+pub const OUTPUT: &str = "probabilities";
+
+/// What the graph needs besides the weights.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    /// Frames per example.
+    pub window: usize,
+    /// Which frames of a longer input are kept.
+    pub crop: Crop,
+    /// Temperature applied to the probabilities (1: none).
+    pub temperature: f64,
+}
+
+/// One model's tensors by field path (`conv1.weight`, `norm.mean`).
+#[derive(Debug, Clone, Default)]
+pub struct Weights(BTreeMap<String, NamedTensor>);
+
+impl Weights {
+    /// The tensors named `prefix` + path (`fold1/conv1.weight`), by path.
+    pub fn with_prefix(tensors: Vec<NamedTensor>, prefix: &str) -> Weights {
+        Weights(
+            tensors
+                .into_iter()
+                .filter_map(|t| Some((t.name.strip_prefix(prefix)?.to_string(), t)))
+                .collect(),
+        )
+    }
+
+    /// The tensor `name`; `Err` says what is missing or the wrong shape.
+    fn get(&self, name: &str) -> Result<&NamedTensor, String> {
+        self.0
+            .get(name)
+            .ok_or_else(|| format!("tensor `{name}` missing"))
+    }
+
+    /// The values of `name`, which must have shape `want`.
+    fn values(&self, name: &str, want: &[usize]) -> Result<&[f32], String> {
+        let t = self.get(name)?;
+        if t.shape != want || t.data.len() != want.iter().product::<usize>() {
+            return Err(format!(
+                "tensor `{name}` has shape {:?}, expected {want:?}",
+                t.shape
+            ));
+        }
+        Ok(&t.data)
+    }
+}
+
+/// Nodes and constants in the order they are added.
+#[derive(Default)]
+struct Builder {
+    nodes: Vec<Node>,
+    constants: Vec<Tensor>,
+}
+
+impl Builder {
+    /// Adds `op` reading `inputs`; its output (and the node) is named `out`.
+    fn op(&mut self, out: &str, op: &'static str, inputs: &[&str], attrs: Vec<Attr>) -> String {
+        self.nodes.push(Node {
+            op,
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            outputs: vec![out.to_string()],
+            name: out.to_string(),
+            attrs,
+        });
+        out.to_string()
+    }
+
+    /// A float constant of shape `dims` (empty: a scalar).
+    fn floats(&mut self, name: &str, dims: &[usize], data: Vec<f32>) -> String {
+        self.constants.push(Tensor {
+            name: name.to_string(),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data: Data::F32(data),
+        });
+        name.to_string()
+    }
+
+    /// A one-dimensional int64 constant.
+    fn ints(&mut self, name: &str, data: &[i64]) -> String {
+        self.constants.push(Tensor {
+            name: name.to_string(),
+            dims: vec![data.len() as i64],
+            data: Data::I64(data.to_vec()),
+        });
+        name.to_string()
+    }
+}
+
+/// The graph of the si-cnn whose tensors are `w` (`classes` outputs).
+/// `Err` names a tensor that is missing or has the wrong shape.
+pub fn si_cnn(w: &Weights, spec: &Spec, classes: usize) -> Result<Graph, String> {
+    let mut g = Builder::default();
+    let x = window(&mut g, spec); // [batch, min(frames, window), 40]
+    let x = standardise_and_pad(&mut g, w, &x, spec.window)?; // [batch, window, 40]
+    let x = g.op(
+        "channels_first",
+        "Transpose",
+        &[&x],
+        vec![Attr::ints("perm", &[0, 2, 1])],
+    ); // [batch, 40, window]
+    let (x, c1) = conv_block(&mut g, w, &x, 1, N_MFCC, 2)?; // [batch, 64, window / 2]
+    let (x, c2) = conv_block(&mut g, w, &x, 2, c1, 2)?; // [batch, 128, window / 4]
+    let (x, c3) = conv_block(&mut g, w, &x, 3, c2, 1)?; // [batch, 128, window / 4]
+    let x = stats_pool(&mut g, &x); // [batch, 256]
+    let (x, d1) = dense(&mut g, w, &x, "dense1", 2 * c3, None)?; // [batch, 64]
+    let x = g.op("dense1.relu", "Relu", &[&x], vec![]);
+    let (logits, _) = dense(&mut g, w, &x, "dense2", d1, Some(classes))?; // [batch, classes]
+    probabilities(&mut g, &logits, spec.temperature); // [batch, classes]
+    Ok(Graph {
+        name: "si-cnn".into(),
+        nodes: g.nodes,
+        initializers: g.constants,
+        inputs: vec![ValueInfo {
+            name: INPUT.into(),
+            dims: vec![
+                Dim::Named("batch"),
+                Dim::Named("frames"),
+                Dim::Fixed(N_MFCC as i64),
+            ],
+            doc: "raw MFCCs, frames x 40 per clip, computed with the feature config in the \
+                  metadata (`feature_config`); any number of frames"
+                .into(),
+        }],
+        outputs: vec![ValueInfo {
+            name: OUTPUT.into(),
+            dims: vec![Dim::Named("batch"), Dim::Fixed(classes as i64)],
+            doc: "class probabilities, in the order of the metadata's `classes`".into(),
+        }],
+        doc: String::new(),
+    })
+}
+
+/// The frames of [`INPUT`] the window keeps: `[batch, frames, 40]` ->
+/// `[batch, min(frames, window), 40]`.
+fn window(g: &mut Builder, spec: &Spec) -> String {
+    let one = g.ints("window.axis", &[1]);
+    let size = g.ints("window.size", &[spec.window as i64]);
+    match spec.crop {
+        Crop::Start => {
+            let start = g.ints("window.start", &[0]);
+            g.op("window", "Slice", &[INPUT, &start, &size, &one], vec![])
+        }
+        Crop::Centre => {
+            // start = max(frames - window, 0) / 2 (integer division).
+            let frames = frames_of(g, INPUT, "window"); // [1]
+            let over = g.op("window.over", "Sub", &[&frames, &size], vec![]);
+            let zero = g.ints("window.zero", &[0]);
+            let over = g.op("window.over_pos", "Max", &[&over, &zero], vec![]);
+            let two = g.ints("window.two", &[2]);
+            let start = g.op("window.start", "Div", &[&over, &two], vec![]);
+            let end = g.op("window.end", "Add", &[&start, &size], vec![]);
+            g.op("window", "Slice", &[INPUT, &start, &end, &one], vec![])
+        }
+    }
+}
+
+/// The number of frames of `x` (`[batch, frames, c]`) as a `[1]` int64
+/// tensor; nodes named `{name}.*`.
+fn frames_of(g: &mut Builder, x: &str, name: &str) -> String {
+    let shape = g.op(&format!("{name}.shape"), "Shape", &[x], vec![]); // [3]
+    let axis0 = g.ints(&format!("{name}.shape_axis"), &[0]);
+    let (from, to) = (
+        g.ints(&format!("{name}.shape_from"), &[1]),
+        g.ints(&format!("{name}.shape_to"), &[2]),
+    );
+    g.op(
+        &format!("{name}.frames"),
+        "Slice",
+        &[&shape, &from, &to, &axis0],
+        vec![],
+    )
+}
+
+/// `(x - mean) / std` per coefficient, then zero frames after a short
+/// input: `[batch, kept, 40]` -> `[batch, window, 40]`.
+fn standardise_and_pad(
+    g: &mut Builder,
+    w: &Weights,
+    x: &str,
+    window: usize,
+) -> Result<String, String> {
+    let mean = w.values("norm.mean", &[N_MFCC])?.to_vec();
+    let mean = g.floats("norm.mean", &[N_MFCC], mean);
+    let std = w.values("norm.std", &[N_MFCC])?.to_vec();
+    let std = g.floats("norm.std", &[N_MFCC], std);
+    let x = g.op("norm.centred", "Sub", &[x, &mean], vec![]);
+    let x = g.op("norm.scaled", "Div", &[&x, &std], vec![]);
+    let frames = frames_of(g, &x, "pad"); // [1]
+    let size = g.ints("pad.window", &[window as i64]);
+    let missing = g.op("pad.missing", "Sub", &[&size, &frames], vec![]); // [1]
+    let before = g.ints("pad.before", &[0, 0, 0, 0]);
+    let after = g.ints("pad.after", &[0]);
+    // [begin b, t, c, end b, t, c] = [0, 0, 0, 0, missing, 0]
+    let pads = g.op(
+        "pad.pads",
+        "Concat",
+        &[&before, &missing, &after],
+        vec![Attr::int("axis", 0)],
+    );
+    Ok(g.op("padded", "Pad", &[&x, &pads], vec![]))
+}
+
+/// Mean and standard deviation over time, `sqrt(mean((x - mean)^2) +
+/// STATS_EPSILON)`, side by side: `[batch, c, t]` -> `[batch, 2c]`.
+fn stats_pool(g: &mut Builder, x: &str) -> String {
+    let reduce = |keep: i64| vec![Attr::ints("axes", &[2]), Attr::int("keepdims", keep)];
+    let mean = g.op("pool.mean", "ReduceMean", &[x], reduce(1)); // [batch, c, 1]
+    let centred = g.op("pool.centred", "Sub", &[x, &mean], vec![]);
+    let square = g.op("pool.square", "Mul", &[&centred, &centred], vec![]);
+    let var = g.op("pool.var", "ReduceMean", &[&square], reduce(0)); // [batch, c]
+    let eps = g.floats("pool.epsilon", &[], vec![STATS_EPSILON as f32]);
+    let var = g.op("pool.var_eps", "Add", &[&var, &eps], vec![]);
+    let std = g.op("pool.std", "Sqrt", &[&var], vec![]);
+    let time = g.ints("pool.time_axis", &[2]);
+    let mean = g.op("pool.mean_flat", "Squeeze", &[&mean, &time], vec![]); // [batch, c]
+    g.op("pool", "Concat", &[&mean, &std], vec![Attr::int("axis", 1)])
+}
+
+/// Softmax of the logits into [`OUTPUT`]; with a temperature other than
+/// 1, as `Temperature::apply`: `softmax(ln max(p, FLOOR) / T)`.
+fn probabilities(g: &mut Builder, logits: &str, temperature: f64) {
+    let last = || vec![Attr::int("axis", -1)];
+    if temperature == 1.0 {
+        g.op(OUTPUT, "Softmax", &[logits], last());
+        return;
+    }
+    let p = g.op("softmax", "Softmax", &[logits], last());
+    let floor = g.floats("calibration.floor", &[], vec![FLOOR as f32]);
+    let p = g.op("calibration.floored", "Max", &[&p, &floor], vec![]);
+    let logp = g.op("calibration.log", "Log", &[&p], vec![]);
+    let t = g.floats("calibration.temperature", &[], vec![temperature as f32]);
+    let z = g.op("calibration.scaled", "Div", &[&logp, &t], vec![]);
+    g.op(OUTPUT, "Softmax", &[&z], last());
+}
+
+/// Block `n`: Conv1D (`conv{n}`), ReLU, max-pool `pool` (1: none), batch
+/// norm (`bn{n}`): `[batch, inputs, t]` -> `[batch, filters, t / pool]`.
+/// Returns the output and its channels.
+fn conv_block(
+    g: &mut Builder,
+    w: &Weights,
+    x: &str,
+    n: usize,
+    inputs: usize,
+    pool: usize,
+) -> Result<(String, usize), String> {
+    let name = format!("conv{n}.weight");
+    let shape = &w.get(&name)?.shape;
+    let (kernel, filters) = match shape.as_slice() {
+        [k, i, o] if *i == inputs && *k >= 1 => (*k, *o),
+        _ => {
+            return Err(format!(
+                "tensor `{name}` has shape {shape:?}, expected [kernel, {inputs}, filters]"
+            ))
+        }
+    };
+    // [kernel, in, out] -> [out, in, kernel]
+    let kio = w.values(&name, &[kernel, inputs, filters])?;
+    let mut oik = vec![0f32; kio.len()];
+    for k in 0..kernel {
+        for i in 0..inputs {
+            for o in 0..filters {
+                oik[(o * inputs + i) * kernel + k] = kio[(k * inputs + i) * filters + o];
+            }
+        }
+    }
+    let p = format!("conv{n}");
+    let weight = g.floats(&format!("{p}.weight"), &[filters, inputs, kernel], oik);
+    let bias = w.values(&format!("{p}.bias"), &[filters])?.to_vec();
+    let bias = g.floats(&format!("{p}.bias"), &[filters], bias);
+    // "same": (kernel - 1) / 2 zero frames before, the rest after.
+    let left = (kernel - 1) / 2;
+    let attrs = vec![
+        Attr::ints("kernel_shape", &[kernel as i64]),
+        Attr::ints("pads", &[left as i64, (kernel - 1 - left) as i64]),
+        Attr::ints("strides", &[1]),
+    ];
+    let y = g.op(&p, "Conv", &[x, &weight, &bias], attrs);
+    let mut y = g.op(&format!("{p}.relu"), "Relu", &[&y], vec![]);
+    if pool > 1 {
+        let size = vec![
+            Attr::ints("kernel_shape", &[pool as i64]),
+            Attr::ints("strides", &[pool as i64]),
+        ];
+        y = g.op(&format!("{p}.pool"), "MaxPool", &[&y], size);
+    }
+    let b = format!("bn{n}");
+    let mut params = Vec::new();
+    for field in ["scale", "bias", "running_mean", "running_var"] {
+        let v = w.values(&format!("{b}.{field}"), &[filters])?.to_vec();
+        params.push(g.floats(&format!("{b}.{field}"), &[filters], v));
+    }
+    let y = g.op(
+        &b,
+        "BatchNormalization",
+        &[&y, &params[0], &params[1], &params[2], &params[3]],
+        vec![Attr::float("epsilon", BN_EPSILON as f32)],
+    );
+    Ok((y, filters))
+}
+
+/// Dense layer `name` (weight `[outputs, inputs]`, bias `[outputs]`):
+/// `[batch, inputs]` -> `[batch, outputs]`; `outputs` is checked when given.
+fn dense(
+    g: &mut Builder,
+    w: &Weights,
+    x: &str,
+    name: &str,
+    inputs: usize,
+    outputs: Option<usize>,
+) -> Result<(String, usize), String> {
+    let wname = format!("{name}.weight");
+    let out = match (w.get(&wname)?.shape.as_slice(), outputs) {
+        ([o, _], None) => *o,
+        (_, Some(o)) => o,
+        (s, None) => {
+            return Err(format!(
+                "tensor `{wname}` has shape {s:?}, expected [outputs, {inputs}]"
+            ))
+        }
+    };
+    let weight = w.values(&wname, &[out, inputs])?.to_vec();
+    let weight = g.floats(&wname, &[out, inputs], weight);
+    let bias = w.values(&format!("{name}.bias"), &[out])?.to_vec();
+    let bias = g.floats(&format!("{name}.bias"), &[out], bias);
+    // x · Wᵀ + b
+    let y = g.op(
+        name,
+        "Gemm",
+        &[x, &weight, &bias],
+        vec![Attr::int("transB", 1)],
+    );
+    Ok((y, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tensor(name: &str, shape: &[usize]) -> NamedTensor {
+        NamedTensor {
+            name: format!("fold1/{name}"),
+            shape: shape.to_vec(),
+            data: (0..shape.iter().product::<usize>())
+                .map(|i| i as f32)
+                .collect(),
+        }
+    }
+
+    fn si_cnn_tensors(kernel: usize, classes: usize) -> Vec<NamedTensor> {
+        let mut t = vec![
+            tensor("norm.mean", &[40]),
+            tensor("norm.std", &[40]),
+            tensor("conv1.weight", &[kernel, 40, 64]),
+            tensor("conv1.bias", &[64]),
+            tensor("conv2.weight", &[kernel, 64, 128]),
+            tensor("conv2.bias", &[128]),
+            tensor("conv3.weight", &[3, 128, 128]),
+            tensor("conv3.bias", &[128]),
+            tensor("dense1.weight", &[64, 256]),
+            tensor("dense1.bias", &[64]),
+            tensor("dense2.weight", &[classes, 64]),
+            tensor("dense2.bias", &[classes]),
+        ];
+        for (n, c) in [(1, 64), (2, 128), (3, 128)] {
+            for f in ["scale", "bias", "running_mean", "running_var"] {
+                t.push(tensor(&format!("bn{n}.{f}"), &[c]));
+            }
+        }
+        t
+    }
+
+    fn spec(crop: Crop, temperature: f64) -> Spec {
+        Spec {
+            window: 64,
+            crop,
+            temperature,
+        }
+    }
+
+    #[test]
+    fn every_node_reads_what_exists_before_it_and_ends_in_the_output() {
+        for (crop, t) in [(Crop::Start, 1.0), (Crop::Centre, 1.7)] {
+            let w = Weights::with_prefix(si_cnn_tensors(5, 8), "fold1/");
+            let g = si_cnn(&w, &spec(crop, t), 8).unwrap();
+            let mut known: Vec<String> = g.initializers.iter().map(|t| t.name.clone()).collect();
+            known.push(INPUT.into());
+            for n in &g.nodes {
+                for i in &n.inputs {
+                    assert!(known.contains(i), "{} reads {i} before it exists", n.name);
+                }
+                known.extend(n.outputs.iter().cloned());
+            }
+            assert_eq!(g.nodes.last().unwrap().outputs, [OUTPUT]);
+            let ops: Vec<&str> = g.nodes.iter().map(|n| n.op).collect();
+            assert_eq!(ops.iter().filter(|o| **o == "Conv").count(), 3);
+            assert_eq!(ops.iter().filter(|o| **o == "MaxPool").count(), 2);
+            assert_eq!(
+                ops.iter().filter(|o| **o == "Softmax").count(),
+                if t == 1.0 { 1 } else { 2 }
+            );
+            assert!(ops.contains(&"Shape"));
+        }
+    }
+
+    #[test]
+    fn filters_are_stored_out_in_kernel_and_same_padding_puts_the_odd_pad_after() {
+        let w = Weights::with_prefix(si_cnn_tensors(4, 3), "fold1/");
+        let g = si_cnn(&w, &spec(Crop::Start, 1.0), 3).unwrap();
+        let conv1 = g
+            .initializers
+            .iter()
+            .find(|t| t.name == "conv1.weight")
+            .unwrap();
+        assert_eq!(conv1.dims, [64, 40, 4]);
+        let Data::F32(v) = &conv1.data else {
+            panic!("float filters")
+        };
+        // [o, i, k] = source [k, i, o] = (k * 40 + i) * 64 + o.
+        let (o, i, k) = (5, 7, 3);
+        assert_eq!(v[(o * 40 + i) * 4 + k], ((k * 40 + i) * 64 + o) as f32);
+        let node = g.nodes.iter().find(|n| n.name == "conv1").unwrap();
+        assert!(node.attrs.contains(&Attr::ints("pads", &[1, 2])));
+    }
+
+    #[test]
+    fn a_missing_or_misshapen_tensor_is_named() {
+        let mut t = si_cnn_tensors(5, 8);
+        t.retain(|t| t.name != "fold1/bn2.running_var");
+        let err = si_cnn(
+            &Weights::with_prefix(t, "fold1/"),
+            &spec(Crop::Start, 1.0),
+            8,
+        )
+        .unwrap_err();
+        assert!(err.contains("bn2.running_var"), "{err}");
+        let err = si_cnn(
+            &Weights::with_prefix(si_cnn_tensors(5, 8), "fold1/"),
+            &spec(Crop::Start, 1.0),
+            6,
+        )
+        .unwrap_err();
+        assert!(err.contains("dense2.weight"), "{err}");
+    }
+}

@@ -355,6 +355,7 @@ fn regression_closed_stdout_never_panics_for_any_command() {
     let demo = t.path().join("demo");
     let run_dir = t.store().run_dir(&run);
     let model = t.path().join("closed.ser");
+    let onnx = t.path().join("closed.onnx");
     let commands: Vec<(Vec<&str>, Option<Vec<u8>>)> = vec![
         (vec!["synth", "--out", s(&demo), "--actors", "1"], None),
         (
@@ -438,6 +439,10 @@ fn regression_closed_stdout_never_panics_for_any_command() {
             None,
         ),
         (vec!["model", "show", s(&model)], None),
+        (
+            vec!["export", "--model", s(&model), "--onnx", s(&onnx)],
+            None,
+        ),
         (vec!["help"], None),
         (vec!["help", "train"], None),
         (vec!["--help"], None),

@@ -54,8 +54,19 @@ fn trained_clean_accuracy(t: &TestDir, run: &str) -> Vec<(Option<i64>, f64)> {
 fn clean_reproduces_training_and_conditions_are_scored_per_fold_and_averaged() {
     let t = demo_store(4);
     let out = ok(&t.ser(&[
-        "train", "--model", "si-cnn", "--labels", "emotion8", "--split", "speakers", "--folds",
-        "2", "--epochs", "3",
+        "train",
+        "--model",
+        "si-cnn",
+        "--labels",
+        "emotion8",
+        "--split",
+        "speakers",
+        "--folds",
+        "2",
+        "--epochs",
+        "3",
+        "--train-variants",
+        "clean,noisy",
     ]));
     let run = run_name(&out);
     let cfg = RobustnessConfig {

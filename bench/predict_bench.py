@@ -4,7 +4,7 @@
 Builds a throwaway model file (`ser model build` on the demo corpus, one
 epoch: the network and input are the recommended model's, only its
 weights are untrained), then runs `ser predict --model FILE CLIP` on a
-4-s clip, REPEAT times as separate processes (each loads the file), and
+4-s clip (a demo clip looped to 4.0 s, unless --clip), REPEAT times as separate processes (each loads the file), and
 reports the median wall time and the peak RSS. The same clip through the
 run folder the file was built from (`--run DIR`, every fold model of a
 speaker run) is timed in the same run, as the reference. Goal (issue 22):
@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import wave
 
 
 def run(cmd):
@@ -42,6 +43,19 @@ def peak_rss_mb(cmd):
     return int(run([sys.executable, "-c", probe] + cmd)) / 1024
 
 
+def four_seconds(src, dst):
+    """`src` (a WAV) looped to exactly 4.0 s, written to `dst`."""
+    with wave.open(src) as w:
+        params, frames = w.getparams(), w.readframes(w.getnframes())
+    width = params.sampwidth * params.nchannels
+    want = 4 * params.framerate * width
+    data = (frames * (want // len(frames) + 1))[:want]
+    with wave.open(dst, "wb") as w:
+        w.setparams(params)
+        w.writeframes(data)
+    return dst
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ser", required=True)
@@ -54,7 +68,8 @@ def main():
     run([args.ser, "synth", "--out", data, "--actors", "2"])
     run([args.ser, "-q", "--store", store, "model", "build", "--data", data,
          "--out", model, "--epochs", "1"])
-    clip = args.clip or sorted(glob.glob(os.path.join(data, "Actor_01", "*.wav")))[0]
+    clip = args.clip or four_seconds(sorted(glob.glob(os.path.join(data, "Actor_01", "*.wav")))[0],
+                                     os.path.join(tmp, "four-seconds.wav"))
     speaker_run = [d for d in glob.glob(os.path.join(store, "runs", "si-cnn-*-speakers-*"))][0]
     ref_wall = timed([args.ser, "predict", "--run", speaker_run, clip], args.repeat)
     wall = timed([args.ser, "predict", "--model", model, clip], args.repeat)

@@ -29,15 +29,6 @@ pub struct RecordingAnswer {
     pub duration_s: f64,
 }
 
-impl RecordingAnswer {
-    /// The class index and its probability; `None` for no speech.
-    pub fn top(&self) -> Option<(usize, f32)> {
-        let p = self.probabilities.as_ref()?;
-        let k = models::argmax(p);
-        Some((k, p[k]))
-    }
-}
-
 impl Predictor {
     /// Classifies mono samples `y` at `rate` Hz as one recording (see the
     /// module); `floor_db` is the level below which nothing is speech.

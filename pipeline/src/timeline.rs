@@ -32,6 +32,9 @@ pub struct SegmentConfig {
     pub silence_db: f64,
 }
 
+/// The label of a segment without speech (every output format).
+pub const SILENT: &str = "silent";
+
 /// The default floor of speech, dBFS (see [`SegmentConfig::silence_db`]).
 pub const SILENCE_DB: f64 = crate::speech::FLOOR_DB;
 
@@ -241,9 +244,9 @@ fn timeline_of(
     Ok(all)
 }
 
-/// The dominant class over the voiced segments: the largest mean
-/// probability. `None` when every segment is silent.
-pub fn dominant(segments: &[Segment]) -> Option<(usize, f32, usize)> {
+/// The mean class probabilities over the voiced segments, and how many
+/// there are. `None` when every segment is silent.
+pub fn voiced_mean(segments: &[Segment]) -> Option<(Vec<f32>, usize)> {
     let voiced: Vec<&Vec<f32>> = segments
         .iter()
         .filter_map(|s| s.probabilities.as_ref())
@@ -255,8 +258,15 @@ pub fn dominant(segments: &[Segment]) -> Option<(usize, f32, usize)> {
             *m += q / voiced.len() as f32;
         }
     }
+    Some((mean, voiced.len()))
+}
+
+/// The dominant class over the voiced segments: the largest mean
+/// probability ([`voiced_mean`]). `None` when every segment is silent.
+pub fn dominant(segments: &[Segment]) -> Option<(usize, f32, usize)> {
+    let (mean, voiced) = voiced_mean(segments)?;
     let k = models::argmax(&mean);
-    Some((k, mean[k], voiced.len()))
+    Some((k, mean[k], voiced))
 }
 
 /// Segments of one input, for [`write_parquet`].
@@ -289,7 +299,7 @@ pub fn write_parquet(
         .collect();
     let label = |s: &Segment| match &s.probabilities {
         Some(p) => classes[models::argmax(p)].clone(),
-        None => "silent".to_string(),
+        None => SILENT.to_string(),
     };
     let prob = |s: &Segment| s.probabilities.as_ref().map(|p| p[models::argmax(p)]);
     let probs: Vec<Option<Series>> = rows

@@ -70,6 +70,16 @@ impl FeatureConfig {
         name == "clean" || name == "noisy" || FeatureConfig::copy_number(name).is_some()
     }
 
+    /// Training copies a feature set needs to hold every one of
+    /// `variants`: the largest `k` of their `augk` (0 for none).
+    pub fn copies_for(variants: &[String]) -> usize {
+        variants
+            .iter()
+            .filter_map(|v| FeatureConfig::copy_number(v))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// `k` of the training copy `augk` (`k` >= 1); `None` for any other name.
     pub fn copy_number(name: &str) -> Option<usize> {
         name.strip_prefix(COPY_PREFIX)

@@ -15,7 +15,7 @@ use models::zoo::read_tensors;
 use models::{LabelSet, ModelKind};
 
 use super::card::{licence_of, ModelCard, TrainingData, MODEL_FORMAT};
-use super::estimate::OutOfFold;
+use super::estimate::{Calibration, OutOfFold};
 use super::write_model_file;
 use crate::error::{PipelineError, Result};
 use crate::features::FeatureConfig;
@@ -24,9 +24,6 @@ use crate::reproduce::prepare_data;
 use crate::train::{
     default_train_variants, run_train, RunConfig, SplitKind, TrainOptions, TrainStageConfig, Window,
 };
-
-/// Training copies per clip in the recipe's feature set.
-const COPIES: usize = 2;
 
 /// What `ser model build` is asked to do.
 pub struct ModelBuildConfig {
@@ -58,6 +55,7 @@ pub struct ModelBuildOutcome {
 /// The recipe under `split`.
 fn stage(cfg: &ModelBuildConfig, split: SplitKind) -> Result<TrainStageConfig> {
     let model = ModelKind::SiCnn;
+    let train_variants = default_train_variants(model);
     let c = TrainStageConfig {
         model,
         labels: cfg.labels.clone(),
@@ -65,15 +63,15 @@ fn stage(cfg: &ModelBuildConfig, split: SplitKind) -> Result<TrainStageConfig> {
         seed: cfg.seed,
         epochs: cfg.epochs,
         window: cfg.window.unwrap_or(Window::Auto),
-        train_variants: default_train_variants(model),
         // The set `prepare_data` made, whatever other sets the store holds.
         feature_set: Some(
             FeatureConfig {
-                augment: COPIES,
+                augment: FeatureConfig::copies_for(&train_variants),
                 ..FeatureConfig::default()
             }
             .id(),
         ),
+        train_variants,
         ..TrainStageConfig::default()
     };
     c.validate().map_err(PipelineError::Config)?;
@@ -82,14 +80,17 @@ fn stage(cfg: &ModelBuildConfig, split: SplitKind) -> Result<TrainStageConfig> {
 
 /// Builds the model file `cfg` asks for from the store at `root`.
 pub fn build_model(root: &Path, cfg: &ModelBuildConfig, show: bool) -> Result<ModelBuildOutcome> {
-    let store = prepare_data(root, cfg.data.as_deref(), COPIES, show)?;
+    let copies = FeatureConfig::copies_for(&default_train_variants(ModelKind::SiCnn));
+    let store = prepare_data(root, cfg.data.as_deref(), copies, show)?;
     let opts = || TrainOptions {
         show_progress: show,
         ..TrainOptions::default()
     };
     let folds = run_train(&store, &stage(cfg, SplitKind::Speakers)?, &opts())?;
     let oof = OutOfFold::read(&folds.dir, &folds.config.classes)?;
+    let cal = oof.calibrate();
     let reliability = oof.draw_reliability(
+        &cal,
         &folds.dir.join("figures").join("reliability.png"),
         &format!("Confidence of {} on unseen speakers", folds.run),
     )?;
@@ -100,7 +101,7 @@ pub fn build_model(root: &Path, cfg: &ModelBuildConfig, show: bool) -> Result<Mo
             folds.config.classes, all.config.classes
         )));
     }
-    let card = card(&all.config, &folds.config, &oof);
+    let card = card(&all.config, &folds.config, &oof, &cal);
     let w_path = all.dir.join("model.safetensors");
     let bytes = std::fs::read(&w_path).map_err(|e| PipelineError::io(&w_path, e))?;
     write_model_file(&cfg.out, &card, &read_tensors(&bytes)?)?;
@@ -111,13 +112,13 @@ pub fn build_model(root: &Path, cfg: &ModelBuildConfig, show: bool) -> Result<Mo
     })
 }
 
-fn card(all: &RunConfig, folds: &RunConfig, oof: &OutOfFold) -> ModelCard {
+fn card(all: &RunConfig, folds: &RunConfig, oof: &OutOfFold, cal: &Calibration) -> ModelCard {
     ModelCard {
         format: MODEL_FORMAT,
         ser_version: env!("CARGO_PKG_VERSION").to_string(),
         run: all.clone(),
-        temperature: oof.temperature().0,
-        estimate: oof.estimate(&folds.run, &folds.classes),
+        temperature: cal.temperature.0,
+        estimate: oof.estimate(&folds.run, &folds.classes, cal),
         data: TrainingData {
             fingerprint: all.data_fingerprint.clone(),
             corpora: all.corpora.clone(),

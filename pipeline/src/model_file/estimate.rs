@@ -15,6 +15,19 @@ use crate::report::plot::{lines, save_png};
 /// Bins of the expected calibration error.
 pub const ECE_BINS: usize = 15;
 
+/// The confidence calibration of a speaker-split run.
+pub struct Calibration {
+    /// Fitted on every fold's held-out predictions.
+    pub temperature: Temperature,
+    /// Every fold's probabilities scaled by the temperature fitted on the
+    /// other folds only.
+    pub held_out: Vec<Vec<f32>>,
+    /// Expected calibration error (15 bins) as trained, %.
+    pub ece_before: f64,
+    /// The same of `held_out` (measured on predictions the fit never saw), %.
+    pub ece_after: f64,
+}
+
 /// Held-out predictions of the clean copies: fold, class, probabilities.
 pub struct OutOfFold {
     /// Fold of each clip.
@@ -69,24 +82,21 @@ impl OutOfFold {
         f
     }
 
-    /// The temperature fitted on every fold's predictions (what a model
-    /// file applies).
-    pub fn temperature(&self) -> Temperature {
-        Temperature::fit(&self.probs, &self.class)
-    }
-
-    /// ECE (%) before calibration, and after it when each fold is scaled
-    /// by a temperature fitted on the *other* folds only (so the number
-    /// is measured on predictions the fit never saw).
-    pub fn ece_before_after(&self) -> (f64, f64) {
-        let before = ece(&self.probs, &self.class, ECE_BINS);
-        let after = ece(&self.held_out_scaled(), &self.class, ECE_BINS);
-        (100.0 * before, 100.0 * after)
+    /// Fits the calibration: the temperature on every fold's predictions
+    /// (what a model file applies), and the held-out check of it.
+    pub fn calibrate(&self) -> Calibration {
+        let held_out = self.held_out_scaled();
+        Calibration {
+            temperature: Temperature::fit(&self.probs, &self.class),
+            ece_before: 100.0 * ece(&self.probs, &self.class, ECE_BINS),
+            ece_after: 100.0 * ece(&held_out, &self.class, ECE_BINS),
+            held_out,
+        }
     }
 
     /// Every fold's probabilities scaled by the temperature fitted on the
     /// other folds.
-    pub fn held_out_scaled(&self) -> Vec<Vec<f32>> {
+    fn held_out_scaled(&self) -> Vec<Vec<f32>> {
         let mut scaled = self.probs.clone();
         for k in self.folds() {
             let (p, c): (Vec<Vec<f32>>, Vec<usize>) = self
@@ -103,7 +113,7 @@ impl OutOfFold {
 
     /// Draws the reliability diagram (before, and after held-out
     /// temperature scaling) to `path`.
-    pub fn draw_reliability(&self, path: &Path, title: &str) -> Result<PathBuf> {
+    pub fn draw_reliability(&self, cal: &Calibration, path: &Path, title: &str) -> Result<PathBuf> {
         let curve = |probs: &[Vec<f32>]| -> Vec<(f64, f64)> {
             reliability(probs, &self.class, 10)
                 .iter()
@@ -111,7 +121,7 @@ impl OutOfFold {
                 .map(|b| (b.confidence, b.accuracy))
                 .collect()
         };
-        let (before, after) = self.ece_before_after();
+        let (before, after) = (cal.ece_before, cal.ece_after);
         let series = [
             ("perfectly calibrated", vec![(0.0, 0.0), (1.0, 1.0)]),
             (
@@ -120,7 +130,7 @@ impl OutOfFold {
             ),
             (
                 &*format!("temperature from the other folds (ECE {after:.1} %)"),
-                curve(&self.held_out_scaled()),
+                curve(&cal.held_out),
             ),
         ];
         save_png(path, (900, 720), |root| {
@@ -140,7 +150,7 @@ impl OutOfFold {
 
     /// UAR and accuracy per fold (mean and sd of UAR, mean accuracy) and
     /// pooled recall per class, in %.
-    pub fn estimate(&self, run: &str, classes: &[String]) -> Estimate {
+    pub fn estimate(&self, run: &str, classes: &[String], cal: &Calibration) -> Estimate {
         let n = classes.len();
         let mut uars = Vec::new();
         let mut accs = Vec::new();
@@ -157,7 +167,6 @@ impl OutOfFold {
         }
         let pred: Vec<usize> = self.probs.iter().map(|p| models::argmax(p)).collect();
         let pooled = Metrics::compute(&self.class, &pred, n);
-        let (ece_before, ece_after) = self.ece_before_after();
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         let m = mean(&uars);
         let sd = (uars.iter().map(|u| (u - m).powi(2)).sum::<f64>()
@@ -177,8 +186,8 @@ impl OutOfFold {
                 .zip(&pooled.per_class)
                 .map(|(c, s)| (c.clone(), 100.0 * s.recall))
                 .collect(),
-            ece_before,
-            ece_after,
+            ece_before: cal.ece_before,
+            ece_after: cal.ece_after,
         }
     }
 }

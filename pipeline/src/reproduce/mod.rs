@@ -136,8 +136,7 @@ fn measure_robustness(
 fn copies_needed(planned: &[PlannedRun]) -> usize {
     planned
         .iter()
-        .flat_map(|p| &p.config.train_variants)
-        .filter_map(|v| FeatureConfig::copy_number(v))
+        .map(|p| FeatureConfig::copies_for(&p.config.train_variants))
         .max()
         .unwrap_or(0)
 }

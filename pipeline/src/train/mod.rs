@@ -31,5 +31,5 @@ pub use config::{
 pub use data::TEST_VARIANTS;
 pub use fold::KeptFolds;
 pub use plan::{FoldData, TrainPlan};
-pub use predict::{find_run, resolve_run, FilePrediction, Predictor, NO_SPEECH};
+pub use predict::{find_run, resolve_run, Predictor, NO_SPEECH};
 pub use run::{run_train, steps_of, RunState, TrainOptions, TrainOutcome};

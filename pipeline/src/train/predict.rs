@@ -14,23 +14,10 @@ use super::data::{Framing, Standardizer, Variant, N_MFCC};
 use crate::audio::read_audio;
 use crate::error::{FileError, PipelineError, PredictError, Result};
 use crate::features::clean_mfcc_of;
+use crate::recording::RecordingAnswer;
 
 /// What a file holds when it holds no speech.
 pub const NO_SPEECH: &str = "no speech";
-
-/// One file's prediction (one answer per recording, see
-/// [`crate::recording`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FilePrediction {
-    /// The file.
-    pub path: PathBuf,
-    /// Predicted class name, or [`NO_SPEECH`].
-    pub predicted: String,
-    /// Probability per class, in the run's class order; empty for no speech.
-    pub probabilities: Vec<f32>,
-    /// How the answer was reached.
-    pub answer: crate::recording::RecordingAnswer,
-}
 
 /// A loaded run or model file: its config and each trained fold's model
 /// and statistics.
@@ -131,10 +118,15 @@ impl Predictor {
     /// and calibration; no store.
     pub fn from_model_file(path: &Path) -> Result<Predictor> {
         let bytes = std::fs::read(path).map_err(|e| PipelineError::io(path, e))?;
-        let card = crate::model_file::card_of(path, &bytes)?;
+        Predictor::from_model_bytes(path, &bytes)
+    }
+
+    /// [`Predictor::from_model_file`] of bytes already read from `path`.
+    pub(crate) fn from_model_bytes(path: &Path, bytes: &[u8]) -> Result<Predictor> {
+        let card = crate::model_file::card_of(path, bytes)?;
         let mut p = Predictor::from_weights(
             card.run,
-            &bytes,
+            bytes,
             path,
             "this model file cannot be used: build it again (`ser model build`)",
         )?;
@@ -243,6 +235,8 @@ impl Predictor {
                 *m += q / chosen.len() as f32;
             }
         }
+        // A run has no calibration: its probabilities stay bit for bit
+        // those of training (p^(1/1) renormalised would round differently).
         Ok(if self.temperature == Temperature::default() {
             mean
         } else {
@@ -251,34 +245,23 @@ impl Predictor {
     }
 
     /// Decodes a file and classifies it as one recording
-    /// ([`Predictor::classify_recording`]) through the run's feature path. The error names the file and why (a panic in this
-    /// file's work too: `internal error: …`, see [`crate::panic_guard`]).
+    /// ([`Predictor::classify_recording`], nothing below `floor_db` is
+    /// speech) through the run's feature path. The error names the file and
+    /// why (a panic in this file's work too: `internal error: …`, see
+    /// [`crate::panic_guard`]).
     pub fn predict_file(
         &self,
         path: &Path,
         fold: Option<usize>,
-    ) -> Result<FilePrediction, FileError> {
-        let answer = crate::panic_guard::catch(|| {
+        floor_db: f64,
+    ) -> Result<RecordingAnswer, FileError> {
+        crate::panic_guard::catch(|| {
             let audio = read_audio(path)?;
-            self.classify_recording(
-                &audio.samples,
-                audio.info.sample_rate,
-                fold,
-                crate::speech::FLOOR_DB,
-            )
+            self.classify_recording(&audio.samples, audio.info.sample_rate, fold, floor_db)
         })
         .map_err(PredictError::Internal)
         .and_then(|r| r)
-        .map_err(|e| FileError::new(path, e))?;
-        Ok(FilePrediction {
-            path: path.to_path_buf(),
-            predicted: match answer.top() {
-                Some((k, _)) => self.config.classes[k].clone(),
-                None => NO_SPEECH.to_string(),
-            },
-            probabilities: answer.probabilities.clone().unwrap_or_default(),
-            answer,
-        })
+        .map_err(|e| FileError::new(path, e))
     }
 
     /// Class probabilities of mono samples at `rate` Hz, through the run's

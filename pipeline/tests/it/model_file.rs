@@ -206,3 +206,26 @@ fn ravdess_quiet_neutral_and_calm_clips_hold_speech() {
     }
     assert_eq!(checked, 8 * 12, "8 actors x (4 neutral + 8 calm)");
 }
+
+#[test]
+fn regression_silence_db_is_the_floor_of_speech_for_whole_recordings_too() {
+    // It used to reach only timelines: a whole file ignored it.
+    let (t, file) = built();
+    let clip = a_clip(&t.path().join("data"));
+    let at = |floor: &str| -> serde_json::Value {
+        let out = ok(&t.ser(&[
+            "predict",
+            "--model",
+            file.to_str().unwrap(),
+            "--json",
+            "--silence-db",
+            floor,
+            clip.to_str().unwrap(),
+        ]));
+        json_lines(&out).remove(0)
+    };
+    assert_ne!(at("-65")["label"], "no speech");
+    let none = at("0");
+    assert_eq!(none["label"], "no speech", "{none}");
+    assert_eq!(none["speech_s"], 0.0, "{none}");
+}

@@ -146,7 +146,7 @@ pub fn onnx_of(path: &Path) -> Result<Exported, OnnxError> {
         });
     }
     // Loads as `ser predict --model` would: the same errors for a damaged file.
-    Predictor::from_model_file(path)?;
+    Predictor::from_model_bytes(path, &bytes)?;
     let damaged = |why: String| {
         PipelineError::damaged_run(
             path,

@@ -5,12 +5,9 @@
 //! named by the class; what only some answers have (`segment`, `rms_db`,
 //! `silent`, `windows`, `speech_s`, `summary`, …) comes after.
 
-use pipeline::timeline::{dominant, Segment};
+use pipeline::timeline::{dominant, voiced_mean, Segment, SILENT};
 use pipeline::train::Predictor;
 use serde_json::{Map, Value};
-
-/// The label of a segment without speech.
-pub const SILENT: &str = "silent";
 
 /// The label of an answer whose top probability is below `--min-confidence`.
 pub const UNCERTAIN: &str = "uncertain";
@@ -180,20 +177,10 @@ pub fn of_segment<'a>(file: &'a str, s: &Segment) -> Answer<'a> {
 /// A timeline's summary as an answer: the mean probabilities over its
 /// voiced segments (`label` their dominant class), with `summary: true`.
 pub fn of_summary<'a>(file: &'a str, segs: &[Segment]) -> Answer<'a> {
-    let voiced: Vec<&Vec<f32>> = segs
-        .iter()
-        .filter_map(|s| s.probabilities.as_ref())
-        .collect();
-    let probs = voiced.first().map(|first| {
-        let mut mean = vec![0f32; first.len()];
-        for p in &voiced {
-            mean.iter_mut()
-                .zip(p.iter())
-                .for_each(|(m, q)| *m += q / voiced.len() as f32);
-        }
-        mean
-    });
-    debug_assert_eq!(probs.is_some(), dominant(segs).is_some());
+    let (probs, voiced) = match voiced_mean(segs) {
+        Some((mean, n)) => (Some(mean), n),
+        None => (None, 0),
+    };
     Answer {
         file,
         start_s: segs.first().map_or(0.0, |s| s.start_s),
@@ -203,7 +190,7 @@ pub fn of_summary<'a>(file: &'a str, segs: &[Segment]) -> Answer<'a> {
         extra: vec![
             ("summary", true.into()),
             ("segments", segs.len().into()),
-            ("voiced", voiced.len().into()),
+            ("voiced", voiced.into()),
         ],
     }
 }

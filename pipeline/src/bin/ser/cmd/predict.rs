@@ -91,7 +91,7 @@ fn whole_files(p: &Predictor, a: &Args) -> usize {
     }
     let mut failed = 0;
     for file in &a.files {
-        let r = match p.predict_file(file, a.fold) {
+        let r = match p.predict_file(file, a.fold, a.seg.silence_db) {
             Ok(r) => r,
             Err(why) => {
                 failed += 1;
@@ -103,16 +103,13 @@ fn whole_files(p: &Predictor, a: &Args) -> usize {
         let answer = Answer {
             file: &name,
             start_s: 0.0,
-            end_s: r.answer.duration_s,
-            probs: r.answer.probabilities.clone(),
+            end_s: r.duration_s,
             none_label: NO_SPEECH,
             extra: vec![
-                ("windows", r.answer.windows.into()),
-                (
-                    "speech_s",
-                    (((r.answer.speech_s * 100.0).round()) / 100.0).into(),
-                ),
+                ("windows", r.windows.into()),
+                ("speech_s", (((r.speech_s * 100.0).round()) / 100.0).into()),
             ],
+            probs: r.probabilities,
         };
         println!("{}", print(&answer, p, a));
     }

@@ -21,9 +21,9 @@ pub struct SegmentArgs {
     /// segment skips the audio between) [default: half a segment].
     #[arg(long, value_name = "SECONDS", value_parser = within(bounds::HOP_S))]
     pub hop: Option<f64>,
-    /// Floor of speech (dBFS, -200..=0): nothing quieter is speech. A segment
-    /// with under 0.2 s of speech, judged against its own quiet frames, is
-    /// marked silent and not classified.
+    /// Floor of speech (dBFS, -200..=0): nothing quieter is speech. A
+    /// recording (or a segment) with under 0.2 s of speech, judged against
+    /// its own quiet frames, is `no speech` (`silent`) and not classified.
     #[arg(long, value_name = "DB", default_value_t = pipeline::timeline::SILENCE_DB,
           allow_hyphen_values = true, value_parser = within(bounds::SILENCE_DB))]
     pub silence_db: f64,
@@ -59,12 +59,14 @@ pub struct ModelFlags {
 impl ModelFlags {
     /// Loads the run or model file, and checks that it has fold `fold`.
     pub fn open(&self, store: &std::path::Path, fold: Option<usize>) -> anyhow::Result<Predictor> {
-        let p = match (&self.model, &self.run) {
-            (Some(file), _) => Predictor::from_model_file(file)?,
-            (None, Some(run)) => Predictor::open(store, run, fold)?,
+        match (&self.model, &self.run) {
+            (Some(file), _) => {
+                let p = Predictor::from_model_file(file)?;
+                p.check_fold(fold)?;
+                Ok(p)
+            }
+            (None, Some(run)) => Ok(Predictor::open(store, run, fold)?),
             (None, None) => anyhow::bail!("give --run RUN or --model FILE"),
-        };
-        p.check_fold(fold)?;
-        Ok(p)
+        }
     }
 }

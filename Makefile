@@ -113,6 +113,7 @@ bench: build bench-deps
 	cargo bench -q -p ser-pipeline --bench kernels
 	$(PYTHON) bench/timeline_bench.py --ser $(SER)
 	$(PYTHON) bench/predict_bench.py --ser $(SER)
+	$(PYTHON) bench/serve_bench.py --ser $(SER)
 	$(MAKE) bench-train
 
 ## Seconds per epoch, paper CNN and LSTM on 2160 random 130 x 40 clips:

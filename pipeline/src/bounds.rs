@@ -169,6 +169,10 @@ pub const CHANNELS: Bound<u16> = Bound::closed("channels", 1, 32, "");
 pub const SYNTH_ACTORS: Bound<u32> = Bound::closed("actors", 1, 24, "");
 /// Sample rate of the demo corpus.
 pub const SYNTH_RATE: Bound<u32> = Bound::closed("sample_rate", 8000, 192_000, "Hz");
+/// `ser serve --max-upload-mb`.
+pub const UPLOAD_MB: Bound<u64> = Bound::closed("max_upload_mb", 1, 65_536, "MB");
+/// `ser serve`'s request threads.
+pub const SERVE_WORKERS: Bound<usize> = Bound::closed("workers", 1, 256, "");
 /// Download timeouts, seconds.
 pub const TIMEOUT_S: Bound<u64> = Bound::closed("timeout_s", 1, 86_400, "s");
 

@@ -9,6 +9,8 @@
 //!   copies, written as Parquet shards, incrementally and in parallel;
 //! - [`train`]: `ser train` (feature shards -> `runs/<run>/`) and `ser predict`;
 //! - [`report`]: the run table and the paper's figures (PNG); [`query`]: SQL;
+//! - [`answers`]: the columns of every answer (`predict`, `listen`, `serve`);
+//! - [`serve`]: `ser serve`, the local web page and its JSON API;
 //! - [`timeline`]: long recordings and live input as an emotion timeline;
 //! - [`reproduce`]: the paper's table and the speaker-independent table in
 //!   one resumable command, written as `reports/paper/REPORT.md`;
@@ -25,6 +27,7 @@
 
 #![deny(missing_docs)]
 
+pub mod answers;
 pub mod audio;
 pub mod bounds;
 pub mod corpora;
@@ -44,6 +47,7 @@ pub mod recording;
 pub mod report;
 pub mod reproduce;
 pub mod robustness;
+pub mod serve;
 pub mod speech;
 pub mod synth;
 pub mod timeline;

@@ -406,6 +406,8 @@ fn regression_closed_stdout_never_panics_for_any_command() {
             ],
             Some(pcm()),
         ),
+        // Killed quietly (SIGPIPE) when it prints its URL.
+        (vec!["serve", "--run", &run, "--addr", "127.0.0.1:0"], None),
         (vec!["report", "--no-figures"], None),
         (vec!["query", "SELECT * FROM metadata"], None),
         (vec!["query", "--csv", "SELECT * FROM metadata"], None),

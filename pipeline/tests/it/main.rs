@@ -3,6 +3,8 @@
 
 mod audio_formats;
 mod bad_input;
+mod browser;
+mod cdp;
 mod corpora;
 mod crash;
 mod download;
@@ -23,6 +25,8 @@ mod regressions;
 mod report;
 mod reproduce;
 mod robustness;
+mod serve;
+mod server;
 mod synth;
 mod train;
 mod util;

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::cmd::{
     check, download, export, features, help, listen, metadata, model, predict, query, report,
-    reproduce, robustness, synth, train, verify,
+    reproduce, robustness, serve, synth, train, verify,
 };
 use crate::flags::{Env, StoreFlags, DEFAULT_STORE};
 
@@ -53,6 +53,9 @@ pub enum Command {
     /// microphone (cargo feature `mic`): a rolling timeline, a summary at
     /// the end (or on Ctrl-C).
     Listen(Box<listen::Args>),
+    /// A local web page and JSON API: drop a recording or press Record,
+    /// see its emotions over time (127.0.0.1:8080 unless --addr says).
+    Serve(Box<serve::Args>),
     /// A model file you can carry: `ser model build` trains the recommended
     /// model and writes it; `ser model show FILE` prints its card.
     Model(model::Args),
@@ -99,6 +102,7 @@ impl Command {
             Command::Train(a) => Own::Store(&a.s),
             Command::Predict(a) => Own::Store(&a.s),
             Command::Listen(a) => Own::Store(&a.s),
+            Command::Serve(a) => Own::Store(&a.s),
             Command::Report(a) => Own::Store(&a.s),
             Command::Query(a) => Own::Store(&a.s),
             Command::Reproduce(a) => Own::Store(&a.s),

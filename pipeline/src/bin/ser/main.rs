@@ -32,6 +32,7 @@ fn run(command: Command, env: &Env) -> Result<i32> {
         Command::Train(a) => cmd::train::run(&a, env),
         Command::Predict(a) => cmd::predict::run(&a, env),
         Command::Listen(a) => cmd::listen::run(&a, env),
+        Command::Serve(a) => cmd::serve::run(&a, env),
         Command::Report(a) => cmd::report::run(&a, env),
         Command::Query(a) => cmd::query::run(&a, env),
         Command::Reproduce(a) => cmd::reproduce::run(&a, env),

@@ -10,10 +10,10 @@ use pipeline::panic_guard;
 use pipeline::timeline::{Segment, SegmentConfig};
 use pipeline::train::Predictor;
 
-use super::answers::{of_segment, of_summary, summary_text};
 use super::segments::ModelFlags;
 use super::segments::SegmentArgs;
 use crate::flags::{within, Env, StoreFlags};
+use pipeline::answers::{of_segment, of_summary, summary_text};
 
 #[derive(clap::Args)]
 pub struct Args {

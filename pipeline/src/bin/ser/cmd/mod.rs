@@ -1,8 +1,7 @@
 //! One module per command: its flags (`Args`) and its `run`. They share
 //! only [`crate::flags`] (and predict and listen their [`segments`] flags
-//! and [`answers`] output).
+//! and `pipeline::answers` output).
 
-pub mod answers;
 pub mod check;
 pub mod download;
 pub mod export;
@@ -17,6 +16,7 @@ pub mod report;
 pub mod reproduce;
 pub mod robustness;
 pub mod segments;
+pub mod serve;
 pub mod synth;
 pub mod train;
 pub mod verify;

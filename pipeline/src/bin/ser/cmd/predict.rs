@@ -7,13 +7,15 @@ use anyhow::Result;
 use pipeline::bounds;
 use pipeline::output::OutputFile;
 use pipeline::timeline::{file_timeline, write_parquet, FileTimeline, Segment};
-use pipeline::train::{Predictor, NO_SPEECH};
+use pipeline::train::Predictor;
 use pipeline::EXIT_SKIPPED;
 
-use super::answers::{of_segment, of_summary, summary_text, Answer, SEGMENT_EXTRA};
 use super::segments::ModelFlags;
 use super::segments::SegmentArgs;
 use crate::flags::{within, Env, StoreFlags};
+use pipeline::answers::{
+    of_recording, of_segment, of_summary, summary_text, Answer, RECORDING_EXTRA, SEGMENT_EXTRA,
+};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -83,9 +85,8 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
 /// One answer per file; returns how many failed.
 fn whole_files(p: &Predictor, a: &Args) -> usize {
     let classes = &p.config.classes;
-    let extra = ["windows", "speech_s"];
     if a.csv {
-        println!("{}", Answer::csv_header(classes, &extra));
+        println!("{}", Answer::csv_header(classes, &RECORDING_EXTRA));
     } else if !a.json {
         println!("{}", Answer::table_header(&p.config.run));
     }
@@ -100,17 +101,7 @@ fn whole_files(p: &Predictor, a: &Args) -> usize {
             }
         };
         let name = file.display().to_string();
-        let answer = Answer {
-            file: &name,
-            start_s: 0.0,
-            end_s: r.duration_s,
-            none_label: NO_SPEECH,
-            extra: vec![
-                ("windows", r.windows.into()),
-                ("speech_s", (((r.speech_s * 100.0).round()) / 100.0).into()),
-            ],
-            probs: r.probabilities,
-        };
+        let answer = of_recording(&name, &r);
         println!("{}", print(&answer, p, a));
     }
     failed

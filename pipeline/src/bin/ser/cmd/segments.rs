@@ -1,6 +1,6 @@
 //! The flags `ser predict` and `ser listen` share: which model classifies
 //! (`--run` or `--model`) and how a recording is cut into a timeline.
-//! What they print is in [`super::answers`].
+//! What they print is in `pipeline::answers`.
 
 use std::path::PathBuf;
 

@@ -1,12 +1,13 @@
-//! What `ser predict` and `ser listen` print: every answer (a recording, a
+//! What `ser predict`, `ser listen` and `ser serve` answer: every answer (a recording, a
 //! segment of a timeline, a timeline's summary) has the same columns in
 //! the table, CSV and JSON (and the timeline's Parquet): `file`,
 //! `start_s`, `end_s`, `label`, `confidence`, then one column per class,
 //! named by the class; what only some answers have (`segment`, `rms_db`,
 //! `silent`, `windows`, `speech_s`, `summary`, …) comes after.
 
-use pipeline::timeline::{dominant, voiced_mean, Segment, SILENT};
-use pipeline::train::Predictor;
+use crate::recording::RecordingAnswer;
+use crate::timeline::{dominant, voiced_mean, Segment, SILENT};
+use crate::train::{Predictor, NO_SPEECH};
 use serde_json::{Map, Value};
 
 /// The label of an answer whose top probability is below `--min-confidence`.
@@ -149,6 +150,24 @@ fn csv_cell(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
+    }
+}
+
+/// The extra columns of a whole recording.
+pub const RECORDING_EXTRA: [&str; 2] = ["windows", "speech_s"];
+
+/// A whole recording's answer ([`crate::recording`]).
+pub fn of_recording<'a>(file: &'a str, r: &RecordingAnswer) -> Answer<'a> {
+    Answer {
+        file,
+        start_s: 0.0,
+        end_s: r.duration_s,
+        none_label: NO_SPEECH,
+        extra: vec![
+            ("windows", r.windows.into()),
+            ("speech_s", ((r.speech_s * 100.0).round() / 100.0).into()),
+        ],
+        probs: r.probabilities.clone(),
     }
 }
 

@@ -68,6 +68,49 @@ impl Reply {
     }
 }
 
+/// Refuses what a page of another site could send: a request whose
+/// `Origin` is not this server, and, when the server listens on a
+/// loopback address, one whose `Host` is not a loopback name (a DNS name
+/// rebound to 127.0.0.1 would otherwise reach it).
+pub fn same_origin(req: &tiny_http::Request, bound: &std::net::SocketAddr) -> Result<(), String> {
+    let header = |name: &'static str| {
+        req.headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().to_string())
+    };
+    let host = header("Host").unwrap_or_default();
+    if bound.ip().is_loopback() && !is_loopback_host(&host) {
+        return Err(format!(
+            "host `{host}` is not this machine: open the page as http://127.0.0.1:PORT/ or http://localhost:PORT/"
+        ));
+    }
+    if let Some(origin) = header("Origin") {
+        let origin_host = origin
+            .strip_prefix("http://")
+            .unwrap_or(origin.as_str())
+            .trim_end_matches('/');
+        if !origin_host.eq_ignore_ascii_case(&host) {
+            return Err(format!(
+                "requests from another site's page ({origin}) are refused"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `localhost`, `127.x.y.z` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A parsed query string (`a=1&b=x`, percent-decoded).
 pub struct Query(Vec<(String, String)>);
 
@@ -249,6 +292,28 @@ mod tests {
         assert!(q.flag("x"));
         assert!(!q.flag("missing"));
         assert_eq!(q.get("bad"), Some("%zz%4"));
+    }
+
+    #[test]
+    fn loopback_host_names_are_told_apart() {
+        for ok in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "LOCALHOST",
+            "[::1]:9000",
+            "127.1.2.3",
+        ] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:8080",
+            "192.168.1.2:8080",
+            "",
+            "[fe80::1]:80",
+            "localhost.evil.com",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
     }
 
     #[test]

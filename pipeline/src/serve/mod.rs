@@ -13,7 +13,9 @@
 //!   tail and the summary, as `ser listen --json` prints them (module `live`).
 //!
 //! Anything else is 404; a body over the limit is 413; audio that does not
-//! decode is 400 with the reason. Uploads stream into a temporary file
+//! decode is 400 with the reason; a request from another site's page (its
+//! `Origin`), or, on a loopback address, for another host name (DNS
+//! rebinding), is 403. Uploads stream into a temporary file
 //! that is removed when the request ends (`http::TempUpload`), and
 //! timelines are classified segment by segment, so memory stays bounded
 //! whatever the upload's length. This module is not a general web server:
@@ -168,6 +170,9 @@ fn handle(ctx: &Ctx<'_>, mut req: tiny_http::Request) {
 /// The handler of a request's method and path (query removed).
 fn route(ctx: &Ctx<'_>, req: &mut tiny_http::Request) -> Reply {
     use tiny_http::Method::{Get, Head, Post};
+    if let Err(why) = http::same_origin(req, &ctx.cfg.addr) {
+        return Reply::error(403, why);
+    }
     let url = req.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
     let q = http::Query::parse(query);

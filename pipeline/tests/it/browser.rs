@@ -175,6 +175,20 @@ fn an_uploaded_clip_shows_the_timeline_ser_predict_gives() {
     if let Some(keep) = std::env::var_os("SER_SCREENSHOT") {
         std::fs::write(keep, &png).unwrap();
     }
+    // On a phone's width nothing runs off the side.
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({ "width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true }),
+    );
+    b.eval("window.dispatchEvent(new Event('resize'))");
+    let wide = b.eval("document.documentElement.scrollWidth");
+    assert!(
+        wide.as_u64().unwrap() <= 390,
+        "the page is {wide} px wide on a 390-px phone"
+    );
+    if let Some(keep) = std::env::var_os("SER_SCREENSHOT_PHONE") {
+        std::fs::write(keep, b.screenshot()).unwrap();
+    }
     b.settle(300);
     assert!(b.errors.is_empty(), "console errors: {:?}", b.errors);
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::model_file::built;
-use crate::server::{get, post, Server};
+use crate::server::{get, post, request_with, Server};
 use crate::util::*;
 
 fn clip() -> PathBuf {
@@ -121,6 +121,43 @@ fn bad_requests_get_their_status_and_reason_and_the_server_goes_on() {
         assert!(!r.text().contains("root:"), "{path}");
     }
     assert_eq!(get(&s.addr, "/api/predict").status, 405);
+    // Another site's page, or a DNS name rebound to this machine: 403.
+    let addr = s.addr.as_str();
+    let cross = request_with(
+        addr,
+        "POST",
+        "/api/predict",
+        &[("Host", addr), ("Origin", "http://evil.example")],
+        &clip,
+    );
+    assert_eq!(cross.status, 403, "{}", cross.text());
+    assert!(cross.error().contains("another site"), "{}", cross.error());
+    let rebound = request_with(
+        addr,
+        "GET",
+        "/api/model",
+        &[("Host", "evil.example:8080")],
+        b"",
+    );
+    assert_eq!(rebound.status, 403, "{}", rebound.text());
+    let own = format!("http://{addr}");
+    let same = request_with(
+        addr,
+        "GET",
+        "/api/model",
+        &[("Host", addr), ("Origin", &own)],
+        b"",
+    );
+    assert_eq!(same.status, 200, "{}", same.text());
+    let port = addr.rsplit(':').next().unwrap();
+    let named = request_with(
+        addr,
+        "GET",
+        "/",
+        &[("Host", &format!("localhost:{port}"))],
+        b"",
+    );
+    assert_eq!(named.status, 200);
     assert_eq!(post(&s.addr, "/api/live/nope", b"\0\0").status, 404);
     assert_eq!(post(&s.addr, "/api/live?rate=3", b"").status, 400);
     // Still serving, and nothing left in the temporary folder.

@@ -137,10 +137,25 @@ impl Got {
 
 /// `METHOD path` with `body` (Content-Length), `Connection: close`.
 pub fn request(addr: &str, method: &str, path: &str, body: &[u8]) -> Got {
+    request_with(addr, method, path, &[("Host", addr)], body)
+}
+
+/// [`request`] with these headers (`Host` among them, or none).
+pub fn request_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Got {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes()).unwrap();

@@ -527,20 +527,28 @@ impl RunConfig {
     }
 
     /// The run name for a config, feature set and data: readable prefix +
-    /// short hash of everything that determines the results.
+    /// short hash of everything that determines the results. For si-cnn
+    /// that includes its recipe as resolved (epochs, schedule, mixup, …),
+    /// not only the flags as asked: our recipe evolves, and a run trained
+    /// with an older one must not be reused for a newer one. The paper's
+    /// models keep the paper's recipe, so their names hash the flags alone
+    /// (and stay what they were).
     pub fn name_for(
         train: &TrainStageConfig,
         window: usize,
         feature_set: &str,
         data_fingerprint: &str,
     ) -> String {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "code": TRAIN_CODE_VERSION,
             "train": train,
             "window": window,
             "feature_set": feature_set,
             "data": data_fingerprint,
         });
+        if train.model == ModelKind::SiCnn {
+            body["recipe"] = serde_json::json!(train.resolved());
+        }
         format!(
             "{}-{}-{}-{}",
             train.model.name(),
@@ -670,6 +678,42 @@ mod tests {
             ..c
         };
         assert_ne!(a, RunConfig::name_for(&e, 128, "set", "data"));
+    }
+
+    #[test]
+    fn a_si_cnn_name_follows_its_resolved_recipe_not_only_its_flags() {
+        let asked = TrainStageConfig {
+            model: ModelKind::SiCnn,
+            ..Default::default()
+        };
+        let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
+        // The same recipe asked for explicitly trains the same thing …
+        let explicit = TrainStageConfig {
+            mixup: Some(asked.resolved().mixup),
+            ..asked.clone()
+        };
+        assert_eq!(asked.resolved(), explicit.resolved());
+        // … and another recipe is another run, even with the same flags.
+        let other = TrainStageConfig {
+            mixup: Some(asked.resolved().mixup + 0.1),
+            ..asked.clone()
+        };
+        assert_ne!(name(&asked), name(&other));
+        let mut body_without_recipe = serde_json::json!({
+            "code": TRAIN_CODE_VERSION,
+            "train": &asked,
+            "window": 128,
+            "feature_set": "set",
+            "data": "data",
+        });
+        let old_style = short_id(body_without_recipe.to_string().as_bytes());
+        assert!(
+            !name(&asked).ends_with(&old_style[..8]),
+            "the recipe is hashed"
+        );
+        body_without_recipe["recipe"] = serde_json::json!(asked.resolved());
+        let new_style = short_id(body_without_recipe.to_string().as_bytes());
+        assert!(name(&asked).ends_with(&new_style[..8]));
     }
 }
 

@@ -29,7 +29,7 @@ pub struct Args {
     pub config: Option<PathBuf>,
     /// `cnn`, `lstm`, `cnn-lstm` (the paper's) or `si-cnn` (ours, for unseen
     /// speakers and people's recordings: a small CNN with statistics pooling,
-    /// masks, label smoothing and AdamW one-cycle, trained on each clip's clean
+    /// masks, label smoothing, mixup and AdamW one-cycle, trained on each clip's clean
     /// and noisy copies and its two training copies, the feature set made with
     /// augment 2) [default: cnn].
     #[arg(long)]
@@ -88,12 +88,12 @@ pub struct Args {
     #[arg(long, value_parser = within(bounds::LABEL_SMOOTHING))]
     pub label_smoothing: Option<f64>,
     /// Mixup of training batches: Beta's alpha, in [0, 4]; 0 for none
-    /// [default: the model's: 0 for the paper's].
+    /// [default: the model's: 0 for the paper's, 0.4 for si-cnn].
     #[arg(long, value_parser = within(bounds::MIXUP))]
     pub mixup: Option<f64>,
     /// Share of training examples, in [0, 1], given babble: one to four other
     /// training examples of the batch mixed in at 0-20 dB SNR (feature domain;
-    /// needs `--norm train`) [default: the model's: 0 for the paper's].
+    /// needs `--norm train`) [default: the model's: 0 for the paper's and si-cnn].
     #[arg(long, value_parser = within(bounds::BABBLE))]
     pub babble: Option<f64>,
     /// Training-time augmentation of the models that have it (si-cnn's

@@ -399,3 +399,35 @@ fn readme_curl_examples_run_as_written() {
         }
     }
 }
+
+#[test]
+fn a_run_is_served_with_its_config_as_the_card() {
+    let (t, run) = trained_store(&["--window", "32"]);
+    let store = t.store_path();
+    let s = Server::spawn(
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "--run",
+            &run,
+            "--addr",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let card: serde_json::Value = serde_json::from_slice(&get(&s.addr, "/api/model").body).unwrap();
+    assert_eq!(card["source"], "run");
+    assert_eq!(card["name"], run.as_str());
+    assert!(card["estimate"].is_null());
+    assert!(!card["classes"].as_array().unwrap().is_empty());
+    let mut clips = files_under(&t.path().join("data/Actor_01"));
+    clips.sort();
+    let clip = clips.remove(0);
+    let got = post(
+        &s.addr,
+        "/api/predict?timeline=1",
+        &std::fs::read(&clip).unwrap(),
+    );
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.json_lines().last().unwrap()["run"], run.as_str());
+}

@@ -25,17 +25,21 @@ impl Server {
     pub fn start_with_env(model: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Server {
         let mut args = vec!["--addr", "127.0.0.1:0"];
         args.extend(extra);
-        Server::spawn(model, &args, env)
+        let model = model.to_str().unwrap();
+        args.extend(["--model", model]);
+        Server::spawn(&args, env)
     }
 
     /// `ser serve --model MODEL --addr ADDR`.
     pub fn start_at(model: &Path, addr: &str) -> Server {
-        Server::spawn(model, &["--addr", addr], &[])
+        Server::spawn(&["--addr", addr, "--model", model.to_str().unwrap()], &[])
     }
 
-    fn spawn(model: &Path, args: &[&str], env: &[(&str, &Path)]) -> Server {
+    /// `ser serve ARGS` (they say which model and where), once it says
+    /// where it listens.
+    pub fn spawn(args: &[&str], env: &[(&str, &Path)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ser"))
-            .args(["serve", "--model", model.to_str().unwrap()])
+            .arg("serve")
             .args(args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())

@@ -117,9 +117,13 @@ function show(sec, rows, wave) {
   $('.overall .confidence', sec).textContent = summary.confidence == null ? '' :
     `${pct(summary.confidence)} (calibrated), over ${summary.voiced} voiced of ${summary.segments} segments`;
   const end = Math.max(summary.end_s || 0, ...segs.map((s) => s.end_s));
-  if (wave) drawWave($('canvas.wave', sec), wave.data, end);
-  else $('canvas.wave', sec).hidden = true;
-  drawTimeline($('canvas.timeline', sec), segs, end);
+  const draw = () => {
+    if (wave) drawWave($('canvas.wave', sec), wave.data, end);
+    else $('canvas.wave', sec).hidden = true;
+    drawTimeline($('canvas.timeline', sec), segs, end);
+  };
+  draw();
+  redraws.push(draw);
   $('.legend', sec).replaceChildren(...legend());
   const body = $('table.segments tbody', sec);
   for (const s of segs) {
@@ -149,7 +153,14 @@ function legend() {
   return [...items, s];
 }
 
-// ---- drawing ----
+// ---- drawing (again at the new width when the window changes) ----
+const redraws = [];
+let resizeTimer = 0;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => redraws.forEach((f) => f()), 150);
+});
+
 function fit(canvas) {
   const w = Math.max(200, canvas.clientWidth || canvas.parentElement.clientWidth || 600);
   const r = window.devicePixelRatio || 1;

@@ -126,6 +126,8 @@ pub const PROBABILITY: Bound<f64> = Bound::closed("probability", 0.0, 1.0, "");
 pub const BABBLE: Bound<f64> = Bound::closed("babble", 0.0, 1.0, "");
 /// Mixup's alpha (0: none).
 pub const MIXUP: Bound<f64> = Bound::closed("mixup", 0.0, 4.0, "");
+/// Models per fold (a seed ensemble).
+pub const MEMBERS: Bound<usize> = Bound::closed("members", 1, 16, "");
 /// Label smoothing.
 pub const LABEL_SMOOTHING: Bound<f64> = Bound {
     hi_open: true,

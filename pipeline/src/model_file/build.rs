@@ -39,6 +39,8 @@ pub struct ModelBuildConfig {
     pub epochs: Option<usize>,
     /// Window; `None`: the recipe's.
     pub window: Option<Window>,
+    /// Models per fold (a seed ensemble); `None`: the recipe's, one.
+    pub members: Option<usize>,
 }
 
 /// What it did.
@@ -62,6 +64,7 @@ fn stage(cfg: &ModelBuildConfig, split: SplitKind) -> Result<TrainStageConfig> {
         split,
         seed: cfg.seed,
         epochs: cfg.epochs,
+        members: cfg.members,
         window: cfg.window.unwrap_or(Window::Auto),
         // The set `prepare_data` made, whatever other sets the store holds.
         feature_set: Some(

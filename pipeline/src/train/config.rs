@@ -228,10 +228,23 @@ pub struct Resolved {
     /// Share of training examples given feature-domain babble (0: none).
     #[serde(default)]
     pub babble: f64,
+    /// Models trained per fold, each from its own seed; their mean
+    /// probabilities are the fold's answer (1: one model). Left out of the
+    /// JSON when 1, so runs named before it keep their names.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub members: usize,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// The variants a model trains on unless asked otherwise: the clean and
@@ -294,6 +307,10 @@ pub struct TrainStageConfig {
     /// the paper's). Left out of the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub babble: Option<f64>,
+    /// Models per fold, each from its own seed, averaged (a seed
+    /// ensemble); `None`: one. Left out of the JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<usize>,
     /// Standardisation; `None`: the model's (`train` for the paper's).
     pub norm: Option<Norm>,
     /// Training-time augmentation of the models that have it (si-cnn's
@@ -341,6 +358,7 @@ impl Default for TrainStageConfig {
             label_smoothing: None,
             mixup: None,
             babble: None,
+            members: None,
             norm: None,
             augment: None,
             seed: 42,
@@ -405,6 +423,9 @@ impl TrainStageConfig {
         if let Some(p) = self.babble {
             b::BABBLE.check(p)?;
         }
+        if let Some(m) = self.members {
+            b::MEMBERS.check(m)?;
+        }
         let r = self.resolved();
         if r.babble > 0.0 && r.norm != Norm::Train {
             return Err(format!(
@@ -457,6 +478,7 @@ impl TrainStageConfig {
             label_smoothing: self.label_smoothing.unwrap_or(r.label_smoothing),
             mixup: self.mixup.unwrap_or(r.mixup),
             babble: self.babble.unwrap_or(r.babble),
+            members: self.members.unwrap_or(1),
             norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
         }
@@ -678,6 +700,28 @@ mod tests {
             ..c
         };
         assert_ne!(a, RunConfig::name_for(&e, 128, "set", "data"));
+    }
+
+    #[test]
+    fn one_member_leaves_names_as_they_were_and_more_rename() {
+        let c = TrainStageConfig::default();
+        let r = serde_json::to_value(c.resolved()).unwrap();
+        assert!(r.get("members").is_none(), "{r}");
+        assert!(serde_json::to_value(&c).unwrap().get("members").is_none());
+        let two = TrainStageConfig {
+            members: Some(2),
+            ..c.clone()
+        };
+        assert_eq!(serde_json::to_value(two.resolved()).unwrap()["members"], 2);
+        let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
+        assert_ne!(name(&c), name(&two));
+        let old: Resolved = serde_json::from_value(r).unwrap();
+        assert_eq!(old.members, 1, "a run recorded before members had one");
+        let bad = TrainStageConfig {
+            members: Some(0),
+            ..c
+        };
+        assert!(bad.validate().unwrap_err().contains("members"));
     }
 
     #[test]

@@ -153,25 +153,45 @@ fn feature_babble(c: &RunConfig, norm: &Standardizer) -> Option<FeatureBabble> {
     })
 }
 
-/// Trains fold `k` of `plan`; `on_event` sees every step and epoch.
-/// Returns the result and the weights (`fold<k>/…`, with `norm.mean`
-/// and `norm.std`).
-pub fn train_fold(
+/// The seed of member `j` of a fold whose first model has `seed`: member 0
+/// keeps it, so a one-member run trains exactly as before members existed.
+pub fn member_seed(seed: u64, j: usize) -> u64 {
+    seed.wrapping_add(1_000_003u64.wrapping_mul(j as u64))
+}
+
+/// The weight-name prefix of member `j` of fold `k`: `fold<k>/` for the
+/// first, `fold<k>/m<j>/` for the others.
+pub fn member_prefix(k: usize, j: usize) -> String {
+    if j == 0 {
+        format!("fold{k}/")
+    } else {
+        format!("fold{k}/m{j}/")
+    }
+}
+
+/// One trained member: its history, train accuracy, test probabilities
+/// and weights.
+struct Member {
+    history: Vec<EpochRecord>,
+    train_accuracy: f64,
+    probs: Vec<Vec<f32>>,
+    weights: Vec<NamedTensor>,
+}
+
+/// Trains member `j` of fold `k` on `data`.
+fn train_member(
     plan: &TrainPlan,
     k: usize,
+    j: usize,
+    data: &super::plan::FoldData,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
-) -> Result<(FoldResult, Vec<NamedTensor>)> {
-    let t0 = Instant::now();
+) -> Result<Member> {
     let cfg = &plan.config.train;
-    let fold = plan
-        .fold(k)
-        .ok_or_else(|| PipelineError::Config(format!("run {} has no fold {k}", plan.run())))?;
-    let data = plan.fold_data(fold);
-    let seed = cfg.seed.wrapping_add(k as u64 - 1);
+    let seed = member_seed(cfg.seed.wrapping_add(k as u64 - 1), j);
     let mut tc = train_config(&plan.config, seed);
     tc.babble = feature_babble(&plan.config, &data.norm);
-    let names = &plan.config.classes;
-    let mut net = models::build(cfg.model, names.len(), cfg.kernel, seed, cfg.init)?;
+    let classes = plan.config.classes.len();
+    let mut net = models::build(cfg.model, classes, cfg.kernel, seed, cfg.init)?;
     let history = net
         .fit(&data.train, &data.test, &tc, on_event)
         .map_err(|e| match e {
@@ -184,6 +204,35 @@ pub fn train_fold(
         })?;
     let (_, train_m) = net.evaluate(&data.train, &tc)?;
     let probs = net.predict(&data.test, plan.config.batch_size)?;
+    Ok(Member {
+        history,
+        train_accuracy: train_m.accuracy,
+        probs,
+        weights: net.weights(&member_prefix(k, j)),
+    })
+}
+
+/// Trains fold `k` of `plan` (each of its members, in turn); `on_event`
+/// sees every step and epoch. Returns the result and the weights
+/// ([`member_prefix`]`…`, with `fold<k>/norm.mean` and `norm.std`). With
+/// several members, test probabilities are their mean, and the history
+/// and train accuracy the mean of theirs (seconds summed).
+pub fn train_fold(
+    plan: &TrainPlan,
+    k: usize,
+    on_event: &mut dyn FnMut(TrainEvent<'_>),
+) -> Result<(FoldResult, Vec<NamedTensor>)> {
+    let t0 = Instant::now();
+    let fold = plan
+        .fold(k)
+        .ok_or_else(|| PipelineError::Config(format!("run {} has no fold {k}", plan.run())))?;
+    let data = plan.fold_data(fold);
+    let n = plan.config.resolved().members.max(1);
+    let mut members = Vec::with_capacity(n);
+    for j in 0..n {
+        members.push(train_member(plan, k, j, &data, on_event)?);
+    }
+    let probs = mean_probabilities(&members);
     let predictions = data
         .which
         .iter()
@@ -200,7 +249,10 @@ pub fn train_fold(
             }
         })
         .collect();
-    let mut weights = net.weights(&format!("fold{k}/"));
+    let mut weights: Vec<NamedTensor> = Vec::new();
+    for m in &mut members {
+        weights.append(&mut m.weights);
+    }
     for (name, v) in [("mean", &data.norm.mean), ("std", &data.norm.std)] {
         weights.push(NamedTensor {
             name: format!("fold{k}/norm.{name}"),
@@ -216,13 +268,61 @@ pub fn train_fold(
             .position(|f| f.number == k)
             .map(|i| plan.config.test_actors[i].clone())
             .unwrap_or_default(),
-        history: history.iter().map(EpochScores::from).collect(),
-        train_accuracy: train_m.accuracy,
+        history: mean_history(&members),
+        train_accuracy: members.iter().map(|m| m.train_accuracy).sum::<f64>() / n as f64,
         n_train: data.train.len(),
         seconds: t0.elapsed().as_secs_f64(),
         predictions,
     };
     Ok((result, weights))
+}
+
+/// The members' mean probabilities per test example (one member's own,
+/// untouched, when there is one).
+fn mean_probabilities(members: &[Member]) -> Vec<Vec<f32>> {
+    let Some((first, rest)) = members.split_first() else {
+        return Vec::new();
+    };
+    if rest.is_empty() {
+        return first.probs.clone();
+    }
+    let n = members.len() as f32;
+    (0..first.probs.len())
+        .map(|i| {
+            let mut p = vec![0f32; first.probs[i].len()];
+            for m in members {
+                for (acc, q) in p.iter_mut().zip(&m.probs[i]) {
+                    *acc += q / n;
+                }
+            }
+            p
+        })
+        .collect()
+}
+
+/// The members' mean scores per epoch and side (seconds summed).
+fn mean_history(members: &[Member]) -> Vec<EpochScores> {
+    let Some(first) = members.first() else {
+        return Vec::new();
+    };
+    let n = members.len() as f64;
+    first
+        .history
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut s = EpochScores::from(r);
+            if members.len() > 1 {
+                let rows: Vec<&EpochRecord> =
+                    members.iter().filter_map(|m| m.history.get(i)).collect();
+                s.loss = rows.iter().map(|r| r.loss).sum::<f64>() / n;
+                s.accuracy = rows.iter().map(|r| r.accuracy).sum::<f64>() / n;
+                s.uar = rows.iter().map(|r| r.uar).sum::<f64>() / n;
+                s.seconds = rows.iter().map(|r| r.seconds).sum::<f64>();
+            }
+            s
+        })
+        .collect()
 }
 
 /// Keeps a trained fold under `runs/.folds/<run>/fold-<k>/`, atomically.

@@ -146,17 +146,9 @@ impl Predictor {
         // Runs of code version 1 numbered folds from 0 (in their weights'
         // names too); users see every fold from 1.
         let shown = usize::from(config.code < 2);
+        let members = config.resolved().members.max(1);
         let mut folds = Vec::new();
         for &k in &config.folds {
-            let mut net = models::build(
-                config.train.model,
-                config.classes.len(),
-                config.train.kernel,
-                0,
-                config.train.init,
-            )
-            .map_err(bad)?;
-            net.load(bytes, &format!("fold{k}/")).map_err(bad)?;
             let norm = Standardizer {
                 mean: read_tensor(bytes, &format!("fold{k}/norm.mean"))
                     .map_err(bad)?
@@ -167,7 +159,21 @@ impl Predictor {
                 per_clip: config.resolved().norm == Norm::Clip,
                 level: config.resolved().norm == Norm::Level,
             };
-            folds.push((k + shown, net, norm));
+            // A fold of a seed ensemble is one entry per member, all with
+            // the fold's number: `--fold k` averages its members.
+            for j in 0..members {
+                let mut net = models::build(
+                    config.train.model,
+                    config.classes.len(),
+                    config.train.kernel,
+                    0,
+                    config.train.init,
+                )
+                .map_err(bad)?;
+                net.load(bytes, &super::fold::member_prefix(k, j))
+                    .map_err(bad)?;
+                folds.push((k + shown, net, norm.clone()));
+            }
         }
         Ok(Predictor {
             config,
@@ -178,7 +184,15 @@ impl Predictor {
 
     /// Folds this run trained (1-based numbers).
     pub fn folds(&self) -> Vec<usize> {
-        self.folds.iter().map(|f| f.0).collect()
+        let mut v: Vec<usize> = self.folds.iter().map(|f| f.0).collect();
+        v.dedup();
+        v
+    }
+
+    /// Models it averages: folds times members (`--fold` picks one
+    /// fold's members).
+    pub fn models(&self) -> usize {
+        self.folds.len()
     }
 
     /// Checks that fold `k` (1-based) exists; `None` (every fold) always does.

@@ -148,7 +148,9 @@ pub fn steps_of(plan: &TrainPlan, todo: &[usize]) -> usize {
     todo.iter()
         .filter_map(|&k| plan.fold(k))
         .map(|f| {
-            cfg.epochs * (f.train.len() * cfg.train.train_variants.len()).div_ceil(cfg.batch_size)
+            cfg.resolved().members.max(1)
+                * cfg.epochs
+                * (f.train.len() * cfg.train.train_variants.len()).div_ceil(cfg.batch_size)
         })
         .sum()
 }

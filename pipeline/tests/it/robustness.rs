@@ -270,3 +270,67 @@ fn training_copies_are_stored_as_variants_and_trained_on_when_asked() {
     );
     assert_eq!(n(&si, "n_train"), n(&run, "n_train"));
 }
+
+#[test]
+fn a_seed_ensemble_is_scored_as_it_predicts_and_differs_from_one_model() {
+    let t = demo_store(4);
+    let train = |members: &str| {
+        run_name(&ok(&t.ser(&[
+            "train",
+            "--model",
+            "si-cnn",
+            "--labels",
+            "emotion8",
+            "--split",
+            "speakers",
+            "--folds",
+            "2",
+            "--epochs",
+            "2",
+            "--window",
+            "64",
+            "--train-variants",
+            "clean,noisy",
+            "--members",
+            members,
+        ])))
+    };
+    let (one, two) = (train("1"), train("2"));
+    assert_ne!(one, two, "members are part of the run");
+    let cfg = RobustnessConfig {
+        conditions: parse_conditions("clean").unwrap(),
+        seed: 3,
+    };
+    let r = run_robustness(&t.store(), &two, &cfg, false).unwrap();
+    // The loaded ensemble (each fold's two members, averaged) answers as
+    // training scored it.
+    for (fold, acc) in trained_clean_accuracy(&t, &two) {
+        let clean = r
+            .rows
+            .iter()
+            .find(|row| row.condition == "clean" && row.fold.map(i64::from) == fold)
+            .unwrap();
+        assert!(
+            (clean.accuracy - acc).abs() < 1e-9,
+            "fold {fold:?}: {} vs {acc}",
+            clean.accuracy
+        );
+    }
+    let probs = |run: &str| {
+        let df =
+            store::table::read_frame(&t.store().run_dir(run).join("predictions.parquet")).unwrap();
+        format!("{:?}", df.column("probabilities").unwrap())
+    };
+    assert_ne!(
+        probs(&one),
+        probs(&two),
+        "the second member changes the answers"
+    );
+    let weights = std::fs::read(t.store().run_dir(&two).join("model.safetensors")).unwrap();
+    let n = u64::from_le_bytes(weights[..8].try_into().unwrap()) as usize;
+    let names = String::from_utf8_lossy(&weights[8..8 + n]).to_string();
+    assert!(
+        names.contains("fold1/m1/") && names.contains("fold2/m1/"),
+        "both folds hold a second member"
+    );
+}

@@ -124,6 +124,13 @@ fn unsupported(card: &ModelCard) -> Option<String> {
              train` (the training statistics) is exported"
         ));
     }
+    let members = r.resolved().members;
+    if members > 1 {
+        return Some(format!(
+            "it holds a seed ensemble of {members} models whose probabilities are averaged; \
+             only a file with one model is exported"
+        ));
+    }
     if r.folds.len() != 1 {
         return Some(format!(
             "it holds {} models (folds {:?}) whose probabilities are averaged; only a file \

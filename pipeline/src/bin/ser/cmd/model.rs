@@ -55,6 +55,11 @@ pub struct BuildArgs {
     /// Frames per example: `auto` or a count [default: auto].
     #[arg(long)]
     pub window: Option<Window>,
+    /// Models per fold, 1..=16, each from its own seed, averaged (a seed
+    /// ensemble: K times the training time, a file K times the size)
+    /// [default: 1].
+    #[arg(long, value_name = "K", value_parser = within(bounds::MEMBERS))]
+    pub members: Option<usize>,
     /// Worker threads, 1..=1024 [default: RAYON_NUM_THREADS, else one per core].
     #[arg(long, value_parser = within(bounds::THREADS))]
     pub threads: Option<usize>,
@@ -96,6 +101,7 @@ fn build(a: &BuildArgs, env: &Env) -> Result<i32> {
         seed: a.seed.unwrap_or(42),
         epochs: a.epochs,
         window: a.window,
+        members: a.members,
     };
     let out = build_model(&env.store, &cfg, env.progress)?;
     println!("{}", out.card.render());

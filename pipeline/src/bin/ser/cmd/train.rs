@@ -96,6 +96,11 @@ pub struct Args {
     /// needs `--norm train`) [default: the model's: 0 for the paper's and si-cnn].
     #[arg(long, value_parser = within(bounds::BABBLE))]
     pub babble: Option<f64>,
+    /// Models per fold, 1..=16, each from its own seed; the fold answers
+    /// with their mean probabilities (a seed ensemble: K times the
+    /// training time, and K models in the run and its model file) [default: 1].
+    #[arg(long, value_name = "K", value_parser = within(bounds::MEMBERS))]
+    pub members: Option<usize>,
     /// Training-time augmentation of the models that have it (si-cnn's
     /// time and coefficient masks): `on` or `off` [default: on].
     #[arg(long, value_parser = on_off)]
@@ -218,6 +223,7 @@ impl Args {
         cfg.label_smoothing = self.label_smoothing.or(cfg.label_smoothing);
         cfg.mixup = self.mixup.or(cfg.mixup);
         cfg.babble = self.babble.or(cfg.babble);
+        cfg.members = self.members.or(cfg.members);
         cfg.schedule = self.schedule.or(cfg.schedule);
         cfg.augment = self.augment.or(cfg.augment);
         cfg.norm = self.norm.or(cfg.norm);

@@ -10,8 +10,7 @@ use pipeline::panic_guard;
 use pipeline::timeline::{Segment, SegmentConfig};
 use pipeline::train::Predictor;
 
-use super::segments::ModelFlags;
-use super::segments::SegmentArgs;
+use super::segments::{AnswerFlags, ModelFlags, SegmentArgs};
 use crate::flags::{within, Env, StoreFlags};
 use pipeline::answers::{of_segment, of_summary, summary_text};
 
@@ -35,13 +34,8 @@ pub struct Args {
     /// tab-separated text without it).
     #[arg(long)]
     pub json: bool,
-    /// Use this fold's model only [default: mean of every fold's].
-    #[arg(long, value_parser = within(bounds::FOLD))]
-    pub fold: Option<usize>,
-    /// Label a segment `uncertain` when its top probability is below P, in
-    /// [0, 1] [default: 0, never].
-    #[arg(long, value_name = "P", value_parser = within(bounds::PROBABILITY))]
-    pub min_confidence: Option<f64>,
+    #[command(flatten)]
+    pub ans: AnswerFlags,
     #[command(flatten)]
     pub seg: SegmentArgs,
 }
@@ -81,7 +75,7 @@ impl LiveView {
 }
 
 pub fn run(a: &Args, env: &Env) -> Result<i32> {
-    let p = a.from.open(&env.store, a.fold)?;
+    let p = a.from.open(&env.store, a.ans.fold)?;
     let cfg = a.seg.config(&p)?;
     static STOP: AtomicBool = AtomicBool::new(false);
     stop_on_ctrl_c(&STOP);
@@ -93,9 +87,9 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
         } else {
             let answer = of_segment("-", s);
             if a.json {
-                println!("{}", answer.json(&p, a.min_confidence));
+                println!("{}", answer.json(&p, a.ans.min_confidence));
             } else {
-                println!("{}", answer.table(&p.config.classes, a.min_confidence));
+                println!("{}", answer.table(&p.config.classes, a.ans.min_confidence));
             }
         }
     };
@@ -107,16 +101,16 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
                 channels: a.channels,
             };
             let input = std::io::stdin().lock();
-            listen_pcm(&p, input, fmt, cfg, a.fold, &STOP, &mut on_segment)
+            listen_pcm(&p, input, fmt, cfg, a.ans.fold, &STOP, &mut on_segment)
         } else {
-            microphone(&p, cfg, a.fold, &STOP, &mut on_segment)
+            microphone(&p, cfg, a.ans.fold, &STOP, &mut on_segment)
         }
     })
     .map_err(anyhow::Error::msg)??;
     if a.json {
         let mut summary = of_summary("-", &session.segments);
         summary.extra.push(("seconds", session.seconds.into()));
-        println!("{}", summary.json(&p, a.min_confidence));
+        println!("{}", summary.json(&p, a.ans.min_confidence));
     } else {
         let line = summary_text(&p, "session", &session.segments);
         eprintln!("listen: {:.1} s of audio; {line}", session.seconds);

@@ -4,15 +4,13 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use pipeline::bounds;
 use pipeline::output::OutputFile;
 use pipeline::timeline::{file_timeline, write_parquet, FileTimeline, Segment};
 use pipeline::train::Predictor;
 use pipeline::EXIT_SKIPPED;
 
-use super::segments::ModelFlags;
-use super::segments::SegmentArgs;
-use crate::flags::{within, Env, StoreFlags};
+use super::segments::{AnswerFlags, ModelFlags, SegmentArgs};
+use crate::flags::{Env, StoreFlags};
 use pipeline::answers::{
     of_recording, of_segment, of_summary, summary_text, Answer, RECORDING_EXTRA, SEGMENT_EXTRA,
 };
@@ -32,14 +30,8 @@ pub struct Args {
     /// CSV with every class's probability instead of a table.
     #[arg(long)]
     pub csv: bool,
-    /// Use this fold's model only (folds count from 1, as in the run's
-    /// tables) [default: mean of every fold's probabilities].
-    #[arg(long, value_parser = within(bounds::FOLD))]
-    pub fold: Option<usize>,
-    /// Label a file (or segment) `uncertain` when its top probability is
-    /// below P, in [0, 1] [default: 0, never].
-    #[arg(long, value_name = "P", value_parser = within(bounds::PROBABILITY))]
-    pub min_confidence: Option<f64>,
+    #[command(flatten)]
+    pub ans: AnswerFlags,
     /// A timeline: classify segments of each file (see --segment, --hop,
     /// --silence-db) instead of one window per file.
     #[arg(long)]
@@ -70,7 +62,7 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
         .as_deref()
         .map(|o| OutputFile::check(o, &a.files, a.force))
         .transpose()?;
-    let p = a.from.open(&env.store, a.fold)?;
+    let p = a.from.open(&env.store, a.ans.fold)?;
     let failed = if a.wants_timeline() {
         timelines(&p, a, out.as_ref())?
     } else {
@@ -92,7 +84,7 @@ fn whole_files(p: &Predictor, a: &Args) -> usize {
     }
     let mut failed = 0;
     for file in &a.files {
-        let r = match p.predict_file(file, a.fold, a.seg.silence_db) {
+        let r = match p.predict_file(file, a.ans.fold, a.seg.silence_db) {
             Ok(r) => r,
             Err(why) => {
                 failed += 1;
@@ -111,11 +103,11 @@ fn whole_files(p: &Predictor, a: &Args) -> usize {
 fn print(answer: &Answer<'_>, p: &Predictor, a: &Args) -> String {
     let classes = &p.config.classes;
     if a.json {
-        answer.json(p, a.min_confidence)
+        answer.json(p, a.ans.min_confidence)
     } else if a.csv {
-        answer.csv(classes, a.min_confidence)
+        answer.csv(classes, a.ans.min_confidence)
     } else {
-        answer.table(classes, a.min_confidence)
+        answer.table(classes, a.ans.min_confidence)
     }
 }
 
@@ -131,13 +123,13 @@ fn timelines(p: &Predictor, a: &Args, out: Option<&OutputFile>) -> Result<usize>
     let mut failed = 0;
     for file in &a.files {
         let name = file.display().to_string();
-        let result = file_timeline(p, file, cfg, a.fold, |s| {
+        let result = file_timeline(p, file, cfg, a.ans.fold, |s| {
             println!("{}", print(&of_segment(&name, s), p, a));
         });
         match result {
             Ok(segs) => {
                 if a.json {
-                    println!("{}", of_summary(&name, &segs).json(p, a.min_confidence));
+                    println!("{}", of_summary(&name, &segs).json(p, a.ans.min_confidence));
                 } else if a.csv {
                     eprintln!("{}", summary_text(p, &name, &segs));
                 } else {

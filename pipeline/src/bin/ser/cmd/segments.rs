@@ -44,6 +44,21 @@ impl SegmentArgs {
     }
 }
 
+/// Which fold answers, and when an answer is `uncertain` (predict,
+/// listen, serve).
+#[derive(clap::Args, Debug, Clone)]
+pub struct AnswerFlags {
+    /// Use this fold's model only (folds count from 1, as in the run's
+    /// tables) [default: the mean of every fold's probabilities].
+    #[arg(long, value_parser = within(bounds::FOLD))]
+    pub fold: Option<usize>,
+    /// Label an answer (a recording or a segment) `uncertain` when its top
+    /// probability is below P, in [0, 1] (`ser serve`: a request's
+    /// `min_confidence` overrides it) [default: never].
+    #[arg(long, value_name = "P", value_parser = within(bounds::PROBABILITY))]
+    pub min_confidence: Option<f64>,
+}
+
 /// Which model classifies: a run (`--run`) or a model file (`--model`).
 #[derive(clap::Args)]
 #[group(required = true, multiple = false)]

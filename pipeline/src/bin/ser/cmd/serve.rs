@@ -9,7 +9,7 @@ use pipeline::bounds;
 use pipeline::listen::stop_on_ctrl_c;
 use pipeline::serve::{is_loopback, serve, Model, ServeConfig};
 
-use super::segments::{ModelFlags, SegmentArgs};
+use super::segments::{AnswerFlags, ModelFlags, SegmentArgs};
 use crate::flags::{usage, within, Env, StoreFlags};
 
 #[derive(clap::Args)]
@@ -30,13 +30,8 @@ pub struct Args {
     /// [default: twice the cores, at least 4].
     #[arg(long, value_parser = within(bounds::SERVE_WORKERS))]
     pub workers: Option<usize>,
-    /// Use this fold's model only [default: mean of every fold's].
-    #[arg(long, value_parser = within(bounds::FOLD))]
-    pub fold: Option<usize>,
-    /// Label an answer `uncertain` when its top probability is below P, in
-    /// [0, 1]; a request's `min_confidence` overrides it [default: never].
-    #[arg(long, value_name = "P", value_parser = within(bounds::PROBABILITY))]
-    pub min_confidence: Option<f64>,
+    #[command(flatten)]
+    pub ans: AnswerFlags,
     #[command(flatten)]
     pub seg: SegmentArgs,
 }
@@ -49,17 +44,17 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
     let model = match &a.from.model {
         Some(file) => {
             let m = Model::from_model_file(file)?;
-            m.predictor.check_fold(a.fold)?;
+            m.predictor.check_fold(a.ans.fold)?;
             m
         }
-        None => Model::from_run(a.from.open(&env.store, a.fold)?),
+        None => Model::from_run(a.from.open(&env.store, a.ans.fold)?),
     };
     let cfg = ServeConfig {
         addr,
         max_upload_bytes: a.max_upload_mb << 20,
-        min_confidence: a.min_confidence,
+        min_confidence: a.ans.min_confidence,
         segments: a.seg.config(&model.predictor)?,
-        fold: a.fold,
+        fold: a.ans.fold,
         workers: a.workers.unwrap_or_else(default_workers),
     };
     cfg.validate().map_err(usage)?;

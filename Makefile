@@ -15,7 +15,7 @@ CARGO_FEATURES = $(if $(FEATURES),--features $(FEATURES))
 # `ser` exits 3 when it finished but skipped some inputs (named on stderr).
 OK_IF_SKIPPED = || test $$? -eq 3
 
-.PHONY: model parity-train reproduce reproduce-quick install build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps fuzz lint bench bench-deps bench-train clean-demo
+.PHONY: model serve parity-train reproduce reproduce-quick install build demo data metadata features train-cnn train-lstm train-cnn-lstm report notebooks notebook-deps test test-deps fuzz lint bench bench-deps bench-train clean-demo
 
 build:
 	cargo build --release -p ser-pipeline --bin ser $(CARGO_FEATURES)
@@ -66,6 +66,11 @@ reproduce: build
 ## it): make model DATA=path/to/corpus [OUT=ravdess.ser]; MODEL="--force" etc. adds flags.
 model: build
 	$(SER) --store $(STORE) model build --data $(DATA) --out $(OUT) $(MODEL)
+
+## The web page over the model file (http://127.0.0.1:8080/ unless
+## SERVE="--addr …"; Ctrl-C stops it): make serve [OUT=ravdess.ser].
+serve: build
+	$(SER) serve --model $(OUT) $(SERVE)
 
 ## The same, two epochs each, on the demo corpus (what CI runs).
 reproduce-quick: demo

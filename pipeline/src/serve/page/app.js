@@ -26,8 +26,9 @@ async function loadCard() {
   const est = c.estimate;
   $('#model-line').textContent = `${c.source} ${c.name}: ${model.classes.join(', ')}` +
     (est ? ` · on unseen speakers: UAR ${pc(est.uar)} ± ${pc(est.uar_sd)}` : '');
-  const rows = [['model', `${c.name} (${c.source})`], ['labels', model.classes.join(', ')],
-    ['window', `${(c.window_s || 0).toFixed(2)} s`]];
+  const members = (c.run && c.run.optimisation && c.run.optimisation.members) || 1;
+  const rows = [['model', `${c.name} (${c.source})` + (members > 1 ? `, a seed ensemble of ${members} models` : '')],
+    ['labels', model.classes.join(', ')], ['window', `${(c.window_s || 0).toFixed(2)} s`]];
   if (est) {
     rows.push(['estimate', `UAR ${pc(est.uar)} ± ${pc(est.uar_sd)}, accuracy ${pc(est.accuracy)}, ${est.folds} folds: ${est.protocol}`]);
     rows.push(['recall', (est.recall || []).map(([k, v]) => `${k} ${pc(v)}`).join(', ')]);

@@ -56,6 +56,17 @@ def four_seconds(src, dst):
     return dst
 
 
+def throwaway_model(ser, tmp):
+    """A model file of the recommended network, one epoch on a 2-actor demo
+    corpus, in `tmp`: (store, data folder, model file)."""
+    store, data = os.path.join(tmp, "store"), os.path.join(tmp, "data")
+    model = os.path.join(tmp, "demo.ser")
+    run([ser, "synth", "--out", data, "--actors", "2"])
+    run([ser, "-q", "--store", store, "model", "build", "--data", data,
+         "--out", model, "--epochs", "1"])
+    return store, data, model
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ser", required=True)
@@ -63,11 +74,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ser-predict-")
-    store, data = os.path.join(tmp, "store"), os.path.join(tmp, "data")
-    model = os.path.join(tmp, "demo.ser")
-    run([args.ser, "synth", "--out", data, "--actors", "2"])
-    run([args.ser, "-q", "--store", store, "model", "build", "--data", data,
-         "--out", model, "--epochs", "1"])
+    store, data, model = throwaway_model(args.ser, tmp)
     clip = args.clip or four_seconds(sorted(glob.glob(os.path.join(data, "Actor_01", "*.wav")))[0],
                                      os.path.join(tmp, "four-seconds.wav"))
     speaker_run = [d for d in glob.glob(os.path.join(store, "runs", "si-cnn-*-speakers-*"))][0]

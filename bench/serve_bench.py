@@ -25,7 +25,7 @@ import time
 import wave
 
 sys.path.insert(0, os.path.dirname(__file__))
-from predict_bench import four_seconds, run  # noqa: E402
+from predict_bench import four_seconds, run, throwaway_model  # noqa: E402
 
 
 def peak_rss_mb(pid):
@@ -70,11 +70,7 @@ def main():
     ap.add_argument("--concurrency", type=int, default=8)
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ser-serve-")
-    store, data = os.path.join(tmp, "store"), os.path.join(tmp, "data")
-    model = os.path.join(tmp, "demo.ser")
-    run([args.ser, "synth", "--out", data, "--actors", "2"])
-    run([args.ser, "-q", "--store", store, "model", "build", "--data", data,
-         "--out", model, "--epochs", "1"])
+    _, data, model = throwaway_model(args.ser, tmp)
     first = sorted(glob.glob(os.path.join(data, "Actor_01", "*.wav")))[0]
     clip = four_seconds(first, os.path.join(tmp, "four-seconds.wav"))
     want = [json.loads(l) for l in run([args.ser, "predict", "--model", model, "--json", clip]).splitlines()]

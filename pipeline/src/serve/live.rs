@@ -153,11 +153,7 @@ pub fn push(ctx: &Ctx<'_>, req: &mut tiny_http::Request, id: &str, q: &Query) ->
     s.last = Instant::now();
     match s.seg.push(&mono) {
         Ok(done) => {
-            let p = &ctx.model.predictor;
-            let lines: Vec<String> = done
-                .iter()
-                .map(|g| of_segment(LIVE_FILE, g).json(p, min_confidence))
-                .collect();
+            let lines = segment_lines(ctx, &done, min_confidence);
             s.segments.extend(done);
             Reply::json_lines(&lines)
         }
@@ -183,10 +179,7 @@ pub fn end(ctx: &Ctx<'_>, id: &str, q: &Query) -> Reply {
         Ok(t) => t,
         Err(e) => return Reply::error(500, e.to_string()),
     };
-    let mut lines: Vec<String> = tail
-        .iter()
-        .map(|g| of_segment(LIVE_FILE, g).json(p, min_confidence))
-        .collect();
+    let mut lines = segment_lines(ctx, &tail, min_confidence);
     s.segments.extend(tail);
     let mut summary = of_summary(LIVE_FILE, &s.segments);
     summary
@@ -194,4 +187,12 @@ pub fn end(ctx: &Ctx<'_>, id: &str, q: &Query) -> Reply {
         .push(("seconds", (s.frames as f64 / f64::from(s.rate)).into()));
     lines.push(summary.json(p, min_confidence));
     Reply::json_lines(&lines)
+}
+
+/// The answers of live segments, as `ser listen --json` prints them.
+fn segment_lines(ctx: &Ctx<'_>, segs: &[Segment], min_confidence: Option<f64>) -> Vec<String> {
+    let p = &ctx.model.predictor;
+    segs.iter()
+        .map(|g| of_segment(LIVE_FILE, g).json(p, min_confidence))
+        .collect()
 }

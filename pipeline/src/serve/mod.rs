@@ -71,9 +71,9 @@ impl Model {
     pub fn from_model_file(path: &Path) -> Result<Model> {
         let bytes = std::fs::read(path).map_err(|e| PipelineError::io(path, e))?;
         let card = crate::model_file::card_of(path, &bytes)?;
-        let predictor = Predictor::from_model_bytes(path, &bytes)?;
         let mut v =
             serde_json::to_value(&card).map_err(|e| PipelineError::Config(e.to_string()))?;
+        let predictor = Predictor::from_model_card(path, &bytes, card)?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         extend(&mut v, "model file", name.unwrap_or_default(), &predictor);
         Ok(Model { predictor, card: v })

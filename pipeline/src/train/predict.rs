@@ -19,12 +19,18 @@ use crate::recording::RecordingAnswer;
 /// What a file holds when it holds no speech.
 pub const NO_SPEECH: &str = "no speech";
 
+/// A fold's number (from 1), its models (one, or a seed ensemble's
+/// members) and its standardisation.
+type FoldModels = (usize, Vec<Box<dyn Net>>, Standardizer);
+
 /// A loaded run or model file: its config and each trained fold's model
 /// and statistics.
 pub struct Predictor {
     /// The run's `config.json` (a model file's: the run it holds).
     pub config: RunConfig,
-    folds: Vec<(usize, Box<dyn Net>, Standardizer)>,
+    /// Each fold: its number, its models (one, or a seed ensemble's
+    /// members) and its standardisation.
+    folds: Vec<FoldModels>,
     /// Applied to the (fold-averaged) probabilities: a model file's
     /// calibration, 1 for a run.
     pub temperature: Temperature,
@@ -124,6 +130,15 @@ impl Predictor {
     /// [`Predictor::from_model_file`] of bytes already read from `path`.
     pub(crate) fn from_model_bytes(path: &Path, bytes: &[u8]) -> Result<Predictor> {
         let card = crate::model_file::card_of(path, bytes)?;
+        Predictor::from_model_card(path, bytes, card)
+    }
+
+    /// [`Predictor::from_model_bytes`] with the card already read from them.
+    pub(crate) fn from_model_card(
+        path: &Path,
+        bytes: &[u8],
+        card: crate::model_file::ModelCard,
+    ) -> Result<Predictor> {
         let mut p = Predictor::from_weights(
             card.run,
             bytes,
@@ -159,8 +174,7 @@ impl Predictor {
                 per_clip: config.resolved().norm == Norm::Clip,
                 level: config.resolved().norm == Norm::Level,
             };
-            // A fold of a seed ensemble is one entry per member, all with
-            // the fold's number: `--fold k` averages its members.
+            let mut nets = Vec::with_capacity(members);
             for j in 0..members {
                 let mut net = models::build(
                     config.train.model,
@@ -172,8 +186,9 @@ impl Predictor {
                 .map_err(bad)?;
                 net.load(bytes, &super::fold::member_prefix(k, j))
                     .map_err(bad)?;
-                folds.push((k + shown, net, norm.clone()));
+                nets.push(net);
             }
+            folds.push((k + shown, nets, norm));
         }
         Ok(Predictor {
             config,
@@ -184,15 +199,7 @@ impl Predictor {
 
     /// Folds this run trained (1-based numbers).
     pub fn folds(&self) -> Vec<usize> {
-        let mut v: Vec<usize> = self.folds.iter().map(|f| f.0).collect();
-        v.dedup();
-        v
-    }
-
-    /// Models it averages: folds times members (`--fold` picks one
-    /// fold's members).
-    pub fn models(&self) -> usize {
-        self.folds.len()
+        self.folds.iter().map(|f| f.0).collect()
     }
 
     /// Checks that fold `k` (1-based) exists; `None` (every fold) always does.
@@ -221,10 +228,12 @@ impl Predictor {
         fold: Option<usize>,
     ) -> Result<Vec<f32>, PredictError> {
         self.check_fold(fold)?;
-        let chosen: Vec<&(usize, Box<dyn Net>, Standardizer)> = match fold {
+        let chosen: Vec<&FoldModels> = match fold {
             Some(k) => self.folds.iter().filter(|f| f.0 == k).collect(),
             None => self.folds.iter().collect(),
         };
+        // Every model counts once: a fold's members and the folds alike.
+        let models = chosen.iter().map(|f| f.1.len()).sum::<usize>() as f32;
         let v = Variant {
             frames,
             mfcc: mfcc.to_vec(),
@@ -235,7 +244,8 @@ impl Predictor {
             readout: self.config.train.readout,
         };
         let mut mean = vec![0f32; self.config.classes.len()];
-        for (_, net, norm) in &chosen {
+        for (_, nets, norm) in &chosen {
+            // Standardised once per fold, whatever its number of members.
             let mut x = Vec::with_capacity(framing.window * N_MFCC);
             let len = norm.example_into(&v, framing, &mut x);
             let data = models::Dataset {
@@ -244,9 +254,11 @@ impl Predictor {
                 labels: vec![0],
                 lengths: vec![len],
             };
-            let p = net.predict(&data, 1)?;
-            for (m, q) in mean.iter_mut().zip(&p[0]) {
-                *m += q / chosen.len() as f32;
+            for net in nets {
+                let p = net.predict(&data, 1)?;
+                for (m, q) in mean.iter_mut().zip(&p[0]) {
+                    *m += q / models;
+                }
             }
         }
         // A run has no calibration: its probabilities stay bit for bit

@@ -215,10 +215,16 @@ fn onnx_export_refuses_what_it_cannot_express_naming_the_file() {
     let folds = with_card(file, dir.path().join("folds.ser"), |c| {
         c.run.folds = vec![1, 2]
     });
+    let ensemble = with_card(file, dir.path().join("ensemble.ser"), |c| {
+        let mut r = c.run.resolved();
+        r.members = 2;
+        c.run.optimisation = Some(r);
+    });
     for (model, why) in [
         (&cnn, "only si-cnn"),
         (&clip, "only `norm train`"),
         (&folds, "2 models"),
+        (&ensemble, "a seed ensemble of 2 models"),
     ] {
         let out = export(model);
         assert_eq!(out.status.code(), Some(1), "{}", model.display());

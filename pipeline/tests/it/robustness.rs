@@ -50,10 +50,10 @@ fn trained_clean_accuracy(t: &TestDir, run: &str) -> Vec<(Option<i64>, f64)> {
     per_fold.into_iter().chain([(None, mean)]).collect()
 }
 
-#[test]
-fn clean_reproduces_training_and_conditions_are_scored_per_fold_and_averaged() {
-    let t = demo_store(4);
-    let out = ok(&t.ser(&[
+/// si-cnn on two speaker folds of `t`'s clean and noisy copies, with
+/// `extra` flags; the run's name.
+fn train_si_cnn(t: &TestDir, extra: &[&str]) -> String {
+    let mut args = vec![
         "train",
         "--model",
         "si-cnn",
@@ -63,12 +63,17 @@ fn clean_reproduces_training_and_conditions_are_scored_per_fold_and_averaged() {
         "speakers",
         "--folds",
         "2",
-        "--epochs",
-        "3",
         "--train-variants",
         "clean,noisy",
-    ]));
-    let run = run_name(&out);
+    ];
+    args.extend(extra);
+    run_name(&ok(&t.ser(&args)))
+}
+
+#[test]
+fn clean_reproduces_training_and_conditions_are_scored_per_fold_and_averaged() {
+    let t = demo_store(4);
+    let run = train_si_cnn(&t, &["--epochs", "3"]);
     let cfg = RobustnessConfig {
         conditions: parse_conditions(
             "clean,level:-60,white:5,babble:10,reverb:0.6,mulaw,speed:1.1",
@@ -275,25 +280,10 @@ fn training_copies_are_stored_as_variants_and_trained_on_when_asked() {
 fn a_seed_ensemble_is_scored_as_it_predicts_and_differs_from_one_model() {
     let t = demo_store(4);
     let train = |members: &str| {
-        run_name(&ok(&t.ser(&[
-            "train",
-            "--model",
-            "si-cnn",
-            "--labels",
-            "emotion8",
-            "--split",
-            "speakers",
-            "--folds",
-            "2",
-            "--epochs",
-            "2",
-            "--window",
-            "64",
-            "--train-variants",
-            "clean,noisy",
-            "--members",
-            members,
-        ])))
+        train_si_cnn(
+            &t,
+            &["--epochs", "2", "--window", "64", "--members", members],
+        )
     };
     let (one, two) = (train("1"), train("2"));
     assert_ne!(one, two, "members are part of the run");

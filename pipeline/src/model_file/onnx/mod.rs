@@ -153,7 +153,7 @@ pub fn onnx_of(path: &Path) -> Result<Exported, OnnxError> {
         });
     }
     // Loads as `ser predict --model` would: the same errors for a damaged file.
-    Predictor::from_model_bytes(path, &bytes)?;
+    Predictor::from_model_card(path, &bytes, card.clone())?;
     let damaged = |why: String| {
         PipelineError::damaged_run(
             path,

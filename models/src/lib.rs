@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 pub mod augment;
+pub mod average;
 pub mod babble;
 pub mod calibration;
 pub mod classifier;
@@ -33,6 +34,7 @@ pub mod mixup;
 pub mod si_cnn;
 pub mod split;
 pub mod train;
+pub mod warp;
 pub mod weights;
 pub mod zoo;
 

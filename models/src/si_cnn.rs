@@ -16,14 +16,16 @@
 //! - **SpecAugment-style masks** while training: two runs of up to 12
 //!   frames and two bands of up to 5 coefficients set to 0 (the mean);
 //! - its training recipe (in [`crate::zoo::ModelKind::recipe`]): AdamW,
-//!   a one-cycle learning rate, label smoothing 0.1, 60 epochs;
+//!   a one-cycle learning rate, label smoothing 0.1, mixup
+//!   ([`crate::mixup`], alpha 0.4), 60 epochs;
 //! - its training data (chosen by the pipeline, which knows the store):
 //!   each clip's clean and noisy copies and two *training copies* through
 //!   random recording conditions (speed, room, band limit, codec, noise,
 //!   level), which is what makes it hold at a normal microphone level, on
-//!   a telephone band and through a codec. Mixup ([`crate::mixup`]) and
-//!   feature-domain babble ([`crate::babble`]) are options, off by
-//!   default (measured, not yet shown to help clean speech).
+//!   a telephone band and through a codec. Feature-domain babble
+//!   ([`crate::babble`]), weight averaging ([`crate::average`]) and a
+//!   vocal-tract-length warp ([`crate::warp`]) are options (README,
+//!   what each measured).
 //!
 //! Each ingredient's measured effect is in the README's ablation table.
 

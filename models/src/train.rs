@@ -8,6 +8,7 @@ use std::time::Instant;
 use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::*;
 
+use crate::average::{refresh_batch_norm, WeightAverage, SWA_LR};
 use crate::babble::FeatureBabble;
 pub use crate::classifier::Classifier;
 pub use crate::dataset::Dataset;
@@ -16,6 +17,7 @@ use crate::layers::Logits;
 use crate::metrics::Metrics;
 use crate::mixup::Mixup;
 use crate::split::SplitMix;
+use crate::warp::FeatureWarp;
 
 /// Why training stopped.
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +116,14 @@ pub struct TrainConfig {
     pub mixup: f64,
     /// Babble of training batches in the feature domain, if any.
     pub babble: Option<FeatureBabble>,
+    /// Stochastic weight averaging ([`crate::average`]): the share of the
+    /// epochs, at the end, trained at [`SWA_LR`] x `lr` and averaged (one
+    /// point per epoch); the schedule runs over the epochs before them.
+    /// 0 for none.
+    pub swa: f64,
+    /// Vocal-tract-length perturbation of training batches in the feature
+    /// domain ([`crate::warp`]), if any.
+    pub warp: Option<FeatureWarp>,
 }
 
 /// How the learning rate moves during training.
@@ -174,6 +184,27 @@ impl Schedule {
 }
 
 impl TrainConfig {
+    /// Epochs of the averaging phase: `swa` of `epochs`, at least one when
+    /// `swa` > 0, and never all of them.
+    pub fn swa_epochs(&self) -> usize {
+        if self.swa <= 0.0 || self.epochs < 2 {
+            return 0;
+        }
+        ((self.swa * self.epochs as f64).round() as usize).clamp(1, self.epochs - 1)
+    }
+
+    /// The learning rate at `step` (0-based, counted over the whole run)
+    /// of a run of `steps` steps per epoch: the schedule over the epochs
+    /// before the averaging phase, then [`SWA_LR`] x `lr`.
+    pub fn lr_at(&self, step: usize, steps: usize) -> f64 {
+        let main = (self.epochs - self.swa_epochs()) * steps;
+        if step < main {
+            self.schedule.lr_at(self.lr, step, main)
+        } else {
+            self.lr * SWA_LR
+        }
+    }
+
     /// The paper's optimiser (Adam, `lr`) with Keras' epsilon, cross-entropy.
     pub fn new(epochs: usize, batch_size: usize, lr: f64, seed: u64) -> TrainConfig {
         TrainConfig {
@@ -189,6 +220,8 @@ impl TrainConfig {
             augment: true,
             mixup: 0.0,
             babble: None,
+            swa: 0.0,
+            warp: None,
         }
     }
 }
@@ -371,10 +404,12 @@ pub fn train<M: Classifier>(
     let mut aug_rng = SplitMix(cfg.seed ^ 0xa5a5_5a5a_0f0f_f0f0);
     let mut mix_rng = SplitMix(cfg.seed ^ 0x6d69_7875_7000_0001);
     let mut babble_rng = SplitMix(cfg.seed ^ 0x6261_6262_6c65_0001);
+    let mut warp_rng = SplitMix(cfg.seed ^ 0x7761_7270_0000_0001);
     let mixup = Mixup { alpha: cfg.mixup };
     let batch = cfg.batch_size.max(1);
     let steps = train.len().div_ceil(batch);
-    let total_steps = steps * cfg.epochs;
+    let averaged_from = cfg.epochs - cfg.swa_epochs();
+    let mut average = WeightAverage::default();
     let mut history = Vec::new();
     for epoch in 1..=cfg.epochs {
         let t0 = Instant::now();
@@ -382,14 +417,15 @@ pub fn train<M: Classifier>(
         let (mut loss_sum, mut seen) = (0.0, 0usize);
         let (mut actual, mut pred) = (Vec::with_capacity(train.len()), Vec::new());
         for (s, chunk) in order.chunks(batch).enumerate() {
-            opt.cfg.lr = cfg
-                .schedule
-                .lr_at(cfg.lr, (epoch - 1) * steps + s, total_steps);
+            opt.cfg.lr = cfg.lr_at((epoch - 1) * steps + s, steps);
             let labels: Vec<usize> = chunk.iter().map(|&i| train.labels[i]).collect();
             let grads = model.alloc_grads();
             let (mut v, mut lengths) = train.batch_values(chunk);
             if let Some(b) = &cfg.babble {
                 b.apply(&mut v, train.frames, &lengths, &mut babble_rng);
+            }
+            if let Some(w) = &cfg.warp {
+                w.apply(&mut v, train.frames, &lengths, &mut warp_rng);
             }
             if cfg.augment {
                 model.augment(&mut v, train.frames, &lengths, &mut aug_rng);
@@ -435,6 +471,9 @@ pub fn train<M: Classifier>(
         };
         on_event(TrainEvent::Epoch(&rec));
         history.push(rec);
+        if epoch > averaged_from {
+            average.add(model);
+        }
         if !test.is_empty() {
             let t1 = Instant::now();
             let (loss, m) = evaluate(model, dev, test, cfg)?;
@@ -457,6 +496,12 @@ pub fn train<M: Classifier>(
             on_event(TrainEvent::Epoch(&rec));
             history.push(rec);
         }
+    }
+    if average.points() > 0 {
+        average
+            .write(model)
+            .map_err(|e| TrainError::Update(e.to_string()))?;
+        refresh_batch_norm(model, dev, train, batch, cfg.seed)?;
     }
     Ok(history)
 }
@@ -517,6 +562,74 @@ mod tests {
         let again = run(Loss::CrossEntropy);
         let losses = |h: &[EpochRecord]| h.iter().map(|r| r.loss).collect::<Vec<_>>();
         assert_eq!(losses(&h), losses(&again), "same seed, same history");
+    }
+
+    #[test]
+    fn swa_epochs_end_the_run_at_a_tenth_of_the_peak() {
+        let cfg = TrainConfig {
+            schedule: Schedule::OneCycle,
+            swa: 0.25,
+            ..TrainConfig::new(8, 8, 1e-2, 1)
+        };
+        assert_eq!(cfg.swa_epochs(), 2);
+        let steps = 5;
+        for step in 0..6 * steps {
+            assert_eq!(
+                cfg.lr_at(step, steps),
+                Schedule::OneCycle.lr_at(1e-2, step, 6 * steps),
+                "the schedule runs over the first six epochs"
+            );
+        }
+        for step in 6 * steps..8 * steps {
+            assert!((cfg.lr_at(step, steps) - 1e-3).abs() < 1e-12);
+        }
+        let off = TrainConfig {
+            swa: 0.0,
+            ..cfg.clone()
+        };
+        assert_eq!(off.swa_epochs(), 0);
+        assert_eq!(off.lr_at(39, steps), Schedule::OneCycle.lr_at(1e-2, 39, 40));
+        let most = TrainConfig {
+            swa: 0.9,
+            epochs: 2,
+            ..cfg.clone()
+        };
+        assert_eq!(most.swa_epochs(), 1, "never every epoch");
+        let tiny = TrainConfig { swa: 0.01, ..cfg };
+        assert_eq!(tiny.swa_epochs(), 1, "at least one when asked");
+    }
+
+    #[test]
+    fn swa_training_learns_is_deterministic_and_changes_the_model() {
+        let fit = |swa: f64| {
+            let dev = Cpu::seed_from_u64(7);
+            let (tr, te) = (data(&dev, 24), data(&dev, 9));
+            let mut m = crate::SiCnnConfig::new(3, 5).init(&dev).unwrap();
+            let cfg = TrainConfig {
+                schedule: Schedule::OneCycle,
+                swa,
+                ..TrainConfig::new(8, 8, 3e-3, 42)
+            };
+            train(&mut m, &dev, &tr, &te, &cfg, |_| {}).unwrap();
+            let probs = predict(&m, &dev, &te, 4).unwrap();
+            let acc = probs
+                .iter()
+                .zip(&te.labels)
+                .filter(|(p, &y)| argmax(p) == y)
+                .count() as f64
+                / te.len() as f64;
+            (crate::weights::collect(&m, ""), probs, acc)
+        };
+        let (w, p, acc) = fit(0.5);
+        assert!(acc > 0.66, "held-out accuracy {acc} after averaging");
+        assert!(p.iter().flatten().all(|v| v.is_finite()));
+        let (w2, p2, _) = fit(0.5);
+        assert_eq!((&w, &p), (&w2, &p2), "same seed, same averaged model");
+        let (plain, _, _) = fit(0.0);
+        assert_ne!(
+            w, plain,
+            "averaging and its learning rate change the weights"
+        );
     }
 
     #[test]

@@ -126,6 +126,10 @@ pub const PROBABILITY: Bound<f64> = Bound::closed("probability", 0.0, 1.0, "");
 pub const BABBLE: Bound<f64> = Bound::closed("babble", 0.0, 1.0, "");
 /// Mixup's alpha (0: none).
 pub const MIXUP: Bound<f64> = Bound::closed("mixup", 0.0, 4.0, "");
+/// Share of a run's epochs whose weights are averaged (`--swa`).
+pub const SWA: Bound<f64> = Bound::closed("swa", 0.0, 0.9, "");
+/// Share of training examples given a vocal-tract-length warp (`--warp`).
+pub const WARP: Bound<f64> = Bound::closed("warp", 0.0, 1.0, "");
 /// Models per fold (a seed ensemble).
 pub const MEMBERS: Bound<usize> = Bound::closed("members", 1, 16, "");
 /// Label smoothing.

@@ -38,6 +38,13 @@ fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
     v
 }
 
+/// Centre frequencies (Hz) of the `n_mels` filters of [`mel_filters`]
+/// between `fmin` and `fmax`.
+pub fn mel_centres(n_mels: usize, fmin: f64, fmax: f64) -> Vec<f64> {
+    let pts = linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2);
+    pts[1..=n_mels].iter().map(|&m| mel_to_hz(m)).collect()
+}
+
 /// One triangular filter: weights for the FFT bins `start..start + weights.len()`.
 #[derive(Debug, Clone)]
 pub struct MelFilter {

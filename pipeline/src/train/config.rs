@@ -233,6 +233,19 @@ pub struct Resolved {
     /// JSON when 1, so runs named before it keep their names.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub members: usize,
+    /// Share of the epochs, at the end, whose weights are averaged (0:
+    /// none). Left out of the JSON when 0, so runs named before it keep
+    /// their names.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub swa: f64,
+    /// Share of training examples given a vocal-tract-length warp (0:
+    /// none). Left out of the JSON when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub warp: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn yes() -> bool {
@@ -311,6 +324,18 @@ pub struct TrainStageConfig {
     /// ensemble); `None`: one. Left out of the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<usize>,
+    /// Stochastic weight averaging: the share of the epochs, at the end,
+    /// trained at a tenth of the peak learning rate and averaged
+    /// ([`models::average`]); `None`: the model's. Left out of the JSON
+    /// when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swa: Option<f64>,
+    /// Share of training examples whose spectral envelope is stretched by
+    /// a factor of 0.9 to 1.1 (vocal-tract-length perturbation in the
+    /// feature domain, [`models::warp`]); `None`: the model's. Left out of
+    /// the JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warp: Option<f64>,
     /// Standardisation; `None`: the model's (`train` for the paper's).
     pub norm: Option<Norm>,
     /// Training-time augmentation of the models that have it (si-cnn's
@@ -359,6 +384,8 @@ impl Default for TrainStageConfig {
             mixup: None,
             babble: None,
             members: None,
+            swa: None,
+            warp: None,
             norm: None,
             augment: None,
             seed: 42,
@@ -426,10 +453,22 @@ impl TrainStageConfig {
         if let Some(m) = self.members {
             b::MEMBERS.check(m)?;
         }
+        if let Some(f) = self.swa {
+            b::SWA.check(f)?;
+        }
+        if let Some(p) = self.warp {
+            b::WARP.check(p)?;
+        }
         let r = self.resolved();
         if r.babble > 0.0 && r.norm != Norm::Train {
             return Err(format!(
                 "babble mixes through the training side's standardisation: use norm train or babble 0, got norm {:?}",
+                r.norm
+            ));
+        }
+        if r.warp > 0.0 && r.norm != Norm::Train {
+            return Err(format!(
+                "warp goes through the training side's standardisation: use norm train or warp 0, got norm {:?}",
                 r.norm
             ));
         }
@@ -479,6 +518,16 @@ impl TrainStageConfig {
             mixup: self.mixup.unwrap_or(r.mixup),
             babble: self.babble.unwrap_or(r.babble),
             members: self.members.unwrap_or(1),
+            swa: self.swa.unwrap_or(r.swa),
+            // The recipe's warp needs the training side's standardisation;
+            // with another, only an explicit warp (refused) applies one.
+            warp: self
+                .warp
+                .unwrap_or(if self.norm.unwrap_or(Norm::Train) == Norm::Train {
+                    r.warp
+                } else {
+                    0.0
+                }),
             norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
         }
@@ -722,6 +771,49 @@ mod tests {
             ..c
         };
         assert!(bad.validate().unwrap_err().contains("members"));
+    }
+
+    #[test]
+    fn no_swa_leaves_names_as_they_were_and_a_share_renames() {
+        let c = TrainStageConfig::default();
+        let r = serde_json::to_value(c.resolved()).unwrap();
+        assert!(r.get("swa").is_none(), "{r}");
+        assert!(serde_json::to_value(&c).unwrap().get("swa").is_none());
+        let swa = TrainStageConfig {
+            swa: Some(0.25),
+            ..c.clone()
+        };
+        swa.validate().unwrap();
+        assert_eq!(serde_json::to_value(swa.resolved()).unwrap()["swa"], 0.25);
+        let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
+        assert_ne!(name(&c), name(&swa));
+        let old: Resolved = serde_json::from_value(r).unwrap();
+        assert_eq!(old.swa, 0.0, "a run recorded before swa had none");
+        let bad = TrainStageConfig {
+            swa: Some(1.0),
+            ..c
+        };
+        assert!(bad.validate().unwrap_err().contains("swa"));
+    }
+
+    #[test]
+    fn the_recipes_warp_gives_way_to_another_norm_but_an_asked_one_is_refused() {
+        let si = TrainStageConfig {
+            model: ModelKind::SiCnn,
+            ..Default::default()
+        };
+        assert_eq!(si.resolved().warp, ModelKind::SiCnn.recipe().warp);
+        let clip = TrainStageConfig {
+            norm: Some(Norm::Clip),
+            ..si.clone()
+        };
+        clip.validate().unwrap();
+        assert_eq!(clip.resolved().warp, 0.0);
+        let asked = TrainStageConfig {
+            warp: Some(0.5),
+            ..clip
+        };
+        assert!(asked.validate().unwrap_err().contains("warp"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use models::babble::FeatureBabble;
+use models::warp::FeatureWarp;
 use models::zoo::{encode_safetensors, read_tensors, NamedTensor};
 use models::{EpochRecord, Metrics, ModelError, TrainConfig, TrainError, TrainEvent};
 use serde::{Deserialize, Serialize};
@@ -133,6 +134,7 @@ pub fn train_config(c: &RunConfig, seed: u64) -> TrainConfig {
         label_smoothing: r.label_smoothing,
         augment: r.augment,
         mixup: r.mixup,
+        swa: r.swa,
         ..TrainConfig::new(r.epochs, r.batch_size, r.lr, seed)
     }
 }
@@ -150,6 +152,27 @@ fn feature_babble(c: &RunConfig, norm: &Standardizer) -> Option<FeatureBabble> {
         p: r.babble,
         snr_db: (0.0, 20.0),
         talkers: 4,
+    })
+}
+
+/// The vocal-tract-length warp of training batches a run asks for
+/// (factors 0.9 to 1.1), in its feature path and standardisation (`--norm
+/// train` only). Band centres follow the feature set's sample rate
+/// (22.05 kHz assumed for a native-rate set).
+fn feature_warp(c: &RunConfig, norm: &Standardizer) -> Option<FeatureWarp> {
+    let r = c.resolved();
+    let m = &c.features.mfcc;
+    (r.warp > 0.0 && r.norm == Norm::Train && m.n_mfcc == N_MFCC).then(|| {
+        let rate = f64::from(c.features.sample_rate.unwrap_or(22_050));
+        let centres = crate::dsp::mel::mel_centres(m.n_mels, m.fmin, m.fmax.unwrap_or(rate / 2.0));
+        FeatureWarp::new(
+            &crate::dsp::mfcc::dct_ortho(N_MFCC, m.n_mels),
+            &centres,
+            models::warp::factors(0.9, 1.1),
+            norm.mean.clone(),
+            norm.std.clone(),
+            r.warp,
+        )
     })
 }
 
@@ -190,6 +213,7 @@ fn train_member(
     let seed = member_seed(cfg.seed.wrapping_add(k as u64 - 1), j);
     let mut tc = train_config(&plan.config, seed);
     tc.babble = feature_babble(&plan.config, &data.norm);
+    tc.warp = feature_warp(&plan.config, &data.norm);
     let classes = plan.config.classes.len();
     let mut net = models::build(cfg.model, classes, cfg.kernel, seed, cfg.init)?;
     let history = net

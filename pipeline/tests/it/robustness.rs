@@ -324,3 +324,47 @@ fn a_seed_ensemble_is_scored_as_it_predicts_and_differs_from_one_model() {
         "both folds hold a second member"
     );
 }
+
+#[test]
+fn an_averaged_and_warped_model_is_saved_as_it_scored() {
+    let t = demo_store(4);
+    let base = ["--epochs", "3", "--window", "64"];
+    let plain = train_si_cnn(&t, &base);
+    let avg = train_si_cnn(&t, &[&base[..], &["--swa", "0.5", "--warp", "1"]].concat());
+    assert_ne!(plain, avg, "swa and warp are part of the run");
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(t.store().run_dir(&avg).join("config.json")).unwrap(),
+    )
+    .unwrap();
+    let recipe = &config["optimisation"];
+    assert_eq!(
+        (recipe["swa"].as_f64(), recipe["warp"].as_f64()),
+        (Some(0.5), Some(1.0)),
+        "{recipe}"
+    );
+    let cfg = RobustnessConfig {
+        conditions: parse_conditions("clean").unwrap(),
+        seed: 3,
+    };
+    let r = run_robustness(&t.store(), &avg, &cfg, false).unwrap();
+    // The saved weights are the averaged ones, with the batch-norm
+    // statistics training scored with.
+    for (fold, acc) in trained_clean_accuracy(&t, &avg) {
+        let clean = r
+            .rows
+            .iter()
+            .find(|row| row.condition == "clean" && row.fold.map(i64::from) == fold)
+            .unwrap();
+        assert!(
+            (clean.accuracy - acc).abs() < 1e-9,
+            "fold {fold:?}: {} vs {acc}",
+            clean.accuracy
+        );
+    }
+    let probs = |run: &str| {
+        let df =
+            store::table::read_frame(&t.store().run_dir(run).join("predictions.parquet")).unwrap();
+        format!("{:?}", df.column("probabilities").unwrap())
+    };
+    assert_ne!(probs(&plain), probs(&avg));
+}

@@ -29,8 +29,9 @@ pub struct Args {
     pub config: Option<PathBuf>,
     /// `cnn`, `lstm`, `cnn-lstm` (the paper's) or `si-cnn` (ours, for unseen
     /// speakers and people's recordings: a small CNN with statistics pooling,
-    /// masks, label smoothing, mixup and AdamW one-cycle, trained on each clip's clean
-    /// and noisy copies and its two training copies, the feature set made with
+    /// masks, label smoothing, mixup, a vocal-tract-length warp and AdamW
+    /// one-cycle ending in weight averaging, trained on each clip's clean and
+    /// noisy copies and its two training copies, the feature set made with
     /// augment 2) [default: cnn].
     #[arg(long)]
     pub model: Option<ModelKind>,
@@ -96,6 +97,18 @@ pub struct Args {
     /// needs `--norm train`) [default: the model's: 0 for the paper's and si-cnn].
     #[arg(long, value_parser = within(bounds::BABBLE))]
     pub babble: Option<f64>,
+    /// Stochastic weight averaging: the share of the epochs, in [0, 0.9], at
+    /// the end, trained at a tenth of the peak learning rate and averaged
+    /// into one model (the schedule runs over the epochs before); 0 for none
+    /// [default: the model's: 0 for the paper's, 0.25 for si-cnn].
+    #[arg(long, value_parser = within(bounds::SWA))]
+    pub swa: Option<f64>,
+    /// Share of training examples, in [0, 1], whose spectral envelope is
+    /// stretched by a factor of 0.9 to 1.1, as a shorter or longer vocal tract
+    /// would (feature domain; needs `--norm train`) [default: the model's: 0 for
+    /// the paper's, 1 for si-cnn with `--norm train`].
+    #[arg(long, value_parser = within(bounds::WARP))]
+    pub warp: Option<f64>,
     /// Models per fold, 1..=16, each from its own seed; the fold answers
     /// with their mean probabilities (a seed ensemble: K times the
     /// training time, and K models in the run and its model file) [default: 1].
@@ -223,6 +236,8 @@ impl Args {
         cfg.label_smoothing = self.label_smoothing.or(cfg.label_smoothing);
         cfg.mixup = self.mixup.or(cfg.mixup);
         cfg.babble = self.babble.or(cfg.babble);
+        cfg.swa = self.swa.or(cfg.swa);
+        cfg.warp = self.warp.or(cfg.warp);
         cfg.members = self.members.or(cfg.members);
         cfg.schedule = self.schedule.or(cfg.schedule);
         cfg.augment = self.augment.or(cfg.augment);

@@ -195,8 +195,22 @@ impl TableRow for PredictionRow {
             col!(rows, "actual", |r| r.actual.clone()),
             col!(rows, "predicted", |r| r.predicted.clone()),
             col!(rows, "correct", |r| r.actual == r.predicted),
-            Column::new("probabilities".into(), probs),
+            probabilities_column(probs),
         ]
+    }
+}
+
+/// A `probabilities` column of lists of `f32`, typed so even when empty
+/// (an empty column of lists would otherwise be written as `null`, and
+/// stacking it with a run's real one would fail).
+pub fn probabilities_column(probs: Vec<Series>) -> Column {
+    if probs.is_empty() {
+        Column::new_empty(
+            "probabilities".into(),
+            &DataType::List(Box::new(DataType::Float32)),
+        )
+    } else {
+        Column::new("probabilities".into(), probs)
     }
 }
 

@@ -55,9 +55,17 @@ fn stack(frames: Vec<LazyFrame>) -> PolarsResult<Option<LazyFrame>> {
         0 => Ok(None),
         1 => Ok(frames.into_iter().next()),
         _ => Ok(Some(
-            concat(frames, UnionArgs::default())?
-                .with_row_index(SHIELD, None)
-                .drop(by_name([SHIELD], false, false)),
+            // Supertypes: a store may hold tables written before a column
+            // was typed when empty (`null` then, a list of f32 now).
+            concat(
+                frames,
+                UnionArgs {
+                    to_supertypes: true,
+                    ..UnionArgs::default()
+                },
+            )?
+            .with_row_index(SHIELD, None)
+            .drop(by_name([SHIELD], false, false)),
         )),
     }
 }

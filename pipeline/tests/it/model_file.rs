@@ -229,3 +229,35 @@ fn regression_silence_db_is_the_floor_of_speech_for_whole_recordings_too() {
     assert_eq!(none["label"], "no speech", "{none}");
     assert_eq!(none["speech_s"], 0.0, "{none}");
 }
+
+#[test]
+fn regression_predictions_stay_queryable_after_a_model_build() {
+    // The every-clip run has no test side: its empty predictions table
+    // once had a `null` probabilities column, and stacking it with a
+    // speaker run's failed every query over `predictions`.
+    let (t, _) = built();
+    let out = ok(&t.ser(&[
+        "query",
+        "select run, count(*) as n from predictions group by run order by run",
+    ]));
+    assert!(out.contains("-speakers-"), "{out}");
+    let runs = std::fs::read_dir(t.store().runs_dir()).unwrap();
+    let all: Vec<String> = runs
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.contains("-all-"))
+        .collect();
+    assert_eq!(all.len(), 1, "{all:?}");
+    let schema = store::table::read_frame(&t.store().run_dir(&all[0]).join("predictions.parquet"))
+        .unwrap()
+        .schema()
+        .get("probabilities")
+        .cloned();
+    assert_eq!(
+        schema,
+        Some(polars::prelude::DataType::List(Box::new(
+            polars::prelude::DataType::Float32
+        ))),
+        "an empty table keeps its column types"
+    );
+}

@@ -8,7 +8,7 @@
 //! batch-norm statistics too); [`WeightAverage::write`] puts the mean back.
 //! The batch-norm statistics of the averaged weights are not the mean of
 //! the points' statistics, so the training loop recomputes them with one
-//! pass over the training data ([`crate::train`]).
+//! pass over the training data ([`crate::train::train`]).
 
 use dfdx::prelude::*;
 

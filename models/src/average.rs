@@ -23,7 +23,8 @@ pub const SWA_LR: f64 = 0.1;
 /// Running sums of a model's tensors, in the collection's order.
 #[derive(Debug, Default)]
 pub struct WeightAverage {
-    sums: Vec<(NamedTensor, Vec<f64>)>,
+    /// Each tensor's name, shape and sum of its values over the points.
+    sums: Vec<(String, Vec<usize>, Vec<f64>)>,
     points: usize,
 }
 
@@ -35,12 +36,15 @@ impl WeightAverage {
             self.sums = now
                 .into_iter()
                 .map(|t| {
-                    let s = t.data.iter().map(|&v| f64::from(v)).collect();
-                    (t, s)
+                    (
+                        t.name,
+                        t.shape,
+                        t.data.iter().map(|&v| f64::from(v)).collect(),
+                    )
                 })
                 .collect();
         } else {
-            for ((_, sum), t) in self.sums.iter_mut().zip(&now) {
+            for ((_, _, sum), t) in self.sums.iter_mut().zip(&now) {
                 for (s, &v) in sum.iter_mut().zip(&t.data) {
                     *s += f64::from(v);
                 }
@@ -59,9 +63,9 @@ impl WeightAverage {
         let n = self.points.max(1) as f64;
         self.sums
             .iter()
-            .map(|(t, sum)| NamedTensor {
-                name: t.name.clone(),
-                shape: t.shape.clone(),
+            .map(|(name, shape, sum)| NamedTensor {
+                name: name.clone(),
+                shape: shape.clone(),
                 data: sum.iter().map(|s| (s / n) as f32).collect(),
             })
             .collect()

@@ -135,27 +135,11 @@ fn mean(v: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Orthonormal DCT-II rows `[40, m]`.
-    fn dct(m: usize) -> Vec<f32> {
-        let mut d = Vec::new();
-        for k in 0..N_MFCC {
-            let s = if k == 0 {
-                (1.0 / m as f64).sqrt()
-            } else {
-                (2.0 / m as f64).sqrt()
-            };
-            for i in 0..m {
-                let a = std::f64::consts::PI * k as f64 * (2 * i + 1) as f64 / (2.0 * m as f64);
-                d.push((s * a.cos()) as f32);
-            }
-        }
-        d
-    }
+    use crate::testdata::dct_rows;
 
     fn babble(p: f64, snr: f64) -> FeatureBabble {
         FeatureBabble {
-            dct: dct(40),
+            dct: dct_rows(40),
             n_mels: 40,
             mean: vec![-100.0; N_MFCC],
             std: vec![50.0; N_MFCC],

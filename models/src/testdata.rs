@@ -63,3 +63,21 @@ pub fn adam_losses<M: Classifier>(
         })
         .collect()
 }
+
+/// Orthonormal DCT-II rows `[40, n]`, as the feature path's (`dct_ortho`
+/// in the pipeline): what babble and warp tests turn cepstra back with.
+pub fn dct_rows(n: usize) -> Vec<f32> {
+    let mut d = Vec::with_capacity(crate::dataset::N_MFCC * n);
+    for k in 0..crate::dataset::N_MFCC {
+        let s = if k == 0 {
+            (1.0 / n as f64).sqrt()
+        } else {
+            (2.0 / n as f64).sqrt()
+        };
+        for i in 0..n {
+            let a = std::f64::consts::PI * k as f64 * (2 * i + 1) as f64 / (2.0 * n as f64);
+            d.push((s * a.cos()) as f32);
+        }
+    }
+    d
+}

@@ -157,25 +157,9 @@ pub fn factors(lo: f64, hi: f64) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testdata::dct_rows;
 
     const MELS: usize = 128;
-
-    /// Orthonormal DCT-II rows `[40, n]`, as the feature path's.
-    fn dct(n: usize) -> Vec<f32> {
-        let mut d = vec![0f32; N_MFCC * n];
-        for k in 0..N_MFCC {
-            let s = if k == 0 {
-                (1.0 / n as f64).sqrt()
-            } else {
-                (2.0 / n as f64).sqrt()
-            };
-            for m in 0..n {
-                let v = s * (std::f64::consts::PI * k as f64 * (m as f64 + 0.5) / n as f64).cos();
-                d[k * n + m] = v as f32;
-            }
-        }
-        d
-    }
 
     /// Mel-like centres: linear to 1 kHz, then logarithmic to 11 kHz.
     fn centres() -> Vec<f64> {
@@ -193,7 +177,7 @@ mod tests {
 
     #[test]
     fn a_factor_of_one_changes_nothing() {
-        let m = cepstral_matrix(&dct(MELS), &centres(), 1.0);
+        let m = cepstral_matrix(&dct_rows(MELS), &centres(), 1.0);
         for i in 0..N_MFCC {
             for k in 0..N_MFCC {
                 let want = if i == k { 1.0 } else { 0.0 };
@@ -204,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_formant_moves_by_the_factor() {
-        let (d, c) = (dct(MELS), centres());
+        let (d, c) = (dct_rows(MELS), centres());
         // A smooth envelope (dB): one formant at band 60.
         let env: Vec<f32> = (0..MELS)
             .map(|m| 30.0 * (-((m as f32 - 60.0) / 6.0).powi(2)).exp())
@@ -237,7 +221,7 @@ mod tests {
 
     #[test]
     fn warping_touches_only_chosen_examples_and_real_frames() {
-        let (d, c) = (dct(MELS), centres());
+        let (d, c) = (dct_rows(MELS), centres());
         let w = FeatureWarp::new(
             &d,
             &c,

@@ -203,7 +203,7 @@ impl TableRow for PredictionRow {
 /// A `probabilities` column of lists of `f32`, typed so even when empty
 /// (an empty column of lists would otherwise be written as `null`, and
 /// stacking it with a run's real one would fail).
-pub fn probabilities_column(probs: Vec<Series>) -> Column {
+fn probabilities_column(probs: Vec<Series>) -> Column {
     if probs.is_empty() {
         Column::new_empty(
             "probabilities".into(),

@@ -752,48 +752,52 @@ mod tests {
     }
 
     #[test]
-    fn one_member_leaves_names_as_they_were_and_more_rename() {
+    fn members_swa_and_warp_at_their_neutral_value_leave_names_as_they_were() {
         let c = TrainStageConfig::default();
         let r = serde_json::to_value(c.resolved()).unwrap();
-        assert!(r.get("members").is_none(), "{r}");
-        assert!(serde_json::to_value(&c).unwrap().get("members").is_none());
-        let two = TrainStageConfig {
-            members: Some(2),
-            ..c.clone()
-        };
-        assert_eq!(serde_json::to_value(two.resolved()).unwrap()["members"], 2);
+        let asked = serde_json::to_value(&c).unwrap();
+        let old: Resolved = serde_json::from_value(r.clone()).unwrap();
+        assert_eq!(
+            (old.members, old.swa, old.warp),
+            (1, 0.0, 0.0),
+            "a run recorded before them had one model, no averaging, no warp"
+        );
         let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
-        assert_ne!(name(&c), name(&two));
-        let old: Resolved = serde_json::from_value(r).unwrap();
-        assert_eq!(old.members, 1, "a run recorded before members had one");
-        let bad = TrainStageConfig {
-            members: Some(0),
-            ..c
+        let with = |f: &dyn Fn(&mut TrainStageConfig)| {
+            let mut x = c.clone();
+            f(&mut x);
+            x
         };
-        assert!(bad.validate().unwrap_err().contains("members"));
-    }
-
-    #[test]
-    fn no_swa_leaves_names_as_they_were_and_a_share_renames() {
-        let c = TrainStageConfig::default();
-        let r = serde_json::to_value(c.resolved()).unwrap();
-        assert!(r.get("swa").is_none(), "{r}");
-        assert!(serde_json::to_value(&c).unwrap().get("swa").is_none());
-        let swa = TrainStageConfig {
-            swa: Some(0.25),
-            ..c.clone()
-        };
-        swa.validate().unwrap();
-        assert_eq!(serde_json::to_value(swa.resolved()).unwrap()["swa"], 0.25);
-        let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
-        assert_ne!(name(&c), name(&swa));
-        let old: Resolved = serde_json::from_value(r).unwrap();
-        assert_eq!(old.swa, 0.0, "a run recorded before swa had none");
-        let bad = TrainStageConfig {
-            swa: Some(1.0),
-            ..c
-        };
-        assert!(bad.validate().unwrap_err().contains("swa"));
+        let cases = [
+            (
+                "members",
+                with(&|x| x.members = Some(2)),
+                serde_json::json!(2),
+                with(&|x| x.members = Some(0)),
+            ),
+            (
+                "swa",
+                with(&|x| x.swa = Some(0.25)),
+                serde_json::json!(0.25),
+                with(&|x| x.swa = Some(1.0)),
+            ),
+            (
+                "warp",
+                with(&|x| x.warp = Some(0.5)),
+                serde_json::json!(0.5),
+                with(&|x| x.warp = Some(1.5)),
+            ),
+        ];
+        for (field, set, value, bad) in cases {
+            assert!(r.get(field).is_none(), "{field}: {r}");
+            assert!(asked.get(field).is_none(), "{field}: {asked}");
+            set.validate().unwrap();
+            let resolved = serde_json::to_value(set.resolved()).unwrap();
+            assert_eq!(resolved[field], value, "{field}");
+            assert_ne!(name(&c), name(&set), "{field} renames");
+            let e = bad.validate().unwrap_err();
+            assert!(e.contains(field), "{field}: {e}");
+        }
     }
 
     #[test]

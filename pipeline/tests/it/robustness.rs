@@ -50,6 +50,44 @@ fn trained_clean_accuracy(t: &TestDir, run: &str) -> Vec<(Option<i64>, f64)> {
     per_fold.into_iter().chain([(None, mean)]).collect()
 }
 
+/// A run's `config.json`.
+fn config_of(t: &TestDir, run: &str) -> serde_json::Value {
+    let path = t.store().run_dir(run).join("config.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A run's test probabilities as written, for comparing runs.
+fn probabilities(t: &TestDir, run: &str) -> String {
+    let df = store::table::read_frame(&t.store().run_dir(run).join("predictions.parquet")).unwrap();
+    format!("{:?}", df.column("probabilities").unwrap())
+}
+
+/// Asserts that `rows`' `clean` condition scores each fold's saved model
+/// (loaded as `ser predict` loads it) exactly as training scored it.
+fn assert_clean_as_trained(t: &TestDir, run: &str, rows: &[RobustnessRow]) {
+    for (fold, acc) in trained_clean_accuracy(t, run) {
+        let clean = rows
+            .iter()
+            .find(|row| row.condition == "clean" && row.fold.map(i64::from) == fold)
+            .unwrap();
+        assert!(
+            (clean.accuracy - acc).abs() < 1e-9,
+            "fold {fold:?}: {} vs {acc}",
+            clean.accuracy
+        );
+        assert_eq!(clean.uar_drop, 0.0);
+    }
+}
+
+/// `ser robustness`'s rows for `run` under `conditions` (seed 3).
+fn robustness_rows(t: &TestDir, run: &str, conditions: &str) -> Vec<RobustnessRow> {
+    let cfg = RobustnessConfig {
+        conditions: parse_conditions(conditions).unwrap(),
+        seed: 3,
+    };
+    run_robustness(&t.store(), run, &cfg, false).unwrap().rows
+}
+
 /// si-cnn on two speaker folds of `t`'s clean and noisy copies, with
 /// `extra` flags; the run's name.
 fn train_si_cnn(t: &TestDir, extra: &[&str]) -> String {
@@ -88,19 +126,7 @@ fn clean_reproduces_training_and_conditions_are_scored_per_fold_and_averaged() {
     assert_eq!(r.rows.len(), 3 * 7);
     // As recorded, each fold's model gives exactly what training measured
     // on the same clips (the same feature path, window and statistics).
-    for (fold, acc) in trained_clean_accuracy(&t, &run) {
-        let clean = r
-            .rows
-            .iter()
-            .find(|row| row.condition == "clean" && row.fold.map(i64::from) == fold)
-            .unwrap();
-        assert!(
-            (clean.accuracy - acc).abs() < 1e-9,
-            "fold {fold:?}: {} vs {acc}",
-            clean.accuracy
-        );
-        assert_eq!(clean.uar_drop, 0.0);
-    }
+    assert_clean_as_trained(&t, &run, &r.rows);
     for row in &r.rows {
         assert!((0.0..=1.0).contains(&row.uar), "{row:?}");
         let clean = r
@@ -262,15 +288,11 @@ fn training_copies_are_stored_as_variants_and_trained_on_when_asked() {
     assert_eq!(n(&run, "n_test"), n(&plain, "n_test"));
     // Of two sets, the paper's models pick the default one (above: `plain`
     // trained on it) and si-cnn the one that holds its copies, unasked.
-    let config = |run: &str| -> serde_json::Value {
-        let path = t.store().run_dir(run).join("config.json");
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    };
-    assert_ne!(config(&plain)["feature_set"], serde_json::json!(set));
+    assert_ne!(config_of(&t, &plain)["feature_set"], serde_json::json!(set));
     let si = run_name(&ok(&t.ser(&si_cnn)));
-    assert_eq!(config(&si)["feature_set"], serde_json::json!(set));
+    assert_eq!(config_of(&t, &si)["feature_set"], serde_json::json!(set));
     assert_eq!(
-        config(&si)["train"]["train_variants"],
+        config_of(&t, &si)["train"]["train_variants"],
         serde_json::json!(["clean", "noisy", "aug1", "aug2"])
     );
     assert_eq!(n(&si, "n_train"), n(&run, "n_train"));
@@ -287,33 +309,12 @@ fn a_seed_ensemble_is_scored_as_it_predicts_and_differs_from_one_model() {
     };
     let (one, two) = (train("1"), train("2"));
     assert_ne!(one, two, "members are part of the run");
-    let cfg = RobustnessConfig {
-        conditions: parse_conditions("clean").unwrap(),
-        seed: 3,
-    };
-    let r = run_robustness(&t.store(), &two, &cfg, false).unwrap();
     // The loaded ensemble (each fold's two members, averaged) answers as
     // training scored it.
-    for (fold, acc) in trained_clean_accuracy(&t, &two) {
-        let clean = r
-            .rows
-            .iter()
-            .find(|row| row.condition == "clean" && row.fold.map(i64::from) == fold)
-            .unwrap();
-        assert!(
-            (clean.accuracy - acc).abs() < 1e-9,
-            "fold {fold:?}: {} vs {acc}",
-            clean.accuracy
-        );
-    }
-    let probs = |run: &str| {
-        let df =
-            store::table::read_frame(&t.store().run_dir(run).join("predictions.parquet")).unwrap();
-        format!("{:?}", df.column("probabilities").unwrap())
-    };
+    assert_clean_as_trained(&t, &two, &robustness_rows(&t, &two, "clean"));
     assert_ne!(
-        probs(&one),
-        probs(&two),
+        probabilities(&t, &one),
+        probabilities(&t, &two),
         "the second member changes the answers"
     );
     let weights = std::fs::read(t.store().run_dir(&two).join("model.safetensors")).unwrap();
@@ -329,42 +330,18 @@ fn a_seed_ensemble_is_scored_as_it_predicts_and_differs_from_one_model() {
 fn an_averaged_and_warped_model_is_saved_as_it_scored() {
     let t = demo_store(4);
     let base = ["--epochs", "3", "--window", "64"];
-    let plain = train_si_cnn(&t, &base);
+    // si-cnn averages and warps by default: the plain run asks for neither.
+    let plain = train_si_cnn(&t, &[&base[..], &["--swa", "0", "--warp", "0"]].concat());
     let avg = train_si_cnn(&t, &[&base[..], &["--swa", "0.5", "--warp", "1"]].concat());
     assert_ne!(plain, avg, "swa and warp are part of the run");
-    let config: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(t.store().run_dir(&avg).join("config.json")).unwrap(),
-    )
-    .unwrap();
-    let recipe = &config["optimisation"];
+    let recipe = &config_of(&t, &avg)["optimisation"];
     assert_eq!(
         (recipe["swa"].as_f64(), recipe["warp"].as_f64()),
         (Some(0.5), Some(1.0)),
         "{recipe}"
     );
-    let cfg = RobustnessConfig {
-        conditions: parse_conditions("clean").unwrap(),
-        seed: 3,
-    };
-    let r = run_robustness(&t.store(), &avg, &cfg, false).unwrap();
     // The saved weights are the averaged ones, with the batch-norm
     // statistics training scored with.
-    for (fold, acc) in trained_clean_accuracy(&t, &avg) {
-        let clean = r
-            .rows
-            .iter()
-            .find(|row| row.condition == "clean" && row.fold.map(i64::from) == fold)
-            .unwrap();
-        assert!(
-            (clean.accuracy - acc).abs() < 1e-9,
-            "fold {fold:?}: {} vs {acc}",
-            clean.accuracy
-        );
-    }
-    let probs = |run: &str| {
-        let df =
-            store::table::read_frame(&t.store().run_dir(run).join("predictions.parquet")).unwrap();
-        format!("{:?}", df.column("probabilities").unwrap())
-    };
-    assert_ne!(probs(&plain), probs(&avg));
+    assert_clean_as_trained(&t, &avg, &robustness_rows(&t, &avg, "clean"));
+    assert_ne!(probabilities(&t, &plain), probabilities(&t, &avg));
 }

@@ -24,6 +24,7 @@ pub mod cnn;
 pub mod cnn_lstm;
 pub mod dataset;
 pub mod error;
+pub mod gain;
 pub mod init;
 pub mod kernels;
 pub mod labels;

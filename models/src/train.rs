@@ -13,6 +13,7 @@ use crate::babble::FeatureBabble;
 pub use crate::classifier::Classifier;
 pub use crate::dataset::Dataset;
 use crate::dataset::N_MFCC;
+use crate::gain::FeatureGain;
 use crate::layers::Logits;
 use crate::metrics::Metrics;
 use crate::mixup::Mixup;
@@ -124,6 +125,9 @@ pub struct TrainConfig {
     /// Vocal-tract-length perturbation of training batches in the feature
     /// domain ([`crate::warp`]), if any.
     pub warp: Option<FeatureWarp>,
+    /// A random gain of training batches in the feature domain
+    /// ([`crate::gain`]), if any.
+    pub gain: Option<FeatureGain>,
 }
 
 /// How the learning rate moves during training.
@@ -222,6 +226,7 @@ impl TrainConfig {
             babble: None,
             swa: 0.0,
             warp: None,
+            gain: None,
         }
     }
 }
@@ -405,6 +410,7 @@ pub fn train<M: Classifier>(
     let mut mix_rng = SplitMix(cfg.seed ^ 0x6d69_7875_7000_0001);
     let mut babble_rng = SplitMix(cfg.seed ^ 0x6261_6262_6c65_0001);
     let mut warp_rng = SplitMix(cfg.seed ^ 0x7761_7270_0000_0001);
+    let mut gain_rng = SplitMix(cfg.seed ^ 0x6761_696e_0000_0001);
     let mixup = Mixup { alpha: cfg.mixup };
     let batch = cfg.batch_size.max(1);
     let steps = train.len().div_ceil(batch);
@@ -426,6 +432,9 @@ pub fn train<M: Classifier>(
             }
             if let Some(w) = &cfg.warp {
                 w.apply(&mut v, train.frames, &lengths, &mut warp_rng);
+            }
+            if let Some(g) = &cfg.gain {
+                g.apply(&mut v, train.frames, &lengths, &mut gain_rng);
             }
             if cfg.augment {
                 model.augment(&mut v, train.frames, &lengths, &mut aug_rng);

@@ -57,6 +57,8 @@ pub struct Recipe {
     /// Share of training examples given a vocal-tract-length warp
     /// ([`crate::warp`]; 0: none).
     pub warp: f64,
+    /// Random gain of training examples, +-dB ([`crate::gain`]; 0: none).
+    pub gain: f64,
 }
 
 impl std::str::FromStr for ModelKind {
@@ -121,6 +123,7 @@ impl ModelKind {
             babble: 0.0,
             swa: 0.0,
             warp: 0.0,
+            gain: 0.0,
         };
         match self {
             ModelKind::Cnn => paper(100, 30),
@@ -136,6 +139,7 @@ impl ModelKind {
                 babble: 0.0,
                 swa: 0.25,
                 warp: 1.0,
+                gain: 0.0,
             },
         }
     }

@@ -130,6 +130,9 @@ pub const MIXUP: Bound<f64> = Bound::closed("mixup", 0.0, 4.0, "");
 pub const SWA: Bound<f64> = Bound::closed("swa", 0.0, 0.9, "");
 /// Share of training examples given a vocal-tract-length warp (`--warp`).
 pub const WARP: Bound<f64> = Bound::closed("warp", 0.0, 1.0, "");
+
+/// Random gain of training examples, +-dB (`--gain`).
+pub const GAIN: Bound<f64> = Bound::closed("gain", 0.0, 60.0, " dB");
 /// Models per fold (a seed ensemble).
 pub const MEMBERS: Bound<usize> = Bound::closed("members", 1, 16, "");
 /// Label smoothing.

@@ -348,4 +348,45 @@ mod tests {
         };
         assert!(FeatureExtractor::new(22050, &cfg).is_err());
     }
+
+    #[test]
+    fn a_gain_moves_only_the_first_coefficient_by_its_db_times_root_n_mels() {
+        // What `models::gain` relies on: the top_db floor is relative to
+        // the loudest value, so a level change is an exact shift of c0
+        // (while no band is below the `amin` floor).
+        let sr = 22050;
+        let y: Vec<f32> = (0..sr)
+            .map(|i| {
+                let t = i as f32 / sr as f32;
+                let env = (std::f32::consts::PI * 3.0 * t).sin().abs();
+                let voice = (2.0 * std::f32::consts::PI * 180.0 * t).sin() + 0.1 * (t * 9e3).sin();
+                // A floor never silent, as a microphone's: where a band
+                // fell below `amin` (-100 dB) the shift would stop there.
+                0.05 * env * voice + 5e-4 * (t * 2.3e4).sin()
+            })
+            .collect();
+        let cfg = MfccConfig::default();
+        let base = mfcc(&y, sr as u32, &cfg).unwrap();
+        for g_db in [-20.0f32, 12.0, 25.0] {
+            let g = 10f32.powf(g_db / 20.0);
+            let loud: Vec<f32> = y.iter().map(|v| v * g).collect();
+            let f = mfcc(&loud, sr as u32, &cfg).unwrap();
+            let want = g_db * (cfg.n_mels as f32).sqrt();
+            for (t, (a, b)) in f.mfcc.chunks(40).zip(base.mfcc.chunks(40)).enumerate() {
+                assert!(
+                    (a[0] - b[0] - want).abs() < 0.02 * want.abs(),
+                    "{g_db} dB frame {t}: {} vs {want}",
+                    a[0] - b[0]
+                );
+                for k in 1..40 {
+                    assert!(
+                        (a[k] - b[k]).abs() < 0.05,
+                        "{g_db} dB frame {t} c{k}: {} vs {}",
+                        a[k],
+                        b[k]
+                    );
+                }
+            }
+        }
+    }
 }

@@ -242,6 +242,10 @@ pub struct Resolved {
     /// none). Left out of the JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub warp: f64,
+    /// Random gain of training examples, +-dB (0: none). Left out of the
+    /// JSON when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gain: f64,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -336,6 +340,11 @@ pub struct TrainStageConfig {
     /// the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warp: Option<f64>,
+    /// Random gain of training examples: each shifted by -G to +G dB in
+    /// the feature domain ([`models::gain`]); `None`: the model's. Left
+    /// out of the JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gain: Option<f64>,
     /// Standardisation; `None`: the model's (`train` for the paper's).
     pub norm: Option<Norm>,
     /// Training-time augmentation of the models that have it (si-cnn's
@@ -386,6 +395,7 @@ impl Default for TrainStageConfig {
             members: None,
             swa: None,
             warp: None,
+            gain: None,
             norm: None,
             augment: None,
             seed: 42,
@@ -459,6 +469,9 @@ impl TrainStageConfig {
         if let Some(p) = self.warp {
             b::WARP.check(p)?;
         }
+        if let Some(g) = self.gain {
+            b::GAIN.check(g)?;
+        }
         let r = self.resolved();
         if r.babble > 0.0 && r.norm != Norm::Train {
             return Err(format!(
@@ -469,6 +482,12 @@ impl TrainStageConfig {
         if r.warp > 0.0 && r.norm != Norm::Train {
             return Err(format!(
                 "warp goes through the training side's standardisation: use norm train or warp 0, got norm {:?}",
+                r.norm
+            ));
+        }
+        if r.gain > 0.0 && r.norm != Norm::Train {
+            return Err(format!(
+                "gain goes through the training side's standardisation: use norm train or gain 0, got norm {:?}",
                 r.norm
             ));
         }
@@ -508,6 +527,10 @@ impl TrainStageConfig {
     /// The optimisation settings: the config's, else the model's recipe.
     pub fn resolved(&self) -> Resolved {
         let r = self.model.recipe();
+        // The recipe's warp and gain need the training side's
+        // standardisation; with another, only an explicit one (refused)
+        // applies.
+        let train_norm = self.norm.unwrap_or(Norm::Train) == Norm::Train;
         Resolved {
             epochs: self.epochs.unwrap_or(r.epochs),
             batch_size: self.batch_size.unwrap_or(r.batch_size),
@@ -519,15 +542,8 @@ impl TrainStageConfig {
             babble: self.babble.unwrap_or(r.babble),
             members: self.members.unwrap_or(1),
             swa: self.swa.unwrap_or(r.swa),
-            // The recipe's warp needs the training side's standardisation;
-            // with another, only an explicit warp (refused) applies one.
-            warp: self
-                .warp
-                .unwrap_or(if self.norm.unwrap_or(Norm::Train) == Norm::Train {
-                    r.warp
-                } else {
-                    0.0
-                }),
+            warp: self.warp.unwrap_or(if train_norm { r.warp } else { 0.0 }),
+            gain: self.gain.unwrap_or(if train_norm { r.gain } else { 0.0 }),
             norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
         }
@@ -752,15 +768,15 @@ mod tests {
     }
 
     #[test]
-    fn members_swa_and_warp_at_their_neutral_value_leave_names_as_they_were() {
+    fn members_swa_warp_and_gain_at_their_neutral_value_leave_names_as_they_were() {
         let c = TrainStageConfig::default();
         let r = serde_json::to_value(c.resolved()).unwrap();
         let asked = serde_json::to_value(&c).unwrap();
         let old: Resolved = serde_json::from_value(r.clone()).unwrap();
         assert_eq!(
-            (old.members, old.swa, old.warp),
-            (1, 0.0, 0.0),
-            "a run recorded before them had one model, no averaging, no warp"
+            (old.members, old.swa, old.warp, old.gain),
+            (1, 0.0, 0.0, 0.0),
+            "a run recorded before them had one model, no averaging, no warp, no gain"
         );
         let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
         let with = |f: &dyn Fn(&mut TrainStageConfig)| {
@@ -787,6 +803,12 @@ mod tests {
                 serde_json::json!(0.5),
                 with(&|x| x.warp = Some(1.5)),
             ),
+            (
+                "gain",
+                with(&|x| x.gain = Some(20.0)),
+                serde_json::json!(20.0),
+                with(&|x| x.gain = Some(61.0)),
+            ),
         ];
         for (field, set, value, bad) in cases {
             assert!(r.get(field).is_none(), "{field}: {r}");
@@ -801,7 +823,7 @@ mod tests {
     }
 
     #[test]
-    fn the_recipes_warp_gives_way_to_another_norm_but_an_asked_one_is_refused() {
+    fn the_recipes_warp_gives_way_to_another_norm_but_an_asked_warp_or_gain_is_refused() {
         let si = TrainStageConfig {
             model: ModelKind::SiCnn,
             ..Default::default()
@@ -813,11 +835,16 @@ mod tests {
         };
         clip.validate().unwrap();
         assert_eq!(clip.resolved().warp, 0.0);
-        let asked = TrainStageConfig {
+        let warp = TrainStageConfig {
             warp: Some(0.5),
+            ..clip.clone()
+        };
+        assert!(warp.validate().unwrap_err().contains("warp"));
+        let gain = TrainStageConfig {
+            gain: Some(10.0),
             ..clip
         };
-        assert!(asked.validate().unwrap_err().contains("warp"));
+        assert!(gain.validate().unwrap_err().contains("gain"));
     }
 
     #[test]

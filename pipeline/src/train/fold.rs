@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use models::babble::FeatureBabble;
+use models::gain::FeatureGain;
 use models::warp::FeatureWarp;
 use models::zoo::{encode_safetensors, read_tensors, NamedTensor};
 use models::{EpochRecord, Metrics, ModelError, TrainConfig, TrainError, TrainEvent};
@@ -176,6 +177,16 @@ fn feature_warp(c: &RunConfig, norm: &Standardizer) -> Option<FeatureWarp> {
     })
 }
 
+/// The random gain of training examples a run asks for, in its feature
+/// path (orthonormal DCT: a gain moves only the first coefficient) and
+/// standardisation (`--norm train` only).
+fn feature_gain(c: &RunConfig, norm: &Standardizer) -> Option<FeatureGain> {
+    let r = c.resolved();
+    let std0 = norm.std.first().copied().filter(|s| *s > 0.0)?;
+    (r.gain > 0.0 && r.norm == Norm::Train)
+        .then(|| FeatureGain::new(r.gain, c.features.mfcc.n_mels, std0))
+}
+
 /// The seed of member `j` of a fold whose first model has `seed`: member 0
 /// keeps it, so a one-member run trains exactly as before members existed.
 pub fn member_seed(seed: u64, j: usize) -> u64 {
@@ -214,6 +225,7 @@ fn train_member(
     let mut tc = train_config(&plan.config, seed);
     tc.babble = feature_babble(&plan.config, &data.norm);
     tc.warp = feature_warp(&plan.config, &data.norm);
+    tc.gain = feature_gain(&plan.config, &data.norm);
     let classes = plan.config.classes.len();
     let mut net = models::build(cfg.model, classes, cfg.kernel, seed, cfg.init)?;
     let history = net

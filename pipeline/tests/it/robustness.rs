@@ -327,19 +327,28 @@ fn a_seed_ensemble_is_scored_as_it_predicts_and_differs_from_one_model() {
 }
 
 #[test]
-fn an_averaged_and_warped_model_is_saved_as_it_scored() {
+fn an_averaged_warped_and_gained_model_is_saved_as_it_scored() {
     let t = demo_store(4);
     let base = ["--epochs", "3", "--window", "64"];
-    // si-cnn averages and warps by default: the plain run asks for neither.
-    let plain = train_si_cnn(&t, &[&base[..], &["--swa", "0", "--warp", "0"]].concat());
-    let avg = train_si_cnn(&t, &[&base[..], &["--swa", "0.5", "--warp", "1"]].concat());
-    assert_ne!(plain, avg, "swa and warp are part of the run");
+    // si-cnn averages, warps and moves levels by default: the plain run
+    // asks for none of it.
+    let none = ["--swa", "0", "--warp", "0", "--gain", "0"];
+    let plain = train_si_cnn(&t, &[&base[..], &none].concat());
+    let all = ["--swa", "0.5", "--warp", "1", "--gain", "20"];
+    let avg = train_si_cnn(&t, &[&base[..], &all].concat());
+    assert_ne!(plain, avg, "swa, warp and gain are part of the run");
     let recipe = &config_of(&t, &avg)["optimisation"];
     assert_eq!(
-        (recipe["swa"].as_f64(), recipe["warp"].as_f64()),
-        (Some(0.5), Some(1.0)),
+        (
+            recipe["swa"].as_f64(),
+            recipe["warp"].as_f64(),
+            recipe["gain"].as_f64()
+        ),
+        (Some(0.5), Some(1.0), Some(20.0)),
         "{recipe}"
     );
+    let plain_recipe = &config_of(&t, &plain)["optimisation"];
+    assert!(plain_recipe.get("gain").is_none(), "{plain_recipe}");
     // The saved weights are the averaged ones, with the batch-norm
     // statistics training scored with.
     assert_clean_as_trained(&t, &avg, &robustness_rows(&t, &avg, "clean"));

@@ -144,6 +144,9 @@ fn train_config(r: &mut Rng) -> TrainStageConfig {
         lr: maybe(r, number),
         weight_decay: maybe(r, number),
         label_smoothing: maybe(r, number),
+        swa: maybe(r, number),
+        warp: maybe(r, number),
+        gain: maybe(r, number),
         adam_eps: number(r),
         kernel: count(r),
         window: if one_in(r, 3) {

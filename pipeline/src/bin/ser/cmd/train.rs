@@ -109,6 +109,13 @@ pub struct Args {
     /// the paper's, 1 for si-cnn with `--norm train`].
     #[arg(long, value_parser = within(bounds::WARP))]
     pub warp: Option<f64>,
+    /// Random microphone gain of training examples, each moved by -DB to +DB
+    /// (feature domain, where a gain shifts only the first coefficient;
+    /// needs `--norm train`), so that absolute level stops telling emotions
+    /// apart; 30 makes si-cnn level-blind, at some cost in rooms and slowed
+    /// speech (README) [default: 0].
+    #[arg(long, value_name = "DB", value_parser = within(bounds::GAIN))]
+    pub gain: Option<f64>,
     /// Models per fold, 1..=16, each from its own seed; the fold answers
     /// with their mean probabilities (a seed ensemble: K times the
     /// training time, and K models in the run and its model file) [default: 1].
@@ -238,6 +245,7 @@ impl Args {
         cfg.babble = self.babble.or(cfg.babble);
         cfg.swa = self.swa.or(cfg.swa);
         cfg.warp = self.warp.or(cfg.warp);
+        cfg.gain = self.gain.or(cfg.gain);
         cfg.members = self.members.or(cfg.members);
         cfg.schedule = self.schedule.or(cfg.schedule);
         cfg.augment = self.augment.or(cfg.augment);

@@ -1,0 +1,98 @@
+//! A random microphone gain for training batches in the feature domain.
+//!
+//! A gain of `g` dB adds `g` to every log-mel band (dB); the feature
+//! path's `top_db` floor is relative to the clip's loudest value, so it
+//! moves with it. Through the orthonormal DCT only the first coefficient
+//! changes, by `g * sqrt(n_mels)`: a level change is an exact shift of
+//! `c0` (up to samples a recorder would clip). Shifting every example by
+//! its own random gain takes away what absolute level told the network
+//! about a corpus recorded at one level (RAVDESS sits near -50 dBFS;
+//! people's recordings do not), and keeps the loudness contour within a
+//! clip. No weights, no files.
+
+use crate::dataset::N_MFCC;
+use crate::split::SplitMix;
+
+/// The gain of training batches: how far, and what one dB is in the
+/// standardised first coefficient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureGain {
+    /// Gains are drawn uniformly from `[-db, db]`.
+    pub db: f64,
+    /// One dB of gain in the standardised first coefficient:
+    /// `sqrt(n_mels) / std[0]`.
+    pub per_db: f32,
+}
+
+impl FeatureGain {
+    /// The gain for a feature path with `n_mels` bands whose first
+    /// coefficient's standard deviation (of the run's standardisation) is
+    /// `std0`.
+    pub fn new(db: f64, n_mels: usize, std0: f32) -> FeatureGain {
+        FeatureGain {
+            db,
+            per_db: (n_mels as f32).sqrt() / std0,
+        }
+    }
+
+    /// Shifts the first coefficient of each example of `x` (`[b, frames,
+    /// 40]`, standardised; `lengths` real frames each) by a gain drawn for
+    /// it; padding frames stay as they are.
+    pub fn apply(&self, x: &mut [f32], frames: usize, lengths: &[usize], rng: &mut SplitMix) {
+        let width = frames * N_MFCC;
+        if self.db <= 0.0 || x.len() != lengths.len() * width {
+            return;
+        }
+        for (e, &len) in lengths.iter().enumerate() {
+            let g = (self.db * (2.0 * rng.unit() - 1.0)) as f32;
+            let shift = g * self.per_db;
+            let ex = &mut x[e * width..(e + 1) * width];
+            ex.chunks_exact_mut(N_MFCC)
+                .take(len.min(frames))
+                .for_each(|row| row[0] += shift);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_first_coefficient_of_real_frames_moves_within_the_range() {
+        let frames = 5;
+        let gain = FeatureGain::new(30.0, 128, 200.0);
+        let x0: Vec<f32> = (0..3 * frames * N_MFCC).map(|i| (i % 7) as f32).collect();
+        let lengths = [5, 3, 0];
+        let mut x = x0.clone();
+        gain.apply(&mut x, frames, &lengths, &mut SplitMix(9));
+        let most = 30.0 * 128f32.sqrt() / 200.0 + 1e-5;
+        for (e, &len) in lengths.iter().enumerate() {
+            let shifts: Vec<f32> = (0..frames)
+                .map(|t| {
+                    let i = (e * frames + t) * N_MFCC;
+                    assert_eq!(x[i + 1..i + N_MFCC], x0[i + 1..i + N_MFCC]);
+                    x[i] - x0[i]
+                })
+                .collect();
+            assert!(shifts[len..].iter().all(|&s| s == 0.0), "padding of {e}");
+            if len > 0 {
+                // One gain per example, the same on every real frame.
+                assert!(shifts[..len].iter().all(|&s| (s - shifts[0]).abs() < 1e-5));
+                assert!(shifts[0].abs() <= most && shifts[0] != 0.0, "{shifts:?}");
+            }
+        }
+        // Seeded; other examples get other gains.
+        let mut again = x0.clone();
+        gain.apply(&mut again, frames, &lengths, &mut SplitMix(9));
+        assert_eq!(again, x);
+        assert_ne!(x[0] - x0[0], x[frames * N_MFCC] - x0[frames * N_MFCC]);
+    }
+
+    #[test]
+    fn no_gain_leaves_the_batch_as_it_is() {
+        let mut x = vec![1.0f32; 2 * N_MFCC];
+        FeatureGain::new(0.0, 40, 1.0).apply(&mut x, 2, &[2], &mut SplitMix(1));
+        assert_eq!(x, vec![1.0f32; 2 * N_MFCC]);
+    }
+}

@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod mixup;
 pub mod si_cnn;
 pub mod split;
+pub mod talkers;
 pub mod train;
 pub mod warp;
 pub mod weights;

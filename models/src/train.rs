@@ -18,6 +18,7 @@ use crate::layers::Logits;
 use crate::metrics::Metrics;
 use crate::mixup::Mixup;
 use crate::split::SplitMix;
+use crate::talkers::FrameTalkers;
 use crate::warp::FeatureWarp;
 
 /// Why training stopped.
@@ -128,6 +129,9 @@ pub struct TrainConfig {
     /// A random gain of training batches in the feature domain
     /// ([`crate::gain`]), if any.
     pub gain: Option<FeatureGain>,
+    /// Other talkers in the quiet frames of training examples
+    /// ([`crate::talkers`]), if any.
+    pub talkers: Option<FrameTalkers>,
 }
 
 /// How the learning rate moves during training.
@@ -227,6 +231,7 @@ impl TrainConfig {
             swa: 0.0,
             warp: None,
             gain: None,
+            talkers: None,
         }
     }
 }
@@ -411,6 +416,7 @@ pub fn train<M: Classifier>(
     let mut babble_rng = SplitMix(cfg.seed ^ 0x6261_6262_6c65_0001);
     let mut warp_rng = SplitMix(cfg.seed ^ 0x7761_7270_0000_0001);
     let mut gain_rng = SplitMix(cfg.seed ^ 0x6761_696e_0000_0001);
+    let mut talkers_rng = SplitMix(cfg.seed ^ 0x7461_6c6b_0000_0001);
     let mixup = Mixup { alpha: cfg.mixup };
     let batch = cfg.batch_size.max(1);
     let steps = train.len().div_ceil(batch);
@@ -429,6 +435,9 @@ pub fn train<M: Classifier>(
             let (mut v, mut lengths) = train.batch_values(chunk);
             if let Some(b) = &cfg.babble {
                 b.apply(&mut v, train.frames, &lengths, &mut babble_rng);
+            }
+            if let Some(t) = &cfg.talkers {
+                t.apply(&mut v, train.frames, &lengths, &mut talkers_rng);
             }
             if let Some(w) = &cfg.warp {
                 w.apply(&mut v, train.frames, &lengths, &mut warp_rng);

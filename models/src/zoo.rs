@@ -59,6 +59,9 @@ pub struct Recipe {
     pub warp: f64,
     /// Random gain of training examples, +-dB ([`crate::gain`]; 0: none).
     pub gain: f64,
+    /// Share of training examples given other talkers in their quiet
+    /// frames ([`crate::talkers`]; 0: none).
+    pub talkers: f64,
 }
 
 impl std::str::FromStr for ModelKind {
@@ -108,7 +111,8 @@ impl ModelKind {
     /// (AdamW, one-cycle to 3e-3 over the first 45 epochs, then 15 at 3e-4
     /// whose weights are averaged; weight decay 1e-2, label smoothing 0.1,
     /// mixup with alpha 0.4, every example's spectral envelope warped by
-    /// 0.9-1.1; 60 epochs of 32; the training side's
+    /// 0.9-1.1, half of them with other talkers in their quiet frames; 60
+    /// epochs of 32; the training side's
     /// standardisation, which measured better than per-clip normalisation:
     /// README, ablation).
     pub fn recipe(self) -> Recipe {
@@ -124,6 +128,7 @@ impl ModelKind {
             swa: 0.0,
             warp: 0.0,
             gain: 0.0,
+            talkers: 0.0,
         };
         match self {
             ModelKind::Cnn => paper(100, 30),
@@ -140,6 +145,7 @@ impl ModelKind {
                 swa: 0.25,
                 warp: 1.0,
                 gain: 0.0,
+                talkers: 0.5,
             },
         }
     }

@@ -133,6 +133,10 @@ pub const WARP: Bound<f64> = Bound::closed("warp", 0.0, 1.0, "");
 
 /// Random gain of training examples, +-dB (`--gain`).
 pub const GAIN: Bound<f64> = Bound::closed("gain", 0.0, 60.0, " dB");
+
+/// Share of training examples given other talkers in their quiet frames
+/// (`--talkers`).
+pub const TALKERS: Bound<f64> = Bound::closed("talkers", 0.0, 1.0, "");
 /// Models per fold (a seed ensemble).
 pub const MEMBERS: Bound<usize> = Bound::closed("members", 1, 16, "");
 /// Label smoothing.

@@ -246,6 +246,10 @@ pub struct Resolved {
     /// JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub gain: f64,
+    /// Share of training examples given other talkers in their quiet
+    /// frames (0: none). Left out of the JSON when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub talkers: f64,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -345,6 +349,11 @@ pub struct TrainStageConfig {
     /// out of the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gain: Option<f64>,
+    /// Share of training examples given other training examples of their
+    /// batch as talkers in their quiet frames ([`models::talkers`]);
+    /// `None`: the model's. Left out of the JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub talkers: Option<f64>,
     /// Standardisation; `None`: the model's (`train` for the paper's).
     pub norm: Option<Norm>,
     /// Training-time augmentation of the models that have it (si-cnn's
@@ -396,6 +405,7 @@ impl Default for TrainStageConfig {
             swa: None,
             warp: None,
             gain: None,
+            talkers: None,
             norm: None,
             augment: None,
             seed: 42,
@@ -472,6 +482,9 @@ impl TrainStageConfig {
         if let Some(g) = self.gain {
             b::GAIN.check(g)?;
         }
+        if let Some(p) = self.talkers {
+            b::TALKERS.check(p)?;
+        }
         let r = self.resolved();
         if r.babble > 0.0 && r.norm != Norm::Train {
             return Err(format!(
@@ -488,6 +501,12 @@ impl TrainStageConfig {
         if r.gain > 0.0 && r.norm != Norm::Train {
             return Err(format!(
                 "gain goes through the training side's standardisation: use norm train or gain 0, got norm {:?}",
+                r.norm
+            ));
+        }
+        if r.talkers > 0.0 && r.norm != Norm::Train {
+            return Err(format!(
+                "talkers go through the training side's standardisation: use norm train or talkers 0, got norm {:?}",
                 r.norm
             ));
         }
@@ -527,7 +546,7 @@ impl TrainStageConfig {
     /// The optimisation settings: the config's, else the model's recipe.
     pub fn resolved(&self) -> Resolved {
         let r = self.model.recipe();
-        // The recipe's warp and gain need the training side's
+        // The recipe's warp, gain and talkers need the training side's
         // standardisation; with another, only an explicit one (refused)
         // applies.
         let train_norm = self.norm.unwrap_or(Norm::Train) == Norm::Train;
@@ -544,6 +563,9 @@ impl TrainStageConfig {
             swa: self.swa.unwrap_or(r.swa),
             warp: self.warp.unwrap_or(if train_norm { r.warp } else { 0.0 }),
             gain: self.gain.unwrap_or(if train_norm { r.gain } else { 0.0 }),
+            talkers: self
+                .talkers
+                .unwrap_or(if train_norm { r.talkers } else { 0.0 }),
             norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
         }
@@ -768,15 +790,15 @@ mod tests {
     }
 
     #[test]
-    fn members_swa_warp_and_gain_at_their_neutral_value_leave_names_as_they_were() {
+    fn members_swa_warp_gain_and_talkers_at_their_neutral_value_leave_names_as_they_were() {
         let c = TrainStageConfig::default();
         let r = serde_json::to_value(c.resolved()).unwrap();
         let asked = serde_json::to_value(&c).unwrap();
         let old: Resolved = serde_json::from_value(r.clone()).unwrap();
         assert_eq!(
-            (old.members, old.swa, old.warp, old.gain),
-            (1, 0.0, 0.0, 0.0),
-            "a run recorded before them had one model, no averaging, no warp, no gain"
+            (old.members, old.swa, old.warp, old.gain, old.talkers),
+            (1, 0.0, 0.0, 0.0, 0.0),
+            "a run recorded before them had one model and none of the others"
         );
         let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
         let with = |f: &dyn Fn(&mut TrainStageConfig)| {
@@ -809,6 +831,12 @@ mod tests {
                 serde_json::json!(20.0),
                 with(&|x| x.gain = Some(61.0)),
             ),
+            (
+                "talkers",
+                with(&|x| x.talkers = Some(0.5)),
+                serde_json::json!(0.5),
+                with(&|x| x.talkers = Some(-0.1)),
+            ),
         ];
         for (field, set, value, bad) in cases {
             assert!(r.get(field).is_none(), "{field}: {r}");
@@ -823,18 +851,23 @@ mod tests {
     }
 
     #[test]
-    fn the_recipes_warp_gives_way_to_another_norm_but_an_asked_warp_or_gain_is_refused() {
+    fn the_recipes_feature_steps_give_way_to_another_norm_but_asked_ones_are_refused() {
         let si = TrainStageConfig {
             model: ModelKind::SiCnn,
             ..Default::default()
         };
-        assert_eq!(si.resolved().warp, ModelKind::SiCnn.recipe().warp);
+        let recipe = ModelKind::SiCnn.recipe();
+        let steps = |c: &TrainStageConfig| {
+            let r = c.resolved();
+            (r.warp, r.gain, r.talkers)
+        };
+        assert_eq!(steps(&si), (recipe.warp, recipe.gain, recipe.talkers));
         let clip = TrainStageConfig {
             norm: Some(Norm::Clip),
             ..si.clone()
         };
         clip.validate().unwrap();
-        assert_eq!(clip.resolved().warp, 0.0);
+        assert_eq!(steps(&clip), (0.0, 0.0, 0.0));
         let warp = TrainStageConfig {
             warp: Some(0.5),
             ..clip.clone()
@@ -842,9 +875,14 @@ mod tests {
         assert!(warp.validate().unwrap_err().contains("warp"));
         let gain = TrainStageConfig {
             gain: Some(10.0),
-            ..clip
+            ..clip.clone()
         };
         assert!(gain.validate().unwrap_err().contains("gain"));
+        let talkers = TrainStageConfig {
+            talkers: Some(0.5),
+            ..clip
+        };
+        assert!(talkers.validate().unwrap_err().contains("talkers"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use models::babble::FeatureBabble;
 use models::gain::FeatureGain;
+use models::talkers::FrameTalkers;
 use models::warp::FeatureWarp;
 use models::zoo::{encode_safetensors, read_tensors, NamedTensor};
 use models::{EpochRecord, Metrics, ModelError, TrainConfig, TrainError, TrainEvent};
@@ -187,6 +188,15 @@ fn feature_gain(c: &RunConfig, norm: &Standardizer) -> Option<FeatureGain> {
         .then(|| FeatureGain::new(r.gain, c.features.mfcc.n_mels, std0))
 }
 
+/// Other talkers in the quiet frames of training examples, as a run asks
+/// (`--norm train` only).
+fn frame_talkers(c: &RunConfig, norm: &Standardizer) -> Option<FrameTalkers> {
+    let r = c.resolved();
+    let std0 = norm.std.first().copied().filter(|s| *s > 0.0)?;
+    (r.talkers > 0.0 && r.norm == Norm::Train)
+        .then(|| FrameTalkers::new(r.talkers, c.features.mfcc.n_mels, std0))
+}
+
 /// The seed of member `j` of a fold whose first model has `seed`: member 0
 /// keeps it, so a one-member run trains exactly as before members existed.
 pub fn member_seed(seed: u64, j: usize) -> u64 {
@@ -226,6 +236,7 @@ fn train_member(
     tc.babble = feature_babble(&plan.config, &data.norm);
     tc.warp = feature_warp(&plan.config, &data.norm);
     tc.gain = feature_gain(&plan.config, &data.norm);
+    tc.talkers = frame_talkers(&plan.config, &data.norm);
     let classes = plan.config.classes.len();
     let mut net = models::build(cfg.model, classes, cfg.kernel, seed, cfg.init)?;
     let history = net

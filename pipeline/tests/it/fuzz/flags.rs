@@ -147,6 +147,7 @@ fn train_config(r: &mut Rng) -> TrainStageConfig {
         swa: maybe(r, number),
         warp: maybe(r, number),
         gain: maybe(r, number),
+        talkers: maybe(r, number),
         adam_eps: number(r),
         kernel: count(r),
         window: if one_in(r, 3) {

@@ -116,6 +116,13 @@ pub struct Args {
     /// speech (README) [default: 0].
     #[arg(long, value_name = "DB", value_parser = within(bounds::GAIN))]
     pub gain: Option<f64>,
+    /// Share of training examples, in [0, 1], that get other talkers (one to
+    /// three other examples of the batch, 0-25 dB below) in their quiet
+    /// frames, where another voice hurts most (feature domain; needs `--norm
+    /// train`) [default: the model's: 0 for the paper's, 0.5 for si-cnn with
+    /// `--norm train`].
+    #[arg(long, value_name = "P", value_parser = within(bounds::TALKERS))]
+    pub talkers: Option<f64>,
     /// Models per fold, 1..=16, each from its own seed; the fold answers
     /// with their mean probabilities (a seed ensemble: K times the
     /// training time, and K models in the run and its model file) [default: 1].
@@ -246,6 +253,7 @@ impl Args {
         cfg.swa = self.swa.or(cfg.swa);
         cfg.warp = self.warp.or(cfg.warp);
         cfg.gain = self.gain.or(cfg.gain);
+        cfg.talkers = self.talkers.or(cfg.talkers);
         cfg.members = self.members.or(cfg.members);
         cfg.schedule = self.schedule.or(cfg.schedule);
         cfg.augment = self.augment.or(cfg.augment);

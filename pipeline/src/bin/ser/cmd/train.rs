@@ -29,8 +29,9 @@ pub struct Args {
     pub config: Option<PathBuf>,
     /// `cnn`, `lstm`, `cnn-lstm` (the paper's) or `si-cnn` (ours, for unseen
     /// speakers and people's recordings: a small CNN with statistics pooling,
-    /// masks, label smoothing, mixup, a vocal-tract-length warp and AdamW
-    /// one-cycle ending in weight averaging, trained on each clip's clean and
+    /// masks, label smoothing, mixup, a vocal-tract-length warp, other talkers
+    /// in the quiet frames and AdamW one-cycle ending in weight averaging,
+    /// trained on each clip's clean and
     /// noisy copies and its two training copies, the feature set made with
     /// augment 2) [default: cnn].
     #[arg(long)]

@@ -24,6 +24,13 @@ pub struct FeatureGain {
     pub per_db: f32,
 }
 
+/// One dB of level in the standardised first coefficient of a feature path
+/// with `n_mels` bands (orthonormal DCT) whose first coefficient's standard
+/// deviation, in the run's standardisation, is `std0`.
+pub fn c0_per_db(n_mels: usize, std0: f32) -> f32 {
+    (n_mels as f32).sqrt() / std0
+}
+
 impl FeatureGain {
     /// The gain for a feature path with `n_mels` bands whose first
     /// coefficient's standard deviation (of the run's standardisation) is
@@ -31,7 +38,7 @@ impl FeatureGain {
     pub fn new(db: f64, n_mels: usize, std0: f32) -> FeatureGain {
         FeatureGain {
             db,
-            per_db: (n_mels as f32).sqrt() / std0,
+            per_db: c0_per_db(n_mels, std0),
         }
     }
 

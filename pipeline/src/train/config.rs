@@ -252,6 +252,20 @@ pub struct Resolved {
     pub talkers: f64,
 }
 
+impl Resolved {
+    /// The training steps that work on standardised features through the
+    /// training side's standardisation (`norm train` only), by name, with
+    /// their values (0: off).
+    pub fn feature_steps(&self) -> [(&'static str, f64); 4] {
+        [
+            ("babble", self.babble),
+            ("warp", self.warp),
+            ("gain", self.gain),
+            ("talkers", self.talkers),
+        ]
+    }
+}
+
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
 }
@@ -486,29 +500,13 @@ impl TrainStageConfig {
             b::TALKERS.check(p)?;
         }
         let r = self.resolved();
-        if r.babble > 0.0 && r.norm != Norm::Train {
-            return Err(format!(
-                "babble mixes through the training side's standardisation: use norm train or babble 0, got norm {:?}",
-                r.norm
-            ));
-        }
-        if r.warp > 0.0 && r.norm != Norm::Train {
-            return Err(format!(
-                "warp goes through the training side's standardisation: use norm train or warp 0, got norm {:?}",
-                r.norm
-            ));
-        }
-        if r.gain > 0.0 && r.norm != Norm::Train {
-            return Err(format!(
-                "gain goes through the training side's standardisation: use norm train or gain 0, got norm {:?}",
-                r.norm
-            ));
-        }
-        if r.talkers > 0.0 && r.norm != Norm::Train {
-            return Err(format!(
-                "talkers go through the training side's standardisation: use norm train or talkers 0, got norm {:?}",
-                r.norm
-            ));
+        if r.norm != Norm::Train {
+            if let Some((step, _)) = r.feature_steps().into_iter().find(|(_, v)| *v > 0.0) {
+                return Err(format!(
+                    "{step} goes through the training side's standardisation: use norm train or {step} 0, got norm {:?}",
+                    r.norm
+                ));
+            }
         }
         if self.model != ModelKind::Lstm && !models::zoo::KERNELS.contains(&self.kernel) {
             return Err(format!("kernel must be 3, 5 or 7, got {}", self.kernel));
@@ -550,6 +548,7 @@ impl TrainStageConfig {
         // standardisation; with another, only an explicit one (refused)
         // applies.
         let train_norm = self.norm.unwrap_or(Norm::Train) == Norm::Train;
+        let recipe_step = |v: f64| if train_norm { v } else { 0.0 };
         Resolved {
             epochs: self.epochs.unwrap_or(r.epochs),
             batch_size: self.batch_size.unwrap_or(r.batch_size),
@@ -561,11 +560,9 @@ impl TrainStageConfig {
             babble: self.babble.unwrap_or(r.babble),
             members: self.members.unwrap_or(1),
             swa: self.swa.unwrap_or(r.swa),
-            warp: self.warp.unwrap_or(if train_norm { r.warp } else { 0.0 }),
-            gain: self.gain.unwrap_or(if train_norm { r.gain } else { 0.0 }),
-            talkers: self
-                .talkers
-                .unwrap_or(if train_norm { r.talkers } else { 0.0 }),
+            warp: self.warp.unwrap_or(recipe_step(r.warp)),
+            gain: self.gain.unwrap_or(recipe_step(r.gain)),
+            talkers: self.talkers.unwrap_or(recipe_step(r.talkers)),
             norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
         }

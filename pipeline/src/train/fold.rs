@@ -183,7 +183,7 @@ fn feature_warp(c: &RunConfig, norm: &Standardizer) -> Option<FeatureWarp> {
 /// standardisation (`--norm train` only).
 fn feature_gain(c: &RunConfig, norm: &Standardizer) -> Option<FeatureGain> {
     let r = c.resolved();
-    let std0 = norm.std.first().copied().filter(|s| *s > 0.0)?;
+    let std0 = c0_std(norm)?;
     (r.gain > 0.0 && r.norm == Norm::Train)
         .then(|| FeatureGain::new(r.gain, c.features.mfcc.n_mels, std0))
 }
@@ -192,9 +192,14 @@ fn feature_gain(c: &RunConfig, norm: &Standardizer) -> Option<FeatureGain> {
 /// (`--norm train` only).
 fn frame_talkers(c: &RunConfig, norm: &Standardizer) -> Option<FrameTalkers> {
     let r = c.resolved();
-    let std0 = norm.std.first().copied().filter(|s| *s > 0.0)?;
+    let std0 = c0_std(norm)?;
     (r.talkers > 0.0 && r.norm == Norm::Train)
         .then(|| FrameTalkers::new(r.talkers, c.features.mfcc.n_mels, std0))
+}
+
+/// The first coefficient's standard deviation in `norm`, if usable.
+fn c0_std(norm: &Standardizer) -> Option<f32> {
+    norm.std.first().copied().filter(|s| *s > 0.0)
 }
 
 /// The seed of member `j` of a fold whose first model has `seed`: member 0

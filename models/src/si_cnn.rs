@@ -23,10 +23,12 @@
 //!   random recording conditions (speed, room, band limit, codec, noise,
 //!   level), which is what makes it hold at a normal microphone level, on
 //!   a telephone band and through a codec. Weight averaging
-//!   ([`crate::average`]), a vocal-tract-length warp ([`crate::warp`])
-//!   and other talkers in the quiet frames ([`crate::talkers`]) are in
-//!   the recipe; feature-domain babble ([`crate::babble`]) and a random
-//!   gain ([`crate::gain`]) are options (README, what each measured).
+//!   ([`crate::average`]), a vocal-tract-length warp ([`crate::warp`]),
+//!   other talkers in the quiet frames ([`crate::talkers`]) and a
+//!   microphone's high-pass ([`crate::mic`]) are in the recipe;
+//!   feature-domain babble ([`crate::babble`]), rooms
+//!   ([`crate::reverb`]) and a random gain ([`crate::gain`]) are options
+//!   (README, what each measured).
 //!
 //! Each ingredient's measured effect is in the README's ablation table.
 

@@ -16,7 +16,9 @@ use crate::dataset::N_MFCC;
 use crate::gain::FeatureGain;
 use crate::layers::Logits;
 use crate::metrics::Metrics;
+use crate::mic::FeatureMic;
 use crate::mixup::Mixup;
+use crate::reverb::FeatureReverb;
 use crate::split::SplitMix;
 use crate::talkers::FrameTalkers;
 use crate::warp::FeatureWarp;
@@ -132,6 +134,10 @@ pub struct TrainConfig {
     /// Other talkers in the quiet frames of training examples
     /// ([`crate::talkers`]), if any.
     pub talkers: Option<FrameTalkers>,
+    /// Rooms for training examples ([`crate::reverb`]), if any.
+    pub reverb: Option<FeatureReverb>,
+    /// Microphones for training examples ([`crate::mic`]), if any.
+    pub mic: Option<FeatureMic>,
 }
 
 /// How the learning rate moves during training.
@@ -232,6 +238,8 @@ impl TrainConfig {
             warp: None,
             gain: None,
             talkers: None,
+            reverb: None,
+            mic: None,
         }
     }
 }
@@ -417,6 +425,8 @@ pub fn train<M: Classifier>(
     let mut warp_rng = SplitMix(cfg.seed ^ 0x7761_7270_0000_0001);
     let mut gain_rng = SplitMix(cfg.seed ^ 0x6761_696e_0000_0001);
     let mut talkers_rng = SplitMix(cfg.seed ^ 0x7461_6c6b_0000_0001);
+    let mut reverb_rng = SplitMix(cfg.seed ^ 0x7265_7662_0000_0001);
+    let mut mic_rng = SplitMix(cfg.seed ^ 0x6d69_6300_0000_0001);
     let mixup = Mixup { alpha: cfg.mixup };
     let batch = cfg.batch_size.max(1);
     let steps = train.len().div_ceil(batch);
@@ -438,6 +448,12 @@ pub fn train<M: Classifier>(
             }
             if let Some(t) = &cfg.talkers {
                 t.apply(&mut v, train.frames, &lengths, &mut talkers_rng);
+            }
+            if let Some(r) = &cfg.reverb {
+                r.apply(&mut v, train.frames, &lengths, &mut reverb_rng);
+            }
+            if let Some(m) = &cfg.mic {
+                m.apply(&mut v, train.frames, &lengths, &mut mic_rng);
             }
             if let Some(w) = &cfg.warp {
                 w.apply(&mut v, train.frames, &lengths, &mut warp_rng);

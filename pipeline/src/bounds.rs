@@ -137,6 +137,10 @@ pub const GAIN: Bound<f64> = Bound::closed("gain", 0.0, 60.0, " dB");
 /// Share of training examples given other talkers in their quiet frames
 /// (`--talkers`).
 pub const TALKERS: Bound<f64> = Bound::closed("talkers", 0.0, 1.0, "");
+/// Share of training examples put in a feature-domain room (`--reverb`).
+pub const REVERB: Bound<f64> = Bound::closed("reverb", 0.0, 1.0, "");
+/// Share of training examples given a microphone's high-pass (`--mic`).
+pub const MIC: Bound<f64> = Bound::closed("mic", 0.0, 1.0, "");
 /// Models per fold (a seed ensemble).
 pub const MEMBERS: Bound<usize> = Bound::closed("members", 1, 16, "");
 /// Label smoothing.

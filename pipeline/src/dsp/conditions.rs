@@ -1,5 +1,6 @@
 //! Recording conditions applied to a waveform: level, band limit, a
-//! telephone codec, additive noise, room reverberation and speed. Each is
+//! microphone's high-pass, a telephone codec, additive noise, room
+//! reverberation and speed. Each is
 //! seeded by (seed, clip id), so a clip meets the same condition in every
 //! run and on every machine. `ser robustness` measures models under them
 //! (before the run's own feature path); [`super::augment`] draws training
@@ -34,6 +35,9 @@ pub enum Condition {
     /// Band-limited by resampling to this rate, Hz (8000: telephone,
     /// 16000: wideband).
     Band(u32),
+    /// A 4th-order Butterworth high-pass at this cut-off, Hz (the
+    /// roll-off of a phone's microphone or a telephone line; zero phase).
+    HighPass(f64),
     /// G.711 μ-law at 8 kHz (the telephone codec).
     MuLaw,
     /// Additive noise at this SNR, dB, over the whole clip.
@@ -52,8 +56,8 @@ speed:0.9,speed:1.1";
 impl FromStr for Condition {
     type Err = String;
 
-    /// `clean`, `level:DB`, `band:HZ`, `mulaw`, `white:SNR`, `babble:SNR`,
-    /// `reverb:RT60`, `speed:FACTOR`.
+    /// `clean`, `level:DB`, `band:HZ`, `highpass:HZ`, `mulaw`, `white:SNR`,
+    /// `babble:SNR`, `reverb:RT60`, `speed:FACTOR`.
     fn from_str(s: &str) -> Result<Condition, String> {
         let (kind, value) = s.split_once(':').map_or((s, None), |(k, v)| (k, Some(v)));
         let num = |lo: f64, hi: f64| -> Result<f64, String> {
@@ -72,14 +76,15 @@ impl FromStr for Condition {
             "mulaw" if value.is_none() => Condition::MuLaw,
             "level" => Condition::Level(num(-120.0, 0.0)?),
             "band" => Condition::Band(num(1000.0, 192000.0)? as u32),
+            "highpass" => Condition::HighPass(num(1.0, 20000.0)?),
             "white" => Condition::Noise(NoiseKind::White, num(-20.0, 80.0)?),
             "babble" => Condition::Noise(NoiseKind::Babble, num(-20.0, 80.0)?),
             "reverb" => Condition::Reverb(num(0.05, 5.0)?),
             "speed" => Condition::Speed(num(0.5, 2.0)?),
             _ => {
                 return Err(format!(
-                    "unknown condition `{s}`: use clean, level:DB, band:HZ, mulaw, white:SNR, \
-                     babble:SNR, reverb:RT60 or speed:FACTOR"
+                    "unknown condition `{s}`: use clean, level:DB, band:HZ, highpass:HZ, mulaw, \
+                     white:SNR, babble:SNR, reverb:RT60 or speed:FACTOR"
                 ))
             }
         };
@@ -94,6 +99,7 @@ impl fmt::Display for Condition {
             Condition::Clean => f.write_str("clean"),
             Condition::Level(db) => write!(f, "level:{db}"),
             Condition::Band(hz) => write!(f, "band:{hz}"),
+            Condition::HighPass(hz) => write!(f, "highpass:{hz}"),
             Condition::MuLaw => f.write_str("mulaw"),
             Condition::Noise(NoiseKind::White, snr) => write!(f, "white:{snr}"),
             Condition::Noise(NoiseKind::Babble, snr) => write!(f, "babble:{snr}"),
@@ -145,6 +151,7 @@ impl Condition {
             Condition::Clean => (y.to_vec(), rate),
             Condition::Level(db) => (set_level(y, db), rate),
             Condition::Band(to) => (band_limit(y, rate, to)?, to.min(rate)),
+            Condition::HighPass(hz) => (high_pass(y, rate, hz, 4), rate),
             Condition::MuLaw => {
                 let narrow = band_limit(y, rate, 8000)?;
                 (
@@ -276,6 +283,30 @@ pub fn reverberate(y: &[f32], rate: u32, rt60: f64, rng: &mut Rng) -> Vec<f32> {
     out.iter().map(|&v| v * g).collect()
 }
 
+/// `y` through the magnitude of an `order`-pole Butterworth high-pass at
+/// `cutoff` Hz, `1 / sqrt(1 + (cutoff / f)^(2 order))`, with zero phase
+/// (one FFT of the whole clip).
+pub fn high_pass(y: &[f32], rate: u32, cutoff: f64, order: i32) -> Vec<f32> {
+    let n = y.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut planner = RealFftPlanner::<f32>::new();
+    let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
+    let mut buf = y.to_vec();
+    let mut spectrum = fwd.make_output_vec();
+    // The buffers have the planner's lengths: the transforms cannot fail.
+    let _ = fwd.process(&mut buf, &mut spectrum);
+    for (i, v) in spectrum.iter_mut().enumerate() {
+        let f = i as f64 * f64::from(rate) / n as f64;
+        let gain = 1.0 / (1.0 + (cutoff / f.max(1e-9)).powi(2 * order)).sqrt();
+        *v *= (gain / n as f64) as f32;
+    }
+    let mut out = vec![0f32; n];
+    let _ = inv.process(&mut spectrum, &mut out);
+    out
+}
+
 /// Linear convolution of `x` and `h` (FFT), `x.len() + h.len() - 1` samples.
 fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
     let n = (x.len() + h.len() - 1).next_power_of_two();
@@ -326,7 +357,20 @@ mod tests {
         for c in &all {
             assert_eq!(&c.to_string().parse::<Condition>().unwrap(), c);
         }
-        for bad in ["loud", "level", "level:3", "white:x", "speed:9", "clean:1"] {
+        let hp: Condition = "highpass:300".parse().unwrap();
+        assert_eq!(
+            (hp, hp.to_string().as_str()),
+            (Condition::HighPass(300.0), "highpass:300")
+        );
+        for bad in [
+            "loud",
+            "level",
+            "level:3",
+            "white:x",
+            "speed:9",
+            "clean:1",
+            "highpass:0",
+        ] {
             assert!(bad.parse::<Condition>().is_err(), "{bad}");
         }
     }
@@ -351,6 +395,26 @@ mod tests {
         assert_eq!(r, 8000);
         assert!((db(rms(&l)) - db(rms(&low))).abs() < 0.5, "1 kHz kept");
         assert!(db(rms(&h)) < db(rms(&high)) - 40.0, "6 kHz removed");
+    }
+
+    #[test]
+    fn a_high_pass_takes_low_tones_down_by_its_response_and_keeps_high_ones() {
+        let rate = 16000;
+        let c = Condition::HighPass(300.0);
+        for (hz, want_db) in [
+            (150.0, -10.0 * (1.0f64 + 2f64.powi(8)).log10()),
+            (300.0, -3.01),
+            (2000.0, 0.0),
+        ] {
+            let y = tone(rate, 1.0, hz as f32, 0.3);
+            let (out, r) = c.apply(&y, rate, &NONE).unwrap();
+            assert_eq!(r, rate);
+            let got = db(rms(&out) / rms(&y));
+            assert!(
+                (got - want_db).abs() < 0.1,
+                "{hz} Hz: {got} dB vs {want_db}"
+            );
+        }
     }
 
     #[test]

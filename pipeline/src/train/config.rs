@@ -250,18 +250,28 @@ pub struct Resolved {
     /// frames (0: none). Left out of the JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub talkers: f64,
+    /// Share of training examples put in a feature-domain room (0: none).
+    /// Left out of the JSON when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reverb: f64,
+    /// Share of training examples given a microphone's high-pass (0:
+    /// none). Left out of the JSON when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mic: f64,
 }
 
 impl Resolved {
     /// The training steps that work on standardised features through the
     /// training side's standardisation (`norm train` only), by name, with
     /// their values (0: off).
-    pub fn feature_steps(&self) -> [(&'static str, f64); 4] {
+    pub fn feature_steps(&self) -> [(&'static str, f64); 6] {
         [
             ("babble", self.babble),
             ("warp", self.warp),
             ("gain", self.gain),
             ("talkers", self.talkers),
+            ("reverb", self.reverb),
+            ("mic", self.mic),
         ]
     }
 }
@@ -368,6 +378,16 @@ pub struct TrainStageConfig {
     /// `None`: the model's. Left out of the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub talkers: Option<f64>,
+    /// Share of training examples put in a room of RT60 0.2 to 1.2 s in
+    /// the feature domain ([`models::reverb`]); `None`: the model's. Left
+    /// out of the JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverb: Option<f64>,
+    /// Share of training examples given a microphone's high-pass at 50 to
+    /// 500 Hz in the feature domain ([`models::mic`]); `None`: the
+    /// model's. Left out of the JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mic: Option<f64>,
     /// Standardisation; `None`: the model's (`train` for the paper's).
     pub norm: Option<Norm>,
     /// Training-time augmentation of the models that have it (si-cnn's
@@ -420,6 +440,8 @@ impl Default for TrainStageConfig {
             warp: None,
             gain: None,
             talkers: None,
+            reverb: None,
+            mic: None,
             norm: None,
             augment: None,
             seed: 42,
@@ -499,6 +521,12 @@ impl TrainStageConfig {
         if let Some(p) = self.talkers {
             b::TALKERS.check(p)?;
         }
+        if let Some(p) = self.reverb {
+            b::REVERB.check(p)?;
+        }
+        if let Some(p) = self.mic {
+            b::MIC.check(p)?;
+        }
         let r = self.resolved();
         if r.norm != Norm::Train {
             if let Some((step, _)) = r.feature_steps().into_iter().find(|(_, v)| *v > 0.0) {
@@ -544,7 +572,7 @@ impl TrainStageConfig {
     /// The optimisation settings: the config's, else the model's recipe.
     pub fn resolved(&self) -> Resolved {
         let r = self.model.recipe();
-        // The recipe's warp, gain and talkers need the training side's
+        // The recipe's warp, gain, talkers, reverb and mic need the training side's
         // standardisation; with another, only an explicit one (refused)
         // applies.
         let train_norm = self.norm.unwrap_or(Norm::Train) == Norm::Train;
@@ -563,6 +591,8 @@ impl TrainStageConfig {
             warp: self.warp.unwrap_or(recipe_step(r.warp)),
             gain: self.gain.unwrap_or(recipe_step(r.gain)),
             talkers: self.talkers.unwrap_or(recipe_step(r.talkers)),
+            reverb: self.reverb.unwrap_or(recipe_step(r.reverb)),
+            mic: self.mic.unwrap_or(recipe_step(r.mic)),
             norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
         }
@@ -787,14 +817,22 @@ mod tests {
     }
 
     #[test]
-    fn members_swa_warp_gain_and_talkers_at_their_neutral_value_leave_names_as_they_were() {
+    fn members_swa_and_feature_steps_at_their_neutral_value_leave_names_as_they_were() {
         let c = TrainStageConfig::default();
         let r = serde_json::to_value(c.resolved()).unwrap();
         let asked = serde_json::to_value(&c).unwrap();
         let old: Resolved = serde_json::from_value(r.clone()).unwrap();
         assert_eq!(
-            (old.members, old.swa, old.warp, old.gain, old.talkers),
-            (1, 0.0, 0.0, 0.0, 0.0),
+            (
+                old.members,
+                old.swa,
+                old.warp,
+                old.gain,
+                old.talkers,
+                old.reverb,
+                old.mic
+            ),
+            (1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
             "a run recorded before them had one model and none of the others"
         );
         let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
@@ -834,6 +872,18 @@ mod tests {
                 serde_json::json!(0.5),
                 with(&|x| x.talkers = Some(-0.1)),
             ),
+            (
+                "reverb",
+                with(&|x| x.reverb = Some(0.3)),
+                serde_json::json!(0.3),
+                with(&|x| x.reverb = Some(1.1)),
+            ),
+            (
+                "mic",
+                with(&|x| x.mic = Some(0.4)),
+                serde_json::json!(0.4),
+                with(&|x| x.mic = Some(f64::NAN)),
+            ),
         ];
         for (field, set, value, bad) in cases {
             assert!(r.get(field).is_none(), "{field}: {r}");
@@ -856,15 +906,19 @@ mod tests {
         let recipe = ModelKind::SiCnn.recipe();
         let steps = |c: &TrainStageConfig| {
             let r = c.resolved();
-            (r.warp, r.gain, r.talkers)
+            (r.warp, r.gain, r.talkers, r.mic)
         };
-        assert_eq!(steps(&si), (recipe.warp, recipe.gain, recipe.talkers));
+        assert_eq!(
+            steps(&si),
+            (recipe.warp, recipe.gain, recipe.talkers, recipe.mic)
+        );
+        assert!(recipe.mic > 0.0);
         let clip = TrainStageConfig {
             norm: Some(Norm::Clip),
             ..si.clone()
         };
         clip.validate().unwrap();
-        assert_eq!(steps(&clip), (0.0, 0.0, 0.0));
+        assert_eq!(steps(&clip), (0.0, 0.0, 0.0, 0.0));
         let warp = TrainStageConfig {
             warp: Some(0.5),
             ..clip.clone()
@@ -877,9 +931,19 @@ mod tests {
         assert!(gain.validate().unwrap_err().contains("gain"));
         let talkers = TrainStageConfig {
             talkers: Some(0.5),
-            ..clip
+            ..clip.clone()
         };
         assert!(talkers.validate().unwrap_err().contains("talkers"));
+        let reverb = TrainStageConfig {
+            reverb: Some(0.3),
+            ..clip.clone()
+        };
+        assert!(reverb.validate().unwrap_err().contains("reverb"));
+        let mic = TrainStageConfig {
+            mic: Some(0.3),
+            ..clip
+        };
+        assert!(mic.validate().unwrap_err().contains("mic"));
     }
 
     #[test]

@@ -5,17 +5,12 @@
 
 use std::time::Instant;
 
-use models::babble::FeatureBabble;
-use models::gain::FeatureGain;
-use models::talkers::FrameTalkers;
-use models::warp::FeatureWarp;
 use models::zoo::{encode_safetensors, read_tensors, NamedTensor};
 use models::{EpochRecord, Metrics, ModelError, TrainConfig, TrainError, TrainEvent};
 use serde::{Deserialize, Serialize};
 use store::Store;
 
-use super::config::{Norm, RunConfig};
-use super::data::{Standardizer, N_MFCC};
+use super::config::RunConfig;
 use super::plan::TrainPlan;
 use crate::error::{PipelineError, Result};
 
@@ -141,67 +136,6 @@ pub fn train_config(c: &RunConfig, seed: u64) -> TrainConfig {
     }
 }
 
-/// The babble of training batches a run asks for, in its feature path and
-/// standardisation (`--norm train` only: the others do not invert).
-fn feature_babble(c: &RunConfig, norm: &Standardizer) -> Option<FeatureBabble> {
-    let r = c.resolved();
-    let m = &c.features.mfcc;
-    (r.babble > 0.0 && r.norm == Norm::Train && m.n_mfcc == N_MFCC).then(|| FeatureBabble {
-        dct: crate::dsp::mfcc::dct_ortho(N_MFCC, m.n_mels),
-        n_mels: m.n_mels,
-        mean: norm.mean.clone(),
-        std: norm.std.clone(),
-        p: r.babble,
-        snr_db: (0.0, 20.0),
-        talkers: 4,
-    })
-}
-
-/// The vocal-tract-length warp of training batches a run asks for
-/// (factors 0.9 to 1.1), in its feature path and standardisation (`--norm
-/// train` only). Band centres follow the feature set's sample rate
-/// (22.05 kHz assumed for a native-rate set).
-fn feature_warp(c: &RunConfig, norm: &Standardizer) -> Option<FeatureWarp> {
-    let r = c.resolved();
-    let m = &c.features.mfcc;
-    (r.warp > 0.0 && r.norm == Norm::Train && m.n_mfcc == N_MFCC).then(|| {
-        let rate = f64::from(c.features.sample_rate.unwrap_or(22_050));
-        let centres = crate::dsp::mel::mel_centres(m.n_mels, m.fmin, m.fmax.unwrap_or(rate / 2.0));
-        FeatureWarp::new(
-            &crate::dsp::mfcc::dct_ortho(N_MFCC, m.n_mels),
-            &centres,
-            models::warp::factors(0.9, 1.1),
-            norm.mean.clone(),
-            norm.std.clone(),
-            r.warp,
-        )
-    })
-}
-
-/// The random gain of training examples a run asks for, in its feature
-/// path (orthonormal DCT: a gain moves only the first coefficient) and
-/// standardisation (`--norm train` only).
-fn feature_gain(c: &RunConfig, norm: &Standardizer) -> Option<FeatureGain> {
-    let r = c.resolved();
-    let std0 = c0_std(norm)?;
-    (r.gain > 0.0 && r.norm == Norm::Train)
-        .then(|| FeatureGain::new(r.gain, c.features.mfcc.n_mels, std0))
-}
-
-/// Other talkers in the quiet frames of training examples, as a run asks
-/// (`--norm train` only).
-fn frame_talkers(c: &RunConfig, norm: &Standardizer) -> Option<FrameTalkers> {
-    let r = c.resolved();
-    let std0 = c0_std(norm)?;
-    (r.talkers > 0.0 && r.norm == Norm::Train)
-        .then(|| FrameTalkers::new(r.talkers, c.features.mfcc.n_mels, std0))
-}
-
-/// The first coefficient's standard deviation in `norm`, if usable.
-fn c0_std(norm: &Standardizer) -> Option<f32> {
-    norm.std.first().copied().filter(|s| *s > 0.0)
-}
-
 /// The seed of member `j` of a fold whose first model has `seed`: member 0
 /// keeps it, so a one-member run trains exactly as before members existed.
 pub fn member_seed(seed: u64, j: usize) -> u64 {
@@ -238,10 +172,7 @@ fn train_member(
     let cfg = &plan.config.train;
     let seed = member_seed(cfg.seed.wrapping_add(k as u64 - 1), j);
     let mut tc = train_config(&plan.config, seed);
-    tc.babble = feature_babble(&plan.config, &data.norm);
-    tc.warp = feature_warp(&plan.config, &data.norm);
-    tc.gain = feature_gain(&plan.config, &data.norm);
-    tc.talkers = frame_talkers(&plan.config, &data.norm);
+    super::steps::attach(&plan.config, &data.norm, &mut tc);
     let classes = plan.config.classes.len();
     let mut net = models::build(cfg.model, classes, cfg.kernel, seed, cfg.init)?;
     let history = net

@@ -1,13 +1,14 @@
 //! The `train` stage and `predict`: from feature shards to runs.
 //!
 //! `ser train` ([`run_train`]) reads as its steps, each module using only
-//! those before it (config ← data ← plan ← fold ← collect ← run):
+//! those before it (config ← data ← plan ← steps ← fold ← collect ← run):
 //! 1. [`plan`]: load a feature set's clips, label and split them (a clip's
 //!    clean and noisy copies always on the same side), fix the window, and
 //!    name the run by a hash of the config, the feature set and the data;
 //! 2. [`fold`]: train each fold still missing (standardised with its
-//!    training side's statistics; the `models` crate does the arithmetic)
-//!    and keep it under `runs/.folds/<run>/`;
+//!    training side's statistics, with the feature-domain training steps
+//!    of `steps`; the `models` crate does the arithmetic) and keep it
+//!    under `runs/.folds/<run>/`;
 //! 3. `collect`: once every fold is in, write `runs/<run>/` (the store
 //!    format's tables and weights) and publish it with one rename.
 //!
@@ -22,6 +23,7 @@ pub mod fold;
 pub mod plan;
 mod predict;
 mod run;
+mod steps;
 mod tables;
 
 pub use config::{

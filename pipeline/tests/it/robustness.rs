@@ -330,9 +330,22 @@ fn a_seed_ensemble_is_scored_as_it_predicts_and_differs_from_one_model() {
 fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
     let t = demo_store(4);
     let base = ["--epochs", "3", "--window", "64"];
-    // si-cnn averages, warps and mixes talkers in by default: the plain
-    // run asks for none of it.
-    let none = ["--swa", "0", "--warp", "0", "--gain", "0", "--talkers", "0"];
+    // si-cnn averages, warps, mixes talkers in and puts microphones on
+    // by default: the plain run asks for none of it.
+    let none = [
+        "--swa",
+        "0",
+        "--warp",
+        "0",
+        "--gain",
+        "0",
+        "--talkers",
+        "0",
+        "--reverb",
+        "0",
+        "--mic",
+        "0",
+    ];
     let plain = train_si_cnn(&t, &[&base[..], &none].concat());
     let all = [
         "--swa",
@@ -343,11 +356,15 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
         "20",
         "--talkers",
         "1",
+        "--reverb",
+        "0.5",
+        "--mic",
+        "1",
     ];
     let avg = train_si_cnn(&t, &[&base[..], &all].concat());
     assert_ne!(
         plain, avg,
-        "swa, warp, gain and talkers are part of the run"
+        "swa, warp, gain, talkers, reverb and mic are part of the run"
     );
     let recipe = &config_of(&t, &avg)["optimisation"];
     assert_eq!(
@@ -355,13 +372,22 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
             recipe["swa"].as_f64(),
             recipe["warp"].as_f64(),
             recipe["gain"].as_f64(),
-            recipe["talkers"].as_f64()
+            recipe["talkers"].as_f64(),
+            recipe["reverb"].as_f64(),
+            recipe["mic"].as_f64()
         ),
-        (Some(0.5), Some(1.0), Some(20.0), Some(1.0)),
+        (
+            Some(0.5),
+            Some(1.0),
+            Some(20.0),
+            Some(1.0),
+            Some(0.5),
+            Some(1.0)
+        ),
         "{recipe}"
     );
     let plain_recipe = &config_of(&t, &plain)["optimisation"];
-    for step in ["swa", "warp", "gain", "talkers"] {
+    for step in ["swa", "warp", "gain", "talkers", "reverb", "mic"] {
         assert!(plain_recipe.get(step).is_none(), "{step}: {plain_recipe}");
     }
     // The saved weights are the averaged ones, with the batch-norm

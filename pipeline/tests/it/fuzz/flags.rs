@@ -148,6 +148,8 @@ fn train_config(r: &mut Rng) -> TrainStageConfig {
         warp: maybe(r, number),
         gain: maybe(r, number),
         talkers: maybe(r, number),
+        reverb: maybe(r, number),
+        mic: maybe(r, number),
         adam_eps: number(r),
         kernel: count(r),
         window: if one_in(r, 3) {

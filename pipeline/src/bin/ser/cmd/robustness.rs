@@ -1,5 +1,6 @@
 //! `ser robustness`: a run's models on their own test clips under
-//! recording conditions (level, band, codec, noise, babble, room, speed).
+//! recording conditions (level, band, high-pass, codec, noise, babble,
+//! room, speed).
 
 use anyhow::Result;
 use pipeline::robustness::{run_robustness, Conditions, RobustnessConfig};
@@ -14,7 +15,8 @@ pub struct Args {
     #[arg(long)]
     pub run: String,
     /// Comma-separated conditions: `clean`, `level:DB` (RMS in dBFS),
-    /// `band:HZ` (resampled to HZ: 8000 telephone, 16000 wideband), `mulaw`
+    /// `band:HZ` (resampled to HZ: 8000 telephone, 16000 wideband),
+    /// `highpass:HZ` (a phone microphone's 4-pole roll-off), `mulaw`
     /// (G.711 at 8 kHz), `white:SNR` or `babble:SNR` (dB; babble from other
     /// speakers' clips), `reverb:RT60` (seconds), `speed:FACTOR`
     /// [default: clean, level:-20,-60, band:8000,16000, mulaw, white and

@@ -30,10 +30,10 @@ pub struct Args {
     /// `cnn`, `lstm`, `cnn-lstm` (the paper's) or `si-cnn` (ours, for unseen
     /// speakers and people's recordings: a small CNN with statistics pooling,
     /// masks, label smoothing, mixup, a vocal-tract-length warp, other talkers
-    /// in the quiet frames and AdamW one-cycle ending in weight averaging,
-    /// trained on each clip's clean and
-    /// noisy copies and its two training copies, the feature set made with
-    /// augment 2) [default: cnn].
+    /// in the quiet frames, a microphone's high-pass and AdamW one-cycle
+    /// ending in weight averaging, trained on each clip's clean and noisy
+    /// copies and its two training copies, the feature set made with augment
+    /// 2) [default: cnn].
     #[arg(long)]
     pub model: Option<ModelKind>,
     /// Label set [default: gender-emotion14]: `gender-emotion14` = the paper's 14
@@ -124,6 +124,18 @@ pub struct Args {
     /// `--norm train`].
     #[arg(long, value_name = "P", value_parser = within(bounds::TALKERS))]
     pub talkers: Option<f64>,
+    /// Share of training examples, in [0, 1], put in a room (RT60 0.2-1.2
+    /// s, direct-to-reverberant ratio -3 to +9 dB; a new room each epoch;
+    /// feature domain; needs `--norm train`) [default: the model's: 0].
+    #[arg(long, value_name = "P", value_parser = within(bounds::REVERB))]
+    pub reverb: Option<f64>,
+    /// Share of training examples, in [0, 1], heard through a microphone
+    /// or telephone line that rolls off the low frequencies (a high-pass
+    /// at 50-500 Hz of order 1-4; feature domain; needs `--norm train`)
+    /// [default: the model's: 0 for the paper's, 0.4 for si-cnn with
+    /// `--norm train`].
+    #[arg(long, value_name = "P", value_parser = within(bounds::MIC))]
+    pub mic: Option<f64>,
     /// Models per fold, 1..=16, each from its own seed; the fold answers
     /// with their mean probabilities (a seed ensemble: K times the
     /// training time, and K models in the run and its model file) [default: 1].
@@ -255,6 +267,8 @@ impl Args {
         cfg.warp = self.warp.or(cfg.warp);
         cfg.gain = self.gain.or(cfg.gain);
         cfg.talkers = self.talkers.or(cfg.talkers);
+        cfg.reverb = self.reverb.or(cfg.reverb);
+        cfg.mic = self.mic.or(cfg.mic);
         cfg.members = self.members.or(cfg.members);
         cfg.schedule = self.schedule.or(cfg.schedule);
         cfg.augment = self.augment.or(cfg.augment);

@@ -1,0 +1,82 @@
+"""Scoring a speaker-split RAVDESS run's folds on altered copies of their
+own test clips: shared by `babble_where.py` and `held_back.py`.
+
+Each fold's test clips are changed by the caller, written as float WAV,
+and classified with that fold's model (`ser predict --run RUN --fold K
+--json`): the model has never heard those speakers. UAR per fold and
+variant, and their mean over folds.
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+
+import numpy as np
+import soundfile as sf
+
+EMOTIONS = {1: "neutral", 2: "calm", 3: "happy", 4: "sad", 5: "angry", 6: "fearful",
+            7: "disgust", 8: "surprised"}
+
+
+def run_parser(description):
+    """Flags every fold-scoring bench takes: the binary, the store, the
+    run, the RAVDESS folder and which folds."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--ser", default="ser")
+    ap.add_argument("--store", default="ser-store")
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--data", required=True, help="RAVDESS folder (Actor_NN/*.wav)")
+    ap.add_argument("--folds", default=None, help="folds to score, e.g. 3,5 [default: all]")
+    ap.add_argument("--seed", type=int, default=0)
+    return ap
+
+
+def chosen_folds(a, folds):
+    """The folds `--folds` names, else all of `folds`."""
+    return [int(k) for k in a.folds.split(",")] if a.folds else sorted(folds)
+
+
+def load(path):
+    """Mono float64 samples and the rate."""
+    y, sr = sf.read(path, dtype="float64")
+    return (y if y.ndim == 1 else y.mean(axis=1)), sr
+
+
+def run_folds(store, run):
+    """The run's classes and {fold: test actors}."""
+    cfg = json.load(open(os.path.join(store, "runs", run, "config.json")))
+    return cfg["classes"], dict(zip(cfg["folds"], cfg["test_actors"]))
+
+
+def actor_clips(data, actors):
+    return [f for a in actors for f in sorted(glob.glob(f"{data}/Actor_{a:02d}/*.wav"))]
+
+
+def other_clips(data, actors):
+    """Clips of every speaker but `actors`."""
+    return [f for f in sorted(glob.glob(f"{data}/Actor_*/*.wav"))
+            if int(f.split("-")[-1][:2]) not in actors]
+
+
+def uar(actual, predicted):
+    return np.mean([np.mean(predicted[actual == c] == c) for c in np.unique(actual)])
+
+
+def score(ser, store, run, fold, classes, files):
+    """UAR (%) of fold `fold`'s model on `files` (RAVDESS names)."""
+    got = subprocess.run(
+        [ser, "-q", "--store", store, "predict", "--run", run, "--fold", str(fold), "--json",
+         *files], capture_output=True, text=True, check=True).stdout
+    rows = [json.loads(line) for line in got.splitlines() if line.strip()]
+    emotion = lambda r: EMOTIONS[int(os.path.basename(r["file"]).split("-")[-5])]
+    actual = np.array([classes.index(emotion(r)) for r in rows])
+    predicted = np.array([classes.index(r["label"]) for r in rows])
+    return 100 * uar(actual, predicted)
+
+
+def print_table(table, folds, variants):
+    print("fold  " + "  ".join(f"{v:>9s}" for v in variants))
+    for k in folds:
+        print(f"{k:4d}  " + "  ".join(f"{table[(k, v)]:9.1f}" for v in variants))
+    print("mean  " + "  ".join(f"{np.mean([table[(k, v)] for k in folds]):9.1f}" for v in variants))

@@ -85,7 +85,7 @@ impl FeatureBabble {
         }
         let n = 1 + rng.below(self.talkers.max(1));
         let others: Vec<usize> = (0..n).map(|_| (e + 1 + rng.below(b - 1)) % b).collect();
-        let snr_db = self.snr_db.0 + rng.unit() * (self.snr_db.1 - self.snr_db.0);
+        let snr_db = rng.uniform(self.snr_db);
         let talkers = others
             .into_iter()
             .map(|o| (o, rng.below(len(o).max(1))))

@@ -54,10 +54,7 @@ impl FeatureMic {
     pub fn response_db(&self, cutoff_hz: f64, order: usize) -> Vec<f32> {
         self.centres_hz
             .iter()
-            .map(|&f| {
-                let ratio = cutoff_hz / f.max(1e-3);
-                (-10.0 * (1.0 + ratio.powi(2 * order as i32)).log10()) as f32
-            })
+            .map(|&f| high_pass_db(f, cutoff_hz, order) as f32)
             .collect()
     }
 
@@ -71,26 +68,26 @@ impl FeatureMic {
         if !valid || self.p <= 0.0 || frames == 0 || x.len() != lengths.len() * width {
             return;
         }
-        let (lo, hi) = (self.cutoff_hz.0.ln(), self.cutoff_hz.1.ln());
-        let mics: Vec<Option<Vec<f32>>> = lengths
+        let log_cutoffs = (self.cutoff_hz.0.ln(), self.cutoff_hz.1.ln());
+        let (first, last) = (
+            self.orders.0.max(1),
+            self.orders.1.max(self.orders.0).max(1),
+        );
+        // (cut-off, order) per example, drawn in order.
+        let mics: Vec<Option<(f64, usize)>> = lengths
             .iter()
             .map(|_| {
                 (rng.unit() < self.p).then(|| {
-                    let cutoff = (lo + rng.unit() * (hi - lo)).exp();
-                    let (first, last) = (
-                        self.orders.0.max(1),
-                        self.orders.1.max(self.orders.0).max(1),
-                    );
-                    let order = first + rng.below(last - first + 1);
-                    self.response_db(cutoff, order)
+                    let cutoff = rng.uniform(log_cutoffs).exp();
+                    (cutoff, first + rng.below(last - first + 1))
                 })
             })
             .collect();
         x.par_chunks_mut(width)
             .zip(mics.par_iter().zip(lengths.par_iter()))
             .for_each(|(ex, (mic, &len))| {
-                if let Some(gain) = mic {
-                    self.filter(ex, len.min(frames), gain);
+                if let Some((cutoff, order)) = *mic {
+                    self.filter(ex, len.min(frames), &self.response_db(cutoff, order));
                 }
             });
     }
@@ -141,6 +138,13 @@ impl FeatureMic {
             }
         }
     }
+}
+
+/// The gain, dB, of an `order`-pole Butterworth high-pass at `cutoff_hz`
+/// at `f_hz`: `-10 log10(1 + (cutoff / f)^(2 order))`.
+pub fn high_pass_db(f_hz: f64, cutoff_hz: f64, order: usize) -> f64 {
+    let ratio = cutoff_hz / f_hz.max(1e-3);
+    -10.0 * (1.0 + ratio.powi(2 * order as i32)).log10()
 }
 
 /// The most a band of a speech frame is taken down, dB: the feature

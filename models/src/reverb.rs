@@ -61,8 +61,8 @@ impl FeatureReverb {
             .iter()
             .map(|_| {
                 (rng.unit() < self.p).then(|| {
-                    let rt60 = draw(self.rt60_s, rng);
-                    (rt60, draw(self.drr_db, rng))
+                    let rt60 = rng.uniform(self.rt60_s);
+                    (rt60, rng.uniform(self.drr_db))
                 })
             })
             .collect();
@@ -95,10 +95,6 @@ impl FeatureReverb {
         wet.iter_mut().for_each(|v| *v *= level);
         wet
     }
-}
-
-fn draw(range: (f64, f64), rng: &mut SplitMix) -> f64 {
-    range.0 + rng.unit() * (range.1 - range.0)
 }
 
 #[cfg(test)]

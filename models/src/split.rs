@@ -58,6 +58,11 @@ impl SplitMix {
         ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
 
+    /// Uniform between `range.0` and `range.1` (one [`SplitMix::unit`]).
+    pub fn uniform(&mut self, range: (f64, f64)) -> f64 {
+        range.0 + self.unit() * (range.1 - range.0)
+    }
+
     /// Uniform in `0..n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize

@@ -64,8 +64,7 @@ impl FrameTalkers {
             }
             let len = lengths[e].min(frames);
             let n = 1 + rng.below(self.talkers.max(1));
-            let (lo, hi) = self.below_db;
-            let below = (lo + rng.unit() * (hi - lo)) as f32;
+            let below = rng.uniform(self.below_db) as f32;
             let level = mean_c0(example(e), len);
             for _ in 0..n {
                 let o = (e + 1 + rng.below(b - 1)) % b;

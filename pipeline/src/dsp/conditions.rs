@@ -284,9 +284,9 @@ pub fn reverberate(y: &[f32], rate: u32, rt60: f64, rng: &mut Rng) -> Vec<f32> {
 }
 
 /// `y` through the magnitude of an `order`-pole Butterworth high-pass at
-/// `cutoff` Hz, `1 / sqrt(1 + (cutoff / f)^(2 order))`, with zero phase
-/// (one FFT of the whole clip).
-pub fn high_pass(y: &[f32], rate: u32, cutoff: f64, order: i32) -> Vec<f32> {
+/// `cutoff` Hz ([`models::mic::high_pass_db`], the response training's
+/// microphones use), with zero phase (one FFT of the whole clip).
+pub fn high_pass(y: &[f32], rate: u32, cutoff: f64, order: usize) -> Vec<f32> {
     let n = y.len();
     if n == 0 {
         return Vec::new();
@@ -299,7 +299,7 @@ pub fn high_pass(y: &[f32], rate: u32, cutoff: f64, order: i32) -> Vec<f32> {
     let _ = fwd.process(&mut buf, &mut spectrum);
     for (i, v) in spectrum.iter_mut().enumerate() {
         let f = i as f64 * f64::from(rate) / n as f64;
-        let gain = 1.0 / (1.0 + (cutoff / f.max(1e-9)).powi(2 * order)).sqrt();
+        let gain = 10f64.powf(models::mic::high_pass_db(f, cutoff, order) / 20.0);
         *v *= (gain / n as f64) as f32;
     }
     let mut out = vec![0f32; n];

@@ -919,31 +919,19 @@ mod tests {
         };
         clip.validate().unwrap();
         assert_eq!(steps(&clip), (0.0, 0.0, 0.0, 0.0));
-        let warp = TrainStageConfig {
-            warp: Some(0.5),
-            ..clip.clone()
-        };
-        assert!(warp.validate().unwrap_err().contains("warp"));
-        let gain = TrainStageConfig {
-            gain: Some(10.0),
-            ..clip.clone()
-        };
-        assert!(gain.validate().unwrap_err().contains("gain"));
-        let talkers = TrainStageConfig {
-            talkers: Some(0.5),
-            ..clip.clone()
-        };
-        assert!(talkers.validate().unwrap_err().contains("talkers"));
-        let reverb = TrainStageConfig {
-            reverb: Some(0.3),
-            ..clip.clone()
-        };
-        assert!(reverb.validate().unwrap_err().contains("reverb"));
-        let mic = TrainStageConfig {
-            mic: Some(0.3),
-            ..clip
-        };
-        assert!(mic.validate().unwrap_err().contains("mic"));
+        type Ask = fn(&mut TrainStageConfig);
+        let asked: [(&str, Ask); 5] = [
+            ("warp", |x| x.warp = Some(0.5)),
+            ("gain", |x| x.gain = Some(10.0)),
+            ("talkers", |x| x.talkers = Some(0.5)),
+            ("reverb", |x| x.reverb = Some(0.3)),
+            ("mic", |x| x.mic = Some(0.3)),
+        ];
+        for (step, ask) in asked {
+            let mut c = clip.clone();
+            ask(&mut c);
+            assert!(c.validate().unwrap_err().contains(step), "{step}");
+        }
     }
 
     #[test]

@@ -13,25 +13,30 @@ use models::talkers::FrameTalkers;
 use models::warp::FeatureWarp;
 use models::TrainConfig;
 
-use super::config::{Norm, RunConfig};
+use super::config::{Norm, Resolved, RunConfig};
 use super::data::{Standardizer, N_MFCC};
 
-/// Sets the steps `c` asks for on `tc`, with the fold's `norm`.
+/// Sets the steps `c` asks for on `tc`, with the fold's `norm`. Only the
+/// training side's standardisation inverts (validation refuses an asked
+/// step under another norm, and the recipe's give way), and the steps
+/// work on the 40 coefficients the data is checked to hold.
 pub fn attach(c: &RunConfig, norm: &Standardizer, tc: &mut TrainConfig) {
-    tc.babble = feature_babble(c, norm);
-    tc.warp = feature_warp(c, norm);
-    tc.gain = feature_gain(c, norm);
-    tc.talkers = frame_talkers(c, norm);
-    tc.reverb = feature_reverb(c, norm);
-    tc.mic = feature_mic(c, norm);
+    let r = c.resolved();
+    if r.norm != Norm::Train || c.features.mfcc.n_mfcc != N_MFCC {
+        return;
+    }
+    tc.babble = feature_babble(c, &r, norm);
+    tc.warp = feature_warp(c, &r, norm);
+    tc.gain = feature_gain(c, &r, norm);
+    tc.talkers = frame_talkers(c, &r, norm);
+    tc.reverb = feature_reverb(c, &r, norm);
+    tc.mic = feature_mic(c, &r, norm);
 }
 
 /// The babble of training batches a run asks for, in its feature path and
 /// standardisation (`--norm train` only: the others do not invert).
-fn feature_babble(c: &RunConfig, norm: &Standardizer) -> Option<FeatureBabble> {
-    let r = c.resolved();
-    let m = &c.features.mfcc;
-    (r.babble > 0.0 && r.norm == Norm::Train && m.n_mfcc == N_MFCC).then(|| FeatureBabble {
+fn feature_babble(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<FeatureBabble> {
+    (r.babble > 0.0).then(|| FeatureBabble {
         envelope: envelope(c, norm),
         p: r.babble,
         snr_db: (0.0, 20.0),
@@ -43,10 +48,9 @@ fn feature_babble(c: &RunConfig, norm: &Standardizer) -> Option<FeatureBabble> {
 /// (factors 0.9 to 1.1), in its feature path and standardisation (`--norm
 /// train` only). Band centres follow the feature set's sample rate
 /// (22.05 kHz assumed for a native-rate set).
-fn feature_warp(c: &RunConfig, norm: &Standardizer) -> Option<FeatureWarp> {
-    let r = c.resolved();
+fn feature_warp(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<FeatureWarp> {
     let m = &c.features.mfcc;
-    (r.warp > 0.0 && r.norm == Norm::Train && m.n_mfcc == N_MFCC).then(|| {
+    (r.warp > 0.0).then(|| {
         let centres = mel_centres(c);
         FeatureWarp::new(
             &crate::dsp::mfcc::dct_ortho(N_MFCC, m.n_mels),
@@ -62,28 +66,23 @@ fn feature_warp(c: &RunConfig, norm: &Standardizer) -> Option<FeatureWarp> {
 /// The random gain of training examples a run asks for, in its feature
 /// path (orthonormal DCT: a gain moves only the first coefficient) and
 /// standardisation (`--norm train` only).
-fn feature_gain(c: &RunConfig, norm: &Standardizer) -> Option<FeatureGain> {
-    let r = c.resolved();
+fn feature_gain(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<FeatureGain> {
     let std0 = c0_std(norm)?;
-    (r.gain > 0.0 && r.norm == Norm::Train)
-        .then(|| FeatureGain::new(r.gain, c.features.mfcc.n_mels, std0))
+    (r.gain > 0.0).then(|| FeatureGain::new(r.gain, c.features.mfcc.n_mels, std0))
 }
 
 /// Other talkers in the quiet frames of training examples, as a run asks
 /// (`--norm train` only).
-fn frame_talkers(c: &RunConfig, norm: &Standardizer) -> Option<FrameTalkers> {
-    let r = c.resolved();
+fn frame_talkers(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<FrameTalkers> {
     let std0 = c0_std(norm)?;
-    (r.talkers > 0.0 && r.norm == Norm::Train)
-        .then(|| FrameTalkers::new(r.talkers, c.features.mfcc.n_mels, std0))
+    (r.talkers > 0.0).then(|| FrameTalkers::new(r.talkers, c.features.mfcc.n_mels, std0))
 }
 
 /// Rooms for training examples, as a run asks (`--norm train` only), at
 /// the feature set's frame rate (22.05 kHz assumed for a native-rate set).
-fn feature_reverb(c: &RunConfig, norm: &Standardizer) -> Option<FeatureReverb> {
-    let r = c.resolved();
+fn feature_reverb(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<FeatureReverb> {
     let m = &c.features.mfcc;
-    (r.reverb > 0.0 && r.norm == Norm::Train && m.n_mfcc == N_MFCC).then(|| {
+    (r.reverb > 0.0).then(|| {
         FeatureReverb::new(
             envelope(c, norm),
             m.hop_length as f64 / sample_rate(c),
@@ -112,11 +111,8 @@ fn c0_std(norm: &Standardizer) -> Option<f32> {
 /// Microphones for training examples, as a run asks (`--norm train`
 /// only), over the feature path's mel bands (22.05 kHz assumed for a
 /// native-rate set).
-fn feature_mic(c: &RunConfig, norm: &Standardizer) -> Option<FeatureMic> {
-    let r = c.resolved();
-    let m = &c.features.mfcc;
-    (r.mic > 0.0 && r.norm == Norm::Train && m.n_mfcc == N_MFCC)
-        .then(|| FeatureMic::new(envelope(c, norm), mel_centres(c), r.mic))
+fn feature_mic(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<FeatureMic> {
+    (r.mic > 0.0).then(|| FeatureMic::new(envelope(c, norm), mel_centres(c), r.mic))
 }
 
 /// Centre frequency of each mel band of the run's feature path, Hz.
@@ -181,7 +177,7 @@ mod tests {
             let wet = mfcc(&high_pass(&y, sr as u32, cutoff, order), sr as u32, &cfg).unwrap();
             let mic = FeatureMic {
                 cutoff_hz: (cutoff, cutoff),
-                orders: (order as usize, order as usize),
+                orders: (order, order),
                 ..FeatureMic::new(env.clone(), centres.clone(), 1.0)
             };
             let mut x = dry.mfcc.clone();

@@ -19,8 +19,8 @@ import tempfile
 import numpy as np
 import soundfile as sf
 
-from fold_scoring import (actor_clips, chosen_folds, load, other_clips, print_table,
-                          run_folds, run_parser, score)
+from fold_scoring import (actor_clips, load, other_clips, parsed_run, print_table, run_parser,
+                          score)
 
 VARIANTS = ["clean", "all:20", "speech:20", "quiet:20", "all:10", "speech:10", "quiet:10"]
 
@@ -43,10 +43,7 @@ def babble(pool, n, rng):
 
 
 def main():
-    ap = run_parser(__doc__.splitlines()[0])
-    a = ap.parse_args()
-    classes, folds = run_folds(a.store, a.run)
-    chosen = chosen_folds(a, folds)
+    a, classes, folds, chosen = parsed_run(run_parser(__doc__.splitlines()[0]))
     rng = np.random.default_rng(a.seed)
     table = {}
     with tempfile.TemporaryDirectory() as tmp:

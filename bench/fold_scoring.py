@@ -32,6 +32,14 @@ def run_parser(description):
     return ap
 
 
+def parsed_run(ap):
+    """`ap`'s flags parsed, the run's classes, its {fold: test actors} and
+    the folds to score."""
+    a = ap.parse_args()
+    classes, folds = run_folds(a.store, a.run)
+    return a, classes, folds, chosen_folds(a, folds)
+
+
 def chosen_folds(a, folds):
     """The folds `--folds` names, else all of `folds`."""
     return [int(k) for k in a.folds.split(",")] if a.folds else sorted(folds)
@@ -65,6 +73,13 @@ def uar(actual, predicted):
 
 def score(ser, store, run, fold, classes, files):
     """UAR (%) of fold `fold`'s model on `files` (RAVDESS names)."""
+    actual, predicted = predictions(ser, store, run, fold, classes, files)
+    return 100 * uar(actual, predicted)
+
+
+def predictions(ser, store, run, fold, classes, files):
+    """Class indices, true and predicted by fold `fold`'s model, of `files`
+    (RAVDESS names)."""
     got = subprocess.run(
         [ser, "-q", "--store", store, "predict", "--run", run, "--fold", str(fold), "--json",
          *files], capture_output=True, text=True, check=True).stdout
@@ -72,7 +87,7 @@ def score(ser, store, run, fold, classes, files):
     emotion = lambda r: EMOTIONS[int(os.path.basename(r["file"]).split("-")[-5])]
     actual = np.array([classes.index(emotion(r)) for r in rows])
     predicted = np.array([classes.index(r["label"]) for r in rows])
-    return 100 * uar(actual, predicted)
+    return actual, predicted
 
 
 def print_table(table, folds, variants):

@@ -23,8 +23,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import butter, fftconvolve, sosfilt
 
-from fold_scoring import (actor_clips, chosen_folds, load, print_table, run_folds,
-                          run_parser, score)
+from fold_scoring import actor_clips, load, parsed_run, print_table, run_parser, score
 
 CONDITIONS = ["clean", "mp3:32", "opus:16", "aac:32", "gsm", "pink:10", "clip:12",
               "highpass:300", "laptop"]
@@ -109,10 +108,8 @@ def apply(condition, y, sr, rng, tmp, tag):
 def main():
     ap = run_parser(__doc__.splitlines()[0])
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
-    a = ap.parse_args()
+    a, classes, folds, chosen = parsed_run(ap)
     conditions = a.conditions.split(",")
-    classes, folds = run_folds(a.store, a.run)
-    chosen = chosen_folds(a, folds)
     table = {}
     with tempfile.TemporaryDirectory() as tmp:
 

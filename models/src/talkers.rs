@@ -24,7 +24,7 @@ pub struct FrameTalkers {
     /// Share of training examples that get talkers.
     pub p: f64,
     /// How far below the example its talkers are, dB (of mean
-    /// log-energy), drawn uniformly from this range.
+    /// log-energy), drawn uniformly from this range (below 0: louder).
     pub below_db: (f64, f64),
     /// Most talkers per example (at least 1).
     pub talkers: usize,
@@ -34,13 +34,20 @@ pub struct FrameTalkers {
 }
 
 impl FrameTalkers {
-    /// Talkers for a share `p` of the examples, 0 to 25 dB below them, one
-    /// to three at a time, for a feature path with `n_mels` bands whose
-    /// first coefficient's standard deviation is `std0`.
-    pub fn new(p: f64, n_mels: usize, std0: f32) -> FrameTalkers {
+    /// Talkers for a share `p` of the examples, from `louder` dB above them
+    /// to 25 dB below (mean log-energy; `louder` 0: always below), one to
+    /// three at a time, for a feature path with `n_mels` bands whose first
+    /// coefficient's standard deviation is `std0`.
+    ///
+    /// Why louder at all: a clip's mean log-energy counts its pauses, a
+    /// continuous babble's does not, so babble at 5 dB SNR (power, over the
+    /// clip) sits at about the clip's own mean log-energy and at 10 dB SNR
+    /// about 5 dB below it (RAVDESS, four-talker babble; README): a range
+    /// that stops at 0 dB below trains for 10 dB SNR rarely and 5 dB hardly.
+    pub fn new(p: f64, louder: f64, n_mels: usize, std0: f32) -> FrameTalkers {
         FrameTalkers {
             p,
-            below_db: (0.0, 25.0),
+            below_db: (-louder, 25.0),
             talkers: 3,
             per_db: crate::gain::c0_per_db(n_mels, std0),
         }
@@ -148,6 +155,25 @@ mod tests {
         let got: Vec<f32> = (0..frames).map(|t| row(&x, frames + t)[0]).collect();
         assert!(got.iter().all(|&c| c >= 4.0), "{got:?}");
         assert!(got.iter().any(|&c| c > 4.0), "{got:?}");
+    }
+
+    #[test]
+    fn a_talker_above_the_example_takes_its_softer_speech_frames_too() {
+        assert_eq!(
+            FrameTalkers::new(1.0, 10.0, 128, 2.0).below_db,
+            (-10.0, 25.0)
+        );
+        assert_eq!(FrameTalkers::new(1.0, 0.0, 128, 2.0).below_db, (0.0, 25.0));
+        // Example 0 (c0 10, 10, -10, 20; mean 7.5) gets the steady talker
+        // (c0 4) 50 dB x 0.1 above its mean: c0 12.5, louder than every
+        // frame but the loudest.
+        let frames = 4;
+        let mut x = example(&[10.0, 10.0, -10.0, 20.0], 1.0);
+        x.extend(example(&[4.0; 4], 7.0));
+        talkers(1.0, -50.0).apply(&mut x, frames, &[4, 4], &mut SplitMix(5));
+        let c0: Vec<f32> = (0..frames).map(|t| x[t * N_MFCC]).collect();
+        assert_eq!(c0, [12.5, 12.5, 12.5, 20.0]);
+        assert_eq!(x[3 * N_MFCC + 1], 1.0, "the loudest frame is its own");
     }
 
     #[test]

@@ -28,7 +28,9 @@ pub fn collect<M: TensorCollection<f32, Cpu>>(model: &M, prefix: &str) -> Vec<Na
 }
 
 /// Loads `model`'s tensors saved under `prefix` from safetensors bytes;
-/// a missing tensor or a shape that differs is an error naming it.
+/// a missing tensor or a shape that differs is an error naming it. A
+/// tensor with no elements (a layer its width switched off) is not
+/// written by [`collect`] and need not be in the file.
 pub fn load<M: TensorCollection<f32, Cpu>>(
     model: &mut M,
     bytes: &[u8],
@@ -75,6 +77,11 @@ impl TensorVisitor<f32, Cpu> for Collect {
         _: TensorOptions<S, f32, Cpu>,
         (t, name): (&Tensor<S, f32, Cpu>, String),
     ) -> Result<Option<Tensor<S, f32, Cpu>>, String> {
+        // A layer switched off by its width (si-cnn's attention at 0)
+        // holds no elements: nothing to write, so files stay as before it.
+        if t.shape().num_elements() == 0 {
+            return Ok(None);
+        }
         self.out.push(NamedTensor {
             name: format!("{}{name}", self.prefix),
             shape: t.shape().concrete().into(),
@@ -109,6 +116,9 @@ impl TensorVisitor<f32, Cpu> for Prefixed<'_> {
         (t, name): (&mut Tensor<S, f32, Cpu>, String),
     ) -> Result<Option<Tensor<S, f32, Cpu>>, String> {
         let key = format!("{}{name}", self.prefix);
+        if t.shape().num_elements() == 0 && self.tensors.tensor(&key).is_err() {
+            return Ok(None);
+        }
         let view = self
             .tensors
             .tensor(&key)

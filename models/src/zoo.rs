@@ -68,6 +68,12 @@ pub struct Recipe {
     /// Share of training examples given a microphone's high-pass
     /// ([`crate::mic`]; 0: none).
     pub mic: f64,
+    /// Hidden units of si-cnn's attentive pooling
+    /// ([`crate::layers::FrameAttention`]; 0: statistics pooling).
+    pub attention: usize,
+    /// How far above an example other talkers may be, dB of mean
+    /// log-energy ([`crate::talkers`]; 0: always below).
+    pub talkers_louder: f64,
 }
 
 impl std::str::FromStr for ModelKind {
@@ -138,6 +144,8 @@ impl ModelKind {
             talkers: 0.0,
             reverb: 0.0,
             mic: 0.0,
+            attention: 0,
+            talkers_louder: 0.0,
         };
         match self {
             ModelKind::Cnn => paper(100, 30),
@@ -157,6 +165,8 @@ impl ModelKind {
                 talkers: 0.5,
                 reverb: 0.0,
                 mic: 0.4,
+                attention: 0,
+                talkers_louder: 0.0,
             },
         }
     }
@@ -260,13 +270,15 @@ fn handle<M: Classifier + Send + Sync + 'static>(
 }
 
 /// Builds a freshly initialised model of `classes` classes (at least 2)
-/// and kernel width `kernel` (at least 1; the LSTM has none): weights
-/// drawn from `seed` as `init` says; dropout in its training also draws
-/// from `seed`.
+/// and kernel width `kernel` (at least 1; the LSTM has none), si-cnn with
+/// `attention` hidden units of attentive pooling (0: statistics pooling;
+/// the other models have none): weights drawn from `seed` as `init`
+/// says; dropout in its training also draws from `seed`.
 pub fn build(
     kind: ModelKind,
     classes: usize,
     kernel: usize,
+    attention: usize,
     seed: u64,
     init: Init,
 ) -> Result<Box<dyn Net>, ModelError> {
@@ -286,7 +298,11 @@ pub fn build(
             handle(m, dev, init, seed)
         }
         ModelKind::SiCnn => {
-            let m = SiCnnConfig::new(classes, kernel).init(&dev)?;
+            let m = SiCnnConfig {
+                attention,
+                ..SiCnnConfig::new(classes, kernel)
+            }
+            .init(&dev)?;
             handle(m, dev, init, seed)
         }
     })
@@ -300,8 +316,8 @@ mod tests {
 
     #[test]
     fn weights_round_trip_through_safetensors_bytes() {
-        let a = build(ModelKind::CnnLstm, 7, 3, 1, Init::Keras).unwrap();
-        let mut b = build(ModelKind::CnnLstm, 7, 3, 2, Init::Keras).unwrap();
+        let a = build(ModelKind::CnnLstm, 7, 3, 0, 1, Init::Keras).unwrap();
+        let mut b = build(ModelKind::CnnLstm, 7, 3, 0, 2, Init::Keras).unwrap();
         let mut tensors = a.weights("fold0/");
         assert_ne!(
             tensors,
@@ -330,7 +346,7 @@ mod tests {
         let err = b.load(&bytes, "fold1/").unwrap_err().to_string();
         assert!(err.contains("fold1/conv1.weight"), "{err}");
         // Another head width is a shape error naming the tensor, not a panic.
-        let mut four = build(ModelKind::CnnLstm, 4, 3, 2, Init::Keras).unwrap();
+        let mut four = build(ModelKind::CnnLstm, 4, 3, 0, 2, Init::Keras).unwrap();
         let err = four.load(&bytes, "fold0/").unwrap_err().to_string();
         assert!(err.contains("fold0/dense2.weight"), "{err}");
     }
@@ -339,26 +355,48 @@ mod tests {
     fn any_class_count_and_kernel_builds_and_nothing_else_does() {
         for kind in ModelKind::ALL {
             for (classes, kernel) in [(2, 1), (4, 3), (6, 4), (14, 7), (23, 9)] {
-                let net = build(kind, classes, kernel, 0, Init::Keras).unwrap();
+                let net = build(kind, classes, kernel, 0, 0, Init::Keras).unwrap();
                 assert_eq!(net.classes(), classes, "{kind:?}");
                 let data = Dataset::new(vec![0.1; 2 * 16 * 40], 16, vec![0, 1]);
                 let p = net.predict(&data, 2).unwrap();
                 assert!(p.iter().all(|r| r.len() == classes), "{kind:?}");
             }
-            assert!(build(kind, 1, 5, 0, Init::Keras).is_err());
-            assert!(build(kind, 0, 5, 0, Init::Keras).is_err());
-            assert!(build(kind, 4, 0, 0, Init::Keras).is_err());
+            assert!(build(kind, 1, 5, 0, 0, Init::Keras).is_err());
+            assert!(build(kind, 0, 5, 0, 0, Init::Keras).is_err());
+            assert!(build(kind, 4, 0, 0, 0, Init::Keras).is_err());
         }
         // si-cnn saves its batch-norm statistics with its weights.
-        let si = build(ModelKind::SiCnn, 8, 5, 0, Init::Keras).unwrap();
+        let si = build(ModelKind::SiCnn, 8, 5, 0, 0, Init::Keras).unwrap();
         let names: Vec<String> = si.weights("").into_iter().map(|t| t.name).collect();
         assert!(names.iter().any(|n| n == "bn1.running_mean"), "{names:?}");
+        // Statistics pooling writes no attention tensors (files from before
+        // it load unchanged); attentive pooling writes them, and they
+        // round-trip; a file with them is refused by a model without.
+        assert!(!names.iter().any(|n| n.starts_with("pool.")), "{names:?}");
+        let att = build(ModelKind::SiCnn, 8, 5, 16, 3, Init::Keras).unwrap();
+        let tensors = att.weights("");
+        let pool: Vec<&str> = tensors
+            .iter()
+            .filter(|t| t.name.starts_with("pool."))
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(pool, ["pool.weight", "pool.bias", "pool.score"]);
+        let bytes = encode_safetensors(&tensors, HashMap::new()).unwrap();
+        let mut back = build(ModelKind::SiCnn, 8, 5, 16, 4, Init::Keras).unwrap();
+        back.load(&bytes, "").unwrap();
+        assert_eq!(back.weights(""), tensors);
+        let mut plain = build(ModelKind::SiCnn, 8, 5, 0, 4, Init::Keras).unwrap();
+        let err = plain.load(&bytes, "").unwrap_err().to_string();
+        assert!(err.contains("pool.weight"), "{err}");
+        let plain_bytes = encode_safetensors(&si.weights(""), HashMap::new()).unwrap();
+        let err = back.load(&plain_bytes, "").unwrap_err().to_string();
+        assert!(err.contains("pool.weight` missing"), "{err}");
         // The LSTM has no kernel: any width builds the same network.
         assert_eq!(
-            build(ModelKind::Lstm, 14, 4, 0, Init::Keras)
+            build(ModelKind::Lstm, 14, 4, 0, 0, Init::Keras)
                 .unwrap()
                 .num_params(),
-            build(ModelKind::Lstm, 14, 5, 0, Init::Keras)
+            build(ModelKind::Lstm, 14, 5, 0, 0, Init::Keras)
                 .unwrap()
                 .num_params()
         );

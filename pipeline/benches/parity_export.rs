@@ -101,7 +101,9 @@ fn main() {
     }
     let seed = cfg.seed.wrapping_add(fold.number as u64 - 1);
     let classes = plan.config.classes.len();
-    let mut net = models::build(cfg.model, classes, cfg.kernel, seed, cfg.init).expect("model");
+    let attention = plan.config.resolved().attention;
+    let mut net =
+        models::build(cfg.model, classes, cfg.kernel, attention, seed, cfg.init).expect("model");
     let init = encode_safetensors(&net.weights(""), Default::default()).expect("weights");
     std::fs::write(out.join("init.safetensors"), init).expect("init weights");
     let mut orders = EpochOrders::new(data.train.len(), seed);

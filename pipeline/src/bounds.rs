@@ -141,6 +141,12 @@ pub const TALKERS: Bound<f64> = Bound::closed("talkers", 0.0, 1.0, "");
 pub const REVERB: Bound<f64> = Bound::closed("reverb", 0.0, 1.0, "");
 /// Share of training examples given a microphone's high-pass (`--mic`).
 pub const MIC: Bound<f64> = Bound::closed("mic", 0.0, 1.0, "");
+/// How far above an example its other talkers may be, dB
+/// (`--talkers-louder`).
+pub const TALKERS_LOUDER: Bound<f64> = Bound::closed("talkers_louder", 0.0, 30.0, " dB");
+/// Hidden units of si-cnn's attentive pooling (`--attention`; 0: plain
+/// statistics pooling).
+pub const ATTENTION: Bound<usize> = Bound::closed("attention", 0, 512, "");
 /// Models per fold (a seed ensemble).
 pub const MEMBERS: Bound<usize> = Bound::closed("members", 1, 16, "");
 /// Label smoothing.

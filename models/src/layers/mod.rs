@@ -1,6 +1,7 @@
 //! Layers dfdx 0.13 lacks on stable Rust: [`Conv1D`] (kernel width at
 //! run time), [`Dense`] (output width at run time: the classifier head),
-//! [`max_pool1d`], [`global_avg_pool1d`] and [`Lstm`] (four gates, all
+//! [`max_pool1d`], [`global_avg_pool1d`], [`FrameAttention`] (attentive
+//! statistics pooling, width at run time) and [`Lstm`] (four gates, all
 //! states or the last). Sequences are `[batch, frames, channels]`
 //! throughout.
 //!
@@ -102,12 +103,14 @@ pub(crate) fn put_grad<S: Shape, E: Dtype>(
     Ok(())
 }
 
+mod attention;
 mod batchnorm;
 mod conv1d;
 mod dense;
 mod lstm;
 mod pool;
 
+pub use attention::FrameAttention;
 pub use batchnorm::{batchnorm_eval, batchnorm_train, BN_EPSILON};
 pub use conv1d::{Conv1D, Filters};
 pub use dense::{Dense, Logits};

@@ -14,7 +14,7 @@ use crate::train::TrainPlan;
 /// share of the per-epoch evaluation) of each run; 0 for a run with no
 /// steps left (`todo`), which is not timed.
 pub fn seconds_per_step(planned: &[PlannedRun], plans: &[TrainPlan], todo: &[usize]) -> Vec<f64> {
-    let mut cache: HashMap<(String, usize, usize, usize), f64> = HashMap::new();
+    let mut cache: HashMap<(String, usize, usize, usize, usize), f64> = HashMap::new();
     planned
         .iter()
         .zip(plans)
@@ -29,12 +29,14 @@ pub fn seconds_per_step(planned: &[PlannedRun], plans: &[TrainPlan], todo: &[usi
                 plan.config.classes.len(),
                 plan.config.window,
                 plan.config.batch_size,
+                plan.config.resolved().attention,
             );
             *cache.entry(key).or_insert_with(|| {
                 time_steps(
                     c.model,
                     plan.config.classes.len(),
                     c.kernel,
+                    plan.config.resolved().attention,
                     plan.config.window,
                     plan.config.batch_size,
                 )
@@ -47,10 +49,12 @@ fn time_steps(
     model: models::ModelKind,
     classes: usize,
     kernel: usize,
+    attention: usize,
     frames: usize,
     batch: usize,
 ) -> f64 {
-    let Ok(mut net) = models::build(model, classes, kernel, 0, models::Init::Keras) else {
+    let Ok(mut net) = models::build(model, classes, kernel, attention, 0, models::Init::Keras)
+    else {
         return 0.0;
     };
     let data = |n: usize| {

@@ -258,6 +258,14 @@ pub struct Resolved {
     /// none). Left out of the JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub mic: f64,
+    /// Hidden units of si-cnn's attentive pooling (0: statistics
+    /// pooling). Left out of the JSON when 0.
+    #[serde(default, skip_serializing_if = "is_none_usize")]
+    pub attention: usize,
+    /// How far above an example other talkers may be, dB (0: always
+    /// below). Left out of the JSON when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub talkers_louder: f64,
 }
 
 impl Resolved {
@@ -278,6 +286,10 @@ impl Resolved {
 
 fn is_zero(x: &f64) -> bool {
     *x == 0.0
+}
+
+fn is_none_usize(n: &usize) -> bool {
+    *n == 0
 }
 
 fn yes() -> bool {
@@ -388,6 +400,16 @@ pub struct TrainStageConfig {
     /// model's. Left out of the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mic: Option<f64>,
+    /// Hidden units of si-cnn's attentive statistics pooling (0: plain
+    /// statistics pooling; [`models::layers::FrameAttention`]); `None`:
+    /// the model's. Left out of the JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attention: Option<usize>,
+    /// How far above an example its other talkers may be, dB of mean
+    /// log-energy (0: always below; [`models::talkers`]); `None`: the
+    /// model's. Left out of the JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub talkers_louder: Option<f64>,
     /// Standardisation; `None`: the model's (`train` for the paper's).
     pub norm: Option<Norm>,
     /// Training-time augmentation of the models that have it (si-cnn's
@@ -442,6 +464,8 @@ impl Default for TrainStageConfig {
             talkers: None,
             reverb: None,
             mic: None,
+            attention: None,
+            talkers_louder: None,
             norm: None,
             augment: None,
             seed: 42,
@@ -527,6 +551,18 @@ impl TrainStageConfig {
         if let Some(p) = self.mic {
             b::MIC.check(p)?;
         }
+        if let Some(db) = self.talkers_louder {
+            b::TALKERS_LOUDER.check(db)?;
+        }
+        if let Some(h) = self.attention {
+            b::ATTENTION.check(h)?;
+            if h > 0 && self.model != ModelKind::SiCnn {
+                return Err(format!(
+                    "attention is si-cnn's pooling, not {}'s: use --model si-cnn or attention 0",
+                    self.model.name()
+                ));
+            }
+        }
         let r = self.resolved();
         if r.norm != Norm::Train {
             if let Some((step, _)) = r.feature_steps().into_iter().find(|(_, v)| *v > 0.0) {
@@ -593,6 +629,8 @@ impl TrainStageConfig {
             talkers: self.talkers.unwrap_or(recipe_step(r.talkers)),
             reverb: self.reverb.unwrap_or(recipe_step(r.reverb)),
             mic: self.mic.unwrap_or(recipe_step(r.mic)),
+            attention: self.attention.unwrap_or(r.attention),
+            talkers_louder: self.talkers_louder.unwrap_or(r.talkers_louder),
             norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
         }
@@ -884,6 +922,12 @@ mod tests {
                 serde_json::json!(0.4),
                 with(&|x| x.mic = Some(f64::NAN)),
             ),
+            (
+                "talkers_louder",
+                with(&|x| x.talkers_louder = Some(10.0)),
+                serde_json::json!(10.0),
+                with(&|x| x.talkers_louder = Some(31.0)),
+            ),
         ];
         for (field, set, value, bad) in cases {
             assert!(r.get(field).is_none(), "{field}: {r}");
@@ -895,6 +939,42 @@ mod tests {
             let e = bad.validate().unwrap_err();
             assert!(e.contains(field), "{field}: {e}");
         }
+    }
+
+    #[test]
+    fn attention_is_si_cnns_renames_its_runs_and_is_absent_from_older_ones() {
+        let si = TrainStageConfig {
+            model: ModelKind::SiCnn,
+            ..Default::default()
+        };
+        // The recipe pools every frame alike (attention was measured and
+        // not kept): left out of the recipe, as in runs from before it.
+        assert_eq!(ModelKind::SiCnn.recipe().attention, 0);
+        let r = serde_json::to_value(si.resolved()).unwrap();
+        assert!(r.get("attention").is_none(), "{r}");
+        let old: Resolved = serde_json::from_value(r).unwrap();
+        assert_eq!(old.attention, 0);
+        // Asked for, it is in the recipe and renames the run.
+        let att = TrainStageConfig {
+            attention: Some(16),
+            ..si.clone()
+        };
+        att.validate().unwrap();
+        let r = serde_json::to_value(att.resolved()).unwrap();
+        assert_eq!(r["attention"], serde_json::json!(16));
+        let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
+        assert_ne!(name(&si), name(&att));
+        // The paper's models have none; too wide is refused.
+        let cnn = TrainStageConfig {
+            attention: Some(16),
+            ..Default::default()
+        };
+        assert!(cnn.validate().unwrap_err().contains("attention"));
+        let wide = TrainStageConfig {
+            attention: Some(513),
+            ..si
+        };
+        assert!(wide.validate().unwrap_err().contains("attention"));
     }
 
     #[test]

@@ -174,7 +174,8 @@ fn train_member(
     let mut tc = train_config(&plan.config, seed);
     super::steps::attach(&plan.config, &data.norm, &mut tc);
     let classes = plan.config.classes.len();
-    let mut net = models::build(cfg.model, classes, cfg.kernel, seed, cfg.init)?;
+    let attention = plan.config.resolved().attention;
+    let mut net = models::build(cfg.model, classes, cfg.kernel, attention, seed, cfg.init)?;
     let history = net
         .fit(&data.train, &data.test, &tc, on_event)
         .map_err(|e| match e {

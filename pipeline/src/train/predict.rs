@@ -180,6 +180,7 @@ impl Predictor {
                     config.train.model,
                     config.classes.len(),
                     config.train.kernel,
+                    config.resolved().attention,
                     0,
                     config.train.init,
                 )

@@ -75,7 +75,8 @@ fn feature_gain(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<Feat
 /// (`--norm train` only).
 fn frame_talkers(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<FrameTalkers> {
     let std0 = c0_std(norm)?;
-    (r.talkers > 0.0).then(|| FrameTalkers::new(r.talkers, c.features.mfcc.n_mels, std0))
+    (r.talkers > 0.0)
+        .then(|| FrameTalkers::new(r.talkers, r.talkers_louder, c.features.mfcc.n_mels, std0))
 }
 
 /// Rooms for training examples, as a run asks (`--norm train` only), at

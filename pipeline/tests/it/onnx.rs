@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use models::ModelKind;
+use models::{ModelKind, NamedTensor};
 use pipeline::features::clean_mfcc_of;
 use pipeline::model_file::{card_of, write_model_file, ModelCard};
 use pipeline::output::OutputFile;
@@ -118,10 +118,21 @@ fn onnxruntime(onnx: &Path, clips: &[Clip], dir: &Path) -> Vec<Vec<f32>> {
 
 /// A copy of the model file at `file` with its card changed by `edit`.
 fn with_card(file: &Path, out: PathBuf, edit: impl FnOnce(&mut ModelCard)) -> PathBuf {
+    with_card_and_tensors(file, out, edit, |_| ())
+}
+
+/// As [`with_card`], with the tensors changed by `more`.
+fn with_card_and_tensors(
+    file: &Path,
+    out: PathBuf,
+    edit: impl FnOnce(&mut ModelCard),
+    more: impl FnOnce(&mut Vec<NamedTensor>),
+) -> PathBuf {
     let bytes = std::fs::read(file).unwrap();
     let mut card = card_of(file, &bytes).unwrap();
     edit(&mut card);
-    let tensors = models::zoo::read_tensors(&bytes).unwrap();
+    let mut tensors = models::zoo::read_tensors(&bytes).unwrap();
+    more(&mut tensors);
     write_model_file(
         &OutputFile::check(&out, &[], true).unwrap(),
         &card,
@@ -138,7 +149,8 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
     let dir = TestDir::new();
     let clips = clips(&card, &t.path().join("data"));
     // As built (crop start, window 64, its fitted temperature); crop centre,
-    // an odd window and no temperature; a sharpening temperature.
+    // an odd window and no temperature; a sharpening temperature; and
+    // attentive pooling.
     let centre = with_card(file, dir.path().join("centre.ser"), |c| {
         c.run.train.crop = Crop::Centre;
         c.run.window = 67;
@@ -148,8 +160,35 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
         c.run.window = 71;
         c.temperature = 0.4;
     });
+    // si-cnn pools every frame alike; with `--attention H` it weighs
+    // them: the same weights and 8 attention units of fixed values.
+    assert_eq!(card.run.resolved().attention, 0, "statistics pooling");
+    let prefix = format!("fold{}/", card.run.folds[0]);
+    let attentive = with_card_and_tensors(
+        file,
+        dir.path().join("attentive.ser"),
+        |c| {
+            let mut r = c.run.resolved();
+            r.attention = 8;
+            c.run.optimisation = Some(r);
+        },
+        |t| {
+            let wave = |n: usize, k: f32| (0..n).map(|i| (i as f32 * k).sin() * 0.3).collect();
+            for (name, shape, k) in [
+                ("pool.weight", vec![8, 128], 0.37),
+                ("pool.bias", vec![8], 1.3),
+                ("pool.score", vec![8], 2.1),
+            ] {
+                t.push(NamedTensor {
+                    name: format!("{prefix}{name}"),
+                    data: wave(shape.iter().product(), k),
+                    shape,
+                });
+            }
+        },
+    );
     let mut worst = 0f32;
-    for model in [file.clone(), centre, sharp] {
+    for model in [file.clone(), centre, sharp, attentive] {
         let onnx = model.with_extension("onnx");
         let out = ok(&t.ser(&[
             "export",
@@ -186,7 +225,7 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
         );
     }
     println!(
-        "onnx parity: {} clips x 3 models, max |diff| {worst:e}",
+        "onnx parity: {} clips x 4 models, max |diff| {worst:e}",
         clips.len()
     );
 }

@@ -330,8 +330,8 @@ fn a_seed_ensemble_is_scored_as_it_predicts_and_differs_from_one_model() {
 fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
     let t = demo_store(4);
     let base = ["--epochs", "3", "--window", "64"];
-    // si-cnn averages, warps, mixes talkers in and puts microphones on
-    // by default: the plain run asks for none of it.
+    // si-cnn averages, warps, mixes talkers in, puts microphones on and
+    // pools with attention by default: the plain run asks for none of it.
     let none = [
         "--swa",
         "0",
@@ -345,6 +345,8 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
         "0",
         "--mic",
         "0",
+        "--attention",
+        "0",
     ];
     let plain = train_si_cnn(&t, &[&base[..], &none].concat());
     let all = [
@@ -356,15 +358,19 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
         "20",
         "--talkers",
         "1",
+        "--talkers-louder",
+        "5",
         "--reverb",
         "0.5",
         "--mic",
         "1",
+        "--attention",
+        "8",
     ];
     let avg = train_si_cnn(&t, &[&base[..], &all].concat());
     assert_ne!(
         plain, avg,
-        "swa, warp, gain, talkers, reverb and mic are part of the run"
+        "swa, warp, gain, talkers, reverb, mic and attention are part of the run"
     );
     let recipe = &config_of(&t, &avg)["optimisation"];
     assert_eq!(
@@ -373,25 +379,37 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
             recipe["warp"].as_f64(),
             recipe["gain"].as_f64(),
             recipe["talkers"].as_f64(),
+            recipe["talkers_louder"].as_f64(),
             recipe["reverb"].as_f64(),
-            recipe["mic"].as_f64()
+            recipe["mic"].as_f64(),
+            recipe["attention"].as_u64()
         ),
         (
             Some(0.5),
             Some(1.0),
             Some(20.0),
             Some(1.0),
+            Some(5.0),
             Some(0.5),
-            Some(1.0)
+            Some(1.0),
+            Some(8)
         ),
         "{recipe}"
     );
     let plain_recipe = &config_of(&t, &plain)["optimisation"];
-    for step in ["swa", "warp", "gain", "talkers", "reverb", "mic"] {
+    for step in [
+        "swa",
+        "warp",
+        "gain",
+        "talkers",
+        "reverb",
+        "mic",
+        "attention",
+    ] {
         assert!(plain_recipe.get(step).is_none(), "{step}: {plain_recipe}");
     }
-    // The saved weights are the averaged ones, with the batch-norm
-    // statistics training scored with.
+    // The saved weights are the averaged ones (attention's too), with the
+    // batch-norm statistics training scored with.
     assert_clean_as_trained(&t, &avg, &robustness_rows(&t, &avg, "clean"));
     assert_ne!(probabilities(&t, &plain), probabilities(&t, &avg));
 }

@@ -137,7 +137,13 @@ pub fn si_cnn(w: &Weights, spec: &Spec, classes: usize) -> Result<Graph, String>
     let (x, c1) = conv_block(&mut g, w, &x, 1, N_MFCC, 2)?; // [batch, 64, window / 2]
     let (x, c2) = conv_block(&mut g, w, &x, 2, c1, 2)?; // [batch, 128, window / 4]
     let (x, c3) = conv_block(&mut g, w, &x, 3, c2, 1)?; // [batch, 128, window / 4]
-    let x = stats_pool(&mut g, &x); // [batch, 256]
+                                                        // Attentive pooling where the model has its tensors (a si-cnn trained
+                                                        // with `attention 0` has none), plain statistics otherwise.
+    let x = if w.0.contains_key("pool.weight") {
+        attentive_pool(&mut g, w, &x, c3)?
+    } else {
+        stats_pool(&mut g, &x)
+    }; // [batch, 256]
     let (x, d1) = dense(&mut g, w, &x, "dense1", 2 * c3, None)?; // [batch, 64]
     let x = g.op("dense1.relu", "Relu", &[&x], vec![]);
     let (logits, _) = dense(&mut g, w, &x, "dense2", d1, Some(classes))?; // [batch, classes]
@@ -250,6 +256,66 @@ fn stats_pool(g: &mut Builder, x: &str) -> String {
     let time = g.ints("pool.time_axis", &[2]);
     let mean = g.op("pool.mean_flat", "Squeeze", &[&mean, &time], vec![]); // [batch, c]
     g.op("pool", "Concat", &[&mean, &std], vec![Attr::int("axis", 1)])
+}
+
+/// Attentive statistics pooling (`models::layers::FrameAttention`): frame
+/// weights `softmax_t(v · tanh(W h_t + b))`, then the weighted mean and
+/// `sqrt(Σ a_t (h_t - mean)^2 + STATS_EPSILON)` side by side: `[batch, c,
+/// t]` -> `[batch, 2c]`.
+fn attentive_pool(g: &mut Builder, w: &Weights, x: &str, c: usize) -> Result<String, String> {
+    let hidden = match w.get("pool.weight")?.shape.as_slice() {
+        [h, i] if *i == c && *h > 0 => *h,
+        s => {
+            return Err(format!(
+                "tensor `pool.weight` has shape {s:?}, expected [hidden, {c}]"
+            ))
+        }
+    };
+    // [hidden, c] -> [c, hidden], so frames multiply it from the left.
+    let hc = w.values("pool.weight", &[hidden, c])?;
+    let ch: Vec<f32> = (0..c * hidden)
+        .map(|k| hc[(k % hidden) * c + k / hidden])
+        .collect();
+    let weight = g.floats("pool.weight_t", &[c, hidden], ch);
+    let bias = w.values("pool.bias", &[hidden])?.to_vec();
+    let bias = g.floats("pool.bias", &[hidden], bias);
+    let score = w.values("pool.score", &[hidden])?.to_vec();
+    let score = g.floats("pool.score", &[hidden, 1], score);
+    let frames = g.op(
+        "pool.frames",
+        "Transpose",
+        &[x],
+        vec![Attr::ints("perm", &[0, 2, 1])],
+    ); // [batch, t, c]
+    let units = g.op("pool.units", "MatMul", &[&frames, &weight], vec![]);
+    let units = g.op("pool.units_bias", "Add", &[&units, &bias], vec![]);
+    let units = g.op("pool.tanh", "Tanh", &[&units], vec![]); // [batch, t, hidden]
+    let scores = g.op("pool.scores", "MatMul", &[&units, &score], vec![]); // [batch, t, 1]
+    let scores = g.op(
+        "pool.scores_t",
+        "Transpose",
+        &[&scores],
+        vec![Attr::ints("perm", &[0, 2, 1])],
+    ); // [batch, 1, t]
+    let a = g.op(
+        "pool.weights",
+        "Softmax",
+        &[&scores],
+        vec![Attr::int("axis", 2)],
+    );
+    let time = g.ints("pool.time_axis", &[2]);
+    let keep = |k: i64| vec![Attr::int("keepdims", k)];
+    let weighted = g.op("pool.weighted", "Mul", &[x, &a], vec![]);
+    let mean = g.op("pool.mean", "ReduceSum", &[&weighted, &time], keep(1)); // [batch, c, 1]
+    let centred = g.op("pool.centred", "Sub", &[x, &mean], vec![]);
+    let square = g.op("pool.square", "Mul", &[&centred, &centred], vec![]);
+    let square = g.op("pool.square_weighted", "Mul", &[&square, &a], vec![]);
+    let var = g.op("pool.var", "ReduceSum", &[&square, &time], keep(0)); // [batch, c]
+    let eps = g.floats("pool.epsilon", &[], vec![STATS_EPSILON as f32]);
+    let var = g.op("pool.var_eps", "Add", &[&var, &eps], vec![]);
+    let std = g.op("pool.std", "Sqrt", &[&var], vec![]);
+    let mean = g.op("pool.mean_flat", "Squeeze", &[&mean, &time], vec![]); // [batch, c]
+    Ok(g.op("pool", "Concat", &[&mean, &std], vec![Attr::int("axis", 1)]))
 }
 
 /// Softmax of the logits into [`OUTPUT`]; with a temperature other than
@@ -437,6 +503,57 @@ mod tests {
             );
             assert!(ops.contains(&"Shape"));
         }
+    }
+
+    #[test]
+    fn attention_tensors_make_attentive_pooling_stored_channels_first() {
+        let mut t = si_cnn_tensors(5, 8);
+        t.extend([
+            tensor("pool.weight", &[6, 128]),
+            tensor("pool.bias", &[6]),
+            tensor("pool.score", &[6]),
+        ]);
+        let g = si_cnn(
+            &Weights::with_prefix(t.clone(), "fold1/"),
+            &spec(Crop::Start, 1.0),
+            8,
+        )
+        .unwrap();
+        let ops: Vec<&str> = g.nodes.iter().map(|n| n.op).collect();
+        assert_eq!(ops.iter().filter(|o| **o == "Tanh").count(), 1);
+        assert_eq!(ops.iter().filter(|o| **o == "ReduceSum").count(), 2);
+        assert_eq!(ops.iter().filter(|o| **o == "Softmax").count(), 2);
+        assert!(!ops.contains(&"ReduceMean"), "no plain statistics");
+        let wt = g
+            .initializers
+            .iter()
+            .find(|t| t.name == "pool.weight_t")
+            .unwrap();
+        assert_eq!(wt.dims, [128, 6]);
+        let Data::F32(v) = &wt.data else {
+            panic!("float weights")
+        };
+        // [c, h] = source [h, c] = h * 128 + c.
+        let (c, h) = (9, 4);
+        assert_eq!(v[c * 6 + h], (h * 128 + c) as f32);
+        // Without them: plain statistics; with a misshapen one, its name.
+        let g = si_cnn(
+            &Weights::with_prefix(si_cnn_tensors(5, 8), "fold1/"),
+            &spec(Crop::Start, 1.0),
+            8,
+        )
+        .unwrap();
+        assert!(g.nodes.iter().any(|n| n.op == "ReduceMean"));
+        assert!(!g.nodes.iter().any(|n| n.op == "Tanh"));
+        t.retain(|t| t.name != "fold1/pool.score");
+        t.push(tensor("pool.score", &[5]));
+        let err = si_cnn(
+            &Weights::with_prefix(t, "fold1/"),
+            &spec(Crop::Start, 1.0),
+            8,
+        )
+        .unwrap_err();
+        assert!(err.contains("pool.score"), "{err}");
     }
 
     #[test]

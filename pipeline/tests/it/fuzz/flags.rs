@@ -150,6 +150,8 @@ fn train_config(r: &mut Rng) -> TrainStageConfig {
         talkers: maybe(r, number),
         reverb: maybe(r, number),
         mic: maybe(r, number),
+        attention: maybe(r, count),
+        talkers_louder: maybe(r, number),
         adam_eps: number(r),
         kernel: count(r),
         window: if one_in(r, 3) {

@@ -118,12 +118,18 @@ pub struct Args {
     #[arg(long, value_name = "DB", value_parser = within(bounds::GAIN))]
     pub gain: Option<f64>,
     /// Share of training examples, in [0, 1], that get other talkers (one to
-    /// three other examples of the batch, 0-25 dB below) in their quiet
-    /// frames, where another voice hurts most (feature domain; needs `--norm
-    /// train`) [default: the model's: 0 for the paper's, 0.5 for si-cnn with
-    /// `--norm train`].
+    /// three other examples of the batch, up to 25 dB below them, or above:
+    /// `--talkers-louder`) in their quiet frames, where another voice hurts
+    /// most (feature domain; needs `--norm train`) [default: the model's:
+    /// 0 for the paper's, 0.5 for si-cnn with `--norm train`].
     #[arg(long, value_name = "P", value_parser = within(bounds::TALKERS))]
     pub talkers: Option<f64>,
+    /// How far above an example its talkers may be, 0..=30 dB of mean
+    /// log-energy (a clip's pauses pull its mean down, continuous babble's
+    /// do not: babble at 5 dB SNR sits at about the clip's own mean); 0:
+    /// always below [default: the model's: 10 for si-cnn].
+    #[arg(long, value_name = "DB", value_parser = within(bounds::TALKERS_LOUDER))]
+    pub talkers_louder: Option<f64>,
     /// Share of training examples, in [0, 1], put in a room (RT60 0.2-1.2
     /// s, direct-to-reverberant ratio -3 to +9 dB; a new room each epoch;
     /// feature domain; needs `--norm train`) [default: the model's: 0].
@@ -136,6 +142,12 @@ pub struct Args {
     /// `--norm train`].
     #[arg(long, value_name = "P", value_parser = within(bounds::MIC))]
     pub mic: Option<f64>,
+    /// si-cnn's pooling over frames: H hidden units, 0..=512, score each
+    /// frame and weigh its statistics (attentive statistics pooling: a
+    /// pause filled by another voice can count less); 0 weighs every
+    /// frame the same [default: the model's: 64 for si-cnn].
+    #[arg(long, value_name = "H", value_parser = within(bounds::ATTENTION))]
+    pub attention: Option<usize>,
     /// Models per fold, 1..=16, each from its own seed; the fold answers
     /// with their mean probabilities (a seed ensemble: K times the
     /// training time, and K models in the run and its model file) [default: 1].
@@ -267,8 +279,10 @@ impl Args {
         cfg.warp = self.warp.or(cfg.warp);
         cfg.gain = self.gain.or(cfg.gain);
         cfg.talkers = self.talkers.or(cfg.talkers);
+        cfg.talkers_louder = self.talkers_louder.or(cfg.talkers_louder);
         cfg.reverb = self.reverb.or(cfg.reverb);
         cfg.mic = self.mic.or(cfg.mic);
+        cfg.attention = self.attention.or(cfg.attention);
         cfg.members = self.members.or(cfg.members);
         cfg.schedule = self.schedule.or(cfg.schedule);
         cfg.augment = self.augment.or(cfg.augment);

@@ -12,7 +12,7 @@ random start, as `ser robustness` makes it) at SNR 10 and 5 dB over the
 whole clip, made from other speakers' clips of any emotion, of neutral
 and calm ones only, or of angry, happy, fearful and surprised ones only.
 Prints UAR per fold and variant, their mean, and the share of all clips
-predicted as each of those four aroused emotions. Needs numpy and
+predicted as any of those four aroused emotions. Needs numpy and
 soundfile (bench/requirements.txt).
 
     python3 bench/babble_whose.py --ser target/release/ser --store ser-store \

@@ -1,5 +1,6 @@
 """Scoring a speaker-split RAVDESS run's folds on altered copies of their
-own test clips: shared by `babble_where.py` and `held_back.py`.
+own test clips: shared by `babble_where.py`, `babble_whose.py` and
+`held_back.py`.
 
 Each fold's test clips are changed by the caller, written as float WAV,
 and classified with that fold's model (`ser predict --run RUN --fold K

@@ -9,9 +9,10 @@
 //! frames by -13.4 and -15.3). Where one source is much louder
 //! than the other, the log spectrum of their sum is about the louder one's
 //! (the log-max approximation), so frame by frame: where another example
-//! of the batch, set to a random level below this one, is louder (its
-//! first coefficient, the frame's log-energy, is higher), its frame
-//! replaces this one's. Talkers are other examples of the same batch, so
+//! of the batch, set to a random level below this one (or, with `louder`,
+//! up to that far above it), is louder (its first coefficient, the
+//! frame's log-energy, is higher), its frame replaces this one's: a
+//! talker above the example takes its softer speech frames too. Talkers are other examples of the same batch, so
 //! no clip outside the training side (a test speaker's) is ever mixed in.
 //! No weights, no files.
 

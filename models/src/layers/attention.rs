@@ -148,7 +148,13 @@ where
                     "score",
                     |s| &s.score,
                     |s| &mut s.score,
-                    runtime_options(|t| super::uniform_fan_in(t, 1), (1,)),
+                    runtime_options(
+                        |t| {
+                            let hidden = t.shape().0.max(1);
+                            super::uniform_fan_in(t, hidden)
+                        },
+                        (1,),
+                    ),
                 ),
             ),
             |(weight, bias, score)| FrameAttention {

@@ -564,6 +564,12 @@ impl TrainStageConfig {
             }
         }
         let r = self.resolved();
+        if r.talkers_louder > 0.0 && r.talkers == 0.0 {
+            return Err(format!(
+                "talkers_louder {} moves other talkers, and this run has none: use talkers above 0 or talkers_louder 0",
+                r.talkers_louder
+            ));
+        }
         if r.norm != Norm::Train {
             if let Some((step, _)) = r.feature_steps().into_iter().find(|(_, v)| *v > 0.0) {
                 return Err(format!(
@@ -924,7 +930,10 @@ mod tests {
             ),
             (
                 "talkers_louder",
-                with(&|x| x.talkers_louder = Some(10.0)),
+                with(&|x| {
+                    x.talkers = Some(0.5);
+                    x.talkers_louder = Some(10.0)
+                }),
                 serde_json::json!(10.0),
                 with(&|x| x.talkers_louder = Some(31.0)),
             ),
@@ -975,6 +984,34 @@ mod tests {
             ..si
         };
         assert!(wide.validate().unwrap_err().contains("attention"));
+    }
+
+    #[test]
+    fn louder_talkers_without_talkers_are_refused_not_silently_hashed() {
+        let si = TrainStageConfig {
+            model: ModelKind::SiCnn,
+            talkers_louder: Some(5.0),
+            ..Default::default()
+        };
+        si.validate().unwrap();
+        let none = [
+            TrainStageConfig {
+                talkers: Some(0.0),
+                ..si.clone()
+            },
+            TrainStageConfig {
+                norm: Some(Norm::Clip),
+                ..si.clone()
+            },
+            TrainStageConfig {
+                model: ModelKind::Cnn,
+                ..si
+            },
+        ];
+        for c in none {
+            let e = c.validate().unwrap_err();
+            assert!(e.contains("talkers_louder"), "{e}");
+        }
     }
 
     #[test]

@@ -330,8 +330,8 @@ fn a_seed_ensemble_is_scored_as_it_predicts_and_differs_from_one_model() {
 fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
     let t = demo_store(4);
     let base = ["--epochs", "3", "--window", "64"];
-    // si-cnn averages, warps, mixes talkers in, puts microphones on and
-    // pools with attention by default: the plain run asks for none of it.
+    // si-cnn averages, warps, mixes talkers in and puts microphones on by
+    // default: the plain run asks for none of it (nor for attention).
     let none = [
         "--swa",
         "0",

@@ -137,8 +137,9 @@ pub fn si_cnn(w: &Weights, spec: &Spec, classes: usize) -> Result<Graph, String>
     let (x, c1) = conv_block(&mut g, w, &x, 1, N_MFCC, 2)?; // [batch, 64, window / 2]
     let (x, c2) = conv_block(&mut g, w, &x, 2, c1, 2)?; // [batch, 128, window / 4]
     let (x, c3) = conv_block(&mut g, w, &x, 3, c2, 1)?; // [batch, 128, window / 4]
-                                                        // Attentive pooling where the model has its tensors (a si-cnn trained
-                                                        // with `attention 0` has none), plain statistics otherwise.
+
+    // Attentive pooling where the model has its tensors (a si-cnn trained
+    // with `attention 0` has none), plain statistics otherwise.
     let x = if w.0.contains_key("pool.weight") {
         attentive_pool(&mut g, w, &x, c3)?
     } else {

@@ -127,7 +127,8 @@ pub struct Args {
     /// How far above an example its talkers may be, 0..=30 dB of mean
     /// log-energy (a clip's pauses pull its mean down, continuous babble's
     /// do not: babble at 5 dB SNR sits at about the clip's own mean); 0:
-    /// always below [default: the model's: 10 for si-cnn].
+    /// always below; needs talkers (measured, not in the recipe: README)
+    /// [default: the model's: 0].
     #[arg(long, value_name = "DB", value_parser = within(bounds::TALKERS_LOUDER))]
     pub talkers_louder: Option<f64>,
     /// Share of training examples, in [0, 1], put in a room (RT60 0.2-1.2
@@ -145,7 +146,8 @@ pub struct Args {
     /// si-cnn's pooling over frames: H hidden units, 0..=512, score each
     /// frame and weigh its statistics (attentive statistics pooling: a
     /// pause filled by another voice can count less); 0 weighs every
-    /// frame the same [default: the model's: 64 for si-cnn].
+    /// frame the same (measured, not in the recipe: README) [default: the
+    /// model's: 0].
     #[arg(long, value_name = "H", value_parser = within(bounds::ATTENTION))]
     pub attention: Option<usize>,
     /// Models per fold, 1..=16, each from its own seed; the fold answers

@@ -13,7 +13,10 @@
 
 use dfdx::prelude::*;
 
-use super::{runtime_options, stats_pool, KerasInit, Logits, Seq, STATS_EPSILON};
+use super::{
+    runtime_options, stats_pool, tensor_field, uniform_fan_in, KerasInit, Logits, Seq,
+    STATS_EPSILON,
+};
 use crate::init::{cast, InitRng};
 
 /// Frame scores and the weighted statistics of `C` channels.
@@ -38,11 +41,11 @@ where
     /// `U(±1/sqrt(fan_in))` from the device's generator.
     pub fn new(dev: &D, hidden: usize) -> Result<Self, D::Err> {
         let mut weight = dev.try_zeros_like(&(hidden, Const::<C>))?;
-        super::uniform_fan_in(&mut weight, C)?;
+        uniform_fan_in(&mut weight, C)?;
         let mut bias = dev.try_zeros_like(&(hidden,))?;
-        super::uniform_fan_in(&mut bias, C)?;
+        uniform_fan_in(&mut bias, C)?;
         let mut score = dev.try_zeros_like(&(hidden,))?;
-        super::uniform_fan_in(&mut score, hidden.max(1))?;
+        uniform_fan_in(&mut score, hidden.max(1))?;
         Ok(FrameAttention {
             weight,
             bias,
@@ -132,29 +135,20 @@ where
     ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
         visitor.visit_fields(
             (
-                Self::tensor(
-                    "weight",
-                    |s| &s.weight,
-                    |s| &mut s.weight,
-                    runtime_options(|t| super::uniform_fan_in(t, C), (1, Const)),
+                tensor_field!(
+                    weight,
+                    runtime_options(|t| uniform_fan_in(t, C), (1, Const))
                 ),
-                Self::tensor(
-                    "bias",
-                    |s| &s.bias,
-                    |s| &mut s.bias,
-                    runtime_options(|t| super::uniform_fan_in(t, C), (1,)),
-                ),
-                Self::tensor(
-                    "score",
-                    |s| &s.score,
-                    |s| &mut s.score,
+                tensor_field!(bias, runtime_options(|t| uniform_fan_in(t, C), (1,))),
+                tensor_field!(
+                    score,
                     runtime_options(
                         |t| {
                             let hidden = t.shape().0.max(1);
-                            super::uniform_fan_in(t, hidden)
+                            uniform_fan_in(t, hidden)
                         },
                         (1,),
-                    ),
+                    )
                 ),
             ),
             |(weight, bias, score)| FrameAttention {

@@ -3,7 +3,10 @@
 //! the reference path zero-pads, then runs one dfdx matmul per tap on a
 //! shifted slice, summed.
 
-use super::{put_grad, runtime_options, take_grad, uniform_fan_in, values, Batch, KerasInit, Seq};
+use super::{
+    put_grad, runtime_options, take_grad, tensor_field, uniform_fan_in, values, Batch, KerasInit,
+    Seq,
+};
 use crate::init::{cast, InitRng};
 use crate::kernels::conv::{self, ConvShape};
 use crate::kernels::Float;
@@ -64,24 +67,17 @@ where
     ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
         visitor.visit_fields(
             (
-                Self::tensor(
-                    "weight",
-                    |s| &s.weight,
-                    |s| &mut s.weight,
+                tensor_field!(
+                    weight,
                     runtime_options(
                         |t| {
                             let fan_in = t.shape().0 * I;
                             uniform_fan_in(t, fan_in)
                         },
                         (1, Const, Const),
-                    ),
+                    )
                 ),
-                Self::tensor(
-                    "bias",
-                    |s| &s.bias,
-                    |s| &mut s.bias,
-                    TensorOptions::reset_to_zeros(),
-                ),
+                tensor_field!(bias, TensorOptions::reset_to_zeros()),
             ),
             |(weight, bias)| Conv1D { weight, bias },
         )

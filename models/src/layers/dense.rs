@@ -5,7 +5,7 @@
 
 use dfdx::prelude::*;
 
-use super::{runtime_options, uniform_fan_in, Batch, KerasInit};
+use super::{runtime_options, tensor_field, uniform_fan_in, Batch, KerasInit};
 use crate::init::{cast, InitRng};
 
 /// Logits: `[batch, classes]`, both at run time.
@@ -80,18 +80,11 @@ where
     ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
         visitor.visit_fields(
             (
-                Self::tensor(
-                    "weight",
-                    |s| &s.weight,
-                    |s| &mut s.weight,
-                    runtime_options(|t| uniform_fan_in(t, I), (1, Const)),
+                tensor_field!(
+                    weight,
+                    runtime_options(|t| uniform_fan_in(t, I), (1, Const))
                 ),
-                Self::tensor(
-                    "bias",
-                    |s| &s.bias,
-                    |s| &mut s.bias,
-                    runtime_options(|t| uniform_fan_in(t, I), (1,)),
-                ),
+                tensor_field!(bias, runtime_options(|t| uniform_fan_in(t, I), (1,))),
             ),
             |(weight, bias)| Dense { weight, bias },
         )

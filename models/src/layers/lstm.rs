@@ -2,7 +2,7 @@
 //! is one tape op over [`crate::kernels::lstm`]; the reference path unrolls
 //! dfdx ops over time.
 
-use super::{put_grad, take_grad, uniform_fan_in, values, Batch, KerasInit, Seq};
+use super::{put_grad, take_grad, tensor_field, uniform_fan_in, values, Batch, KerasInit, Seq};
 use crate::init::{cast, InitRng};
 use crate::kernels::lstm::{self as kernel, LstmShape};
 use crate::kernels::Float;
@@ -31,29 +31,17 @@ where
     ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
         visitor.visit_fields(
             (
-                Self::tensor(
-                    "w_x",
-                    |s| &s.w_x,
-                    |s| &mut s.w_x,
-                    TensorOptions::reset_with(|t| uniform_fan_in(t, H)),
-                ),
-                Self::tensor(
-                    "w_h",
-                    |s| &s.w_h,
-                    |s| &mut s.w_h,
-                    TensorOptions::reset_with(|t| uniform_fan_in(t, H)),
-                ),
-                Self::tensor(
-                    "bias",
-                    |s| &s.bias,
-                    |s| &mut s.bias,
+                tensor_field!(w_x, TensorOptions::reset_with(|t| uniform_fan_in(t, H))),
+                tensor_field!(w_h, TensorOptions::reset_with(|t| uniform_fan_in(t, H))),
+                tensor_field!(
+                    bias,
                     TensorOptions::reset_with(|t| {
                         let v: Vec<E> = (0..4 * H)
                             .map(|i| if i / H == 1 { E::ONE } else { E::default() })
                             .collect();
                         t.copy_from(&v);
                         Ok(())
-                    }),
+                    })
                 ),
             ),
             |(w_x, w_h, bias)| Lstm { w_x, w_h, bias },

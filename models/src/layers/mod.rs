@@ -146,6 +146,21 @@ mod fastcheck;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
+/// One tensor field of a layer for dfdx's visitor, saved under the
+/// field's name: `tensor_field!(weight, options)` in a
+/// `TensorCollection::iter_tensors` of a struct with a field `weight`.
+macro_rules! tensor_field {
+    ($field:ident, $options:expr $(,)?) => {
+        Self::tensor(
+            stringify!($field),
+            |s| &s.$field,
+            |s| &mut s.$field,
+            $options,
+        )
+    };
+}
+pub(crate) use tensor_field;
+
 /// Implements dfdx's `TensorCollection` and [`KerasInit`] for a model
 /// `Name<E, D>` from its field list, written once: layers in groups of at
 /// most six (dfdx visits tuples up to six), then `;` and plain settings

@@ -11,7 +11,7 @@ loudest), or only in its quiet frames. Prints UAR per fold and variant,
 and their mean. Needs numpy and soundfile (bench/requirements.txt).
 
     python3 bench/babble_where.py --ser target/release/ser --store ser-store \
-        --run RUN --data ../shared/ravdess --folds 3,5
+        --run RUN --data RAVDESS --folds 3,5
 """
 import os
 import tempfile

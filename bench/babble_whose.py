@@ -16,7 +16,7 @@ predicted as any of those four aroused emotions. Needs numpy and
 soundfile (bench/requirements.txt).
 
     python3 bench/babble_whose.py --ser target/release/ser --store ser-store \
-        --run RUN --data ../shared/ravdess
+        --run RUN --data RAVDESS
 """
 import os
 import tempfile

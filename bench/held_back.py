@@ -11,7 +11,7 @@ libmp3lame, libopus and libgsm), numpy, scipy and soundfile
 (bench/requirements.txt).
 
     python3 bench/held_back.py --ser target/release/ser --store ser-store \
-        --run RUN --data ../shared/ravdess
+        --run RUN --data RAVDESS
 """
 import os
 import subprocess

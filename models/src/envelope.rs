@@ -52,18 +52,25 @@ impl Envelope {
         mel
     }
 
+    /// The 40 cepstra `D v` of one frame's log-mel values `v` (dB,
+    /// `[n_mels]`), not standardised: a spectrum's coefficients, or a
+    /// filter's change to them.
+    pub fn cepstra(&self, v: &[f32]) -> Vec<f32> {
+        self.dct
+            .chunks_exact(self.n_mels)
+            .map(|basis| v.iter().zip(basis).map(|(a, b)| a * b).sum())
+            .collect()
+    }
+
     /// Writes log-mel (dB) `[len, n_mels]` back as the first `len` frames
     /// of a standardised example (`[frames, 40]`).
     pub fn to_features(&self, mel: &[f32], len: usize, ex: &mut [f32]) {
-        let m = self.n_mels;
         for (src, dst) in mel
-            .chunks_exact(m)
+            .chunks_exact(self.n_mels)
             .take(len)
             .zip(ex.chunks_exact_mut(N_MFCC))
         {
-            for (k, d) in dst.iter_mut().enumerate() {
-                let basis = &self.dct[k * m..(k + 1) * m];
-                let c: f32 = src.iter().zip(basis).map(|(a, b)| a * b).sum();
+            for (k, (d, c)) in dst.iter_mut().zip(self.cepstra(src)).enumerate() {
                 *d = (c - self.mean[k]) / self.std[k];
             }
         }
@@ -101,6 +108,24 @@ pub(crate) mod tests {
         let mut x = vec![0f32; frames * N_MFCC];
         env.to_features(mel, frames, &mut x);
         x
+    }
+
+    /// A batch step `apply(p, x, lengths)` switched off (`p` 0) leaves the
+    /// one example `x` as it is; switched on, with `real` real frames, it
+    /// changes those and leaves the padding after them.
+    pub(crate) fn assert_off_and_padding_stay(
+        x: &[f32],
+        real: usize,
+        apply: impl Fn(f64, &mut [f32], &[usize]),
+    ) {
+        let frames = x.len() / N_MFCC;
+        let mut off = x.to_vec();
+        apply(0.0, &mut off, &[frames]);
+        assert_eq!(off, x);
+        let mut short = x.to_vec();
+        apply(1.0, &mut short, &[real]);
+        assert_ne!(short[..real * N_MFCC], x[..real * N_MFCC]);
+        assert_eq!(short[real * N_MFCC..], x[real * N_MFCC..]);
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod classifier;
 pub mod cnn;
 pub mod cnn_lstm;
 pub mod dataset;
+mod drawn;
 pub mod envelope;
 pub mod error;
 pub mod gain;

@@ -17,9 +17,9 @@
 //! checks this against MFCCs of high-passed audio. No weights, no files.
 
 use crate::dataset::N_MFCC;
+use crate::drawn::each_drawn;
 use crate::envelope::Envelope;
 use crate::split::SplitMix;
-use rayon::prelude::*;
 
 /// Which microphones, and how often.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,9 +63,7 @@ impl FeatureMic {
     /// draws are made in order; the filtering runs in parallel. Padding
     /// frames stay.
     pub fn apply(&self, x: &mut [f32], frames: usize, lengths: &[usize], rng: &mut SplitMix) {
-        let width = frames * N_MFCC;
-        let valid = self.envelope.is_valid() && self.centres_hz.len() == self.envelope.n_mels;
-        if !valid || self.p <= 0.0 || frames == 0 || x.len() != lengths.len() * width {
+        if !self.envelope.is_valid() || self.centres_hz.len() != self.envelope.n_mels {
             return;
         }
         let log_cutoffs = (self.cutoff_hz.0.ln(), self.cutoff_hz.1.ln());
@@ -73,23 +71,19 @@ impl FeatureMic {
             self.orders.0.max(1),
             self.orders.1.max(self.orders.0).max(1),
         );
-        // (cut-off, order) per example, drawn in order.
-        let mics: Vec<Option<(f64, usize)>> = lengths
-            .iter()
-            .map(|_| {
-                (rng.unit() < self.p).then(|| {
-                    let cutoff = rng.uniform(log_cutoffs).exp();
-                    (cutoff, first + rng.below(last - first + 1))
-                })
-            })
-            .collect();
-        x.par_chunks_mut(width)
-            .zip(mics.par_iter().zip(lengths.par_iter()))
-            .for_each(|(ex, (mic, &len))| {
-                if let Some((cutoff, order)) = *mic {
-                    self.filter(ex, len.min(frames), &self.response_db(cutoff, order));
-                }
-            });
+        let draw = |rng: &mut SplitMix| {
+            let cutoff = rng.uniform(log_cutoffs).exp();
+            (cutoff, first + rng.below(last - first + 1))
+        };
+        each_drawn(
+            x,
+            frames,
+            lengths,
+            self.p,
+            rng,
+            draw,
+            |ex, len, &(cutoff, order)| self.filter(ex, len, &self.response_db(cutoff, order)),
+        );
     }
 
     /// Filters the first `len` frames of one standardised example by
@@ -116,16 +110,8 @@ impl FeatureMic {
         let floor_c0 = (shifted - top) * (m as f32).sqrt();
         // A band cannot fall below the floor: within speech, bands sit
         // about this far above it.
-        let dg: Vec<f32> = (0..N_MFCC)
-            .map(|k| {
-                let basis = &env.dct[k * m..(k + 1) * m];
-                basis
-                    .iter()
-                    .zip(gain)
-                    .map(|(d, g)| d * g.max(-DEEPEST_DB))
-                    .sum()
-            })
-            .collect();
+        let floored: Vec<f32> = gain.iter().map(|g| g.max(-DEEPEST_DB)).collect();
+        let dg = env.cepstra(&floored);
         for row in ex.chunks_exact_mut(N_MFCC).take(len) {
             let shape: f32 = (1..N_MFCC).map(|k| raw(row, k).powi(2)).sum::<f32>() / m as f32;
             if shape.sqrt() < FLAT_DB {
@@ -160,7 +146,7 @@ pub const FLAT_DB: f32 = 1.0;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::tests::{features, square};
+    use crate::envelope::tests::{assert_off_and_padding_stay, features, square};
 
     fn mic(p: f64) -> FeatureMic {
         let centres = (0..40).map(|k| 25.0 * (k + 1) as f64).collect();
@@ -217,12 +203,8 @@ mod tests {
         let env = square();
         let mel: Vec<f32> = (0..frames * 40).map(|i| -40.0 + (i % 13) as f32).collect();
         let x = features(&env, &mel, frames);
-        let mut off = x.clone();
-        mic(0.0).apply(&mut off, frames, &[frames], &mut SplitMix(4));
-        assert_eq!(off, x);
-        let mut short = x.clone();
-        mic(1.0).apply(&mut short, frames, &[2], &mut SplitMix(4));
-        assert_ne!(short[..2 * N_MFCC], x[..2 * N_MFCC]);
-        assert_eq!(short[2 * N_MFCC..], x[2 * N_MFCC..]);
+        assert_off_and_padding_stay(&x, 2, |p, x, lengths| {
+            mic(p).apply(x, frames, lengths, &mut SplitMix(4))
+        });
     }
 }

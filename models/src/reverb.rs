@@ -14,10 +14,9 @@
 //! is levelled after the room, as `ser robustness` does). No weights, no
 //! files.
 
-use crate::dataset::N_MFCC;
+use crate::drawn::each_drawn;
 use crate::envelope::{mean_power, Envelope};
 use crate::split::SplitMix;
-use rayon::prelude::*;
 
 /// How often and which rooms.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,29 +51,25 @@ impl FeatureReverb {
     /// made in order; the rooms are computed in parallel. Padding frames
     /// stay.
     pub fn apply(&self, x: &mut [f32], frames: usize, lengths: &[usize], rng: &mut SplitMix) {
-        let width = frames * N_MFCC;
-        let valid = self.envelope.is_valid() && self.frame_s > 0.0 && self.p > 0.0;
-        if !valid || frames == 0 || x.len() != lengths.len() * width {
+        if !self.envelope.is_valid() || self.frame_s <= 0.0 {
             return;
         }
-        let rooms: Vec<Option<(f64, f64)>> = lengths
-            .iter()
-            .map(|_| {
-                (rng.unit() < self.p).then(|| {
-                    let rt60 = rng.uniform(self.rt60_s);
-                    (rt60, rng.uniform(self.drr_db))
-                })
-            })
-            .collect();
-        x.par_chunks_mut(width)
-            .zip(rooms.par_iter().zip(lengths.par_iter()))
-            .for_each(|(ex, (room, &len))| {
-                if let Some((rt60, drr)) = *room {
-                    let len = len.min(frames);
-                    let wet = self.room(&self.envelope.power(ex, len), rt60, drr);
-                    self.envelope.power_to_features(&wet, len, ex);
-                }
-            });
+        let draw = |rng: &mut SplitMix| {
+            let rt60 = rng.uniform(self.rt60_s);
+            (rt60, rng.uniform(self.drr_db))
+        };
+        each_drawn(
+            x,
+            frames,
+            lengths,
+            self.p,
+            rng,
+            draw,
+            |ex, len, &(rt60, drr)| {
+                let wet = self.room(&self.envelope.power(ex, len), rt60, drr);
+                self.envelope.power_to_features(&wet, len, ex);
+            },
+        );
     }
 
     /// Power `[len, n_mels]` in a room of `rt60` s at `drr_db`, set back to
@@ -100,7 +95,7 @@ impl FeatureReverb {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::tests::{features, square};
+    use crate::envelope::tests::{assert_off_and_padding_stay, features, square};
 
     fn reverb(p: f64, rt60: f64, drr: f64) -> FeatureReverb {
         FeatureReverb {
@@ -142,12 +137,8 @@ mod tests {
         let env = square();
         let mel: Vec<f32> = (0..frames * 40).map(|i| -50.0 + (i % 23) as f32).collect();
         let x = features(&env, &mel, frames);
-        let mut off = x.clone();
-        reverb(0.0, 0.9, 0.0).apply(&mut off, frames, &[frames], &mut SplitMix(2));
-        assert_eq!(off, x);
-        let mut short = x.clone();
-        reverb(1.0, 0.9, 0.0).apply(&mut short, frames, &[3], &mut SplitMix(2));
-        assert_ne!(short[..3 * N_MFCC], x[..3 * N_MFCC]);
-        assert_eq!(short[3 * N_MFCC..], x[3 * N_MFCC..]);
+        assert_off_and_padding_stay(&x, 3, |p, x, lengths| {
+            reverb(p, 0.9, 0.0).apply(x, frames, lengths, &mut SplitMix(2))
+        });
     }
 }

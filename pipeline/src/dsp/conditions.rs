@@ -8,8 +8,10 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
-use realfft::RealFftPlanner;
+use realfft::num_complex::Complex;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use crate::audio::{resample, ResamplerConfig};
 use crate::dsp::rng::{fnv1a, Rng};
@@ -291,43 +293,60 @@ pub fn high_pass(y: &[f32], rate: u32, cutoff: f64, order: usize) -> Vec<f32> {
     if n == 0 {
         return Vec::new();
     }
-    let mut planner = RealFftPlanner::<f32>::new();
-    let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
-    let mut buf = y.to_vec();
-    let mut spectrum = fwd.make_output_vec();
-    // The buffers have the planner's lengths: the transforms cannot fail.
-    let _ = fwd.process(&mut buf, &mut spectrum);
+    let fft = Fft::new(n);
+    let mut spectrum = fft.spectrum(y);
     for (i, v) in spectrum.iter_mut().enumerate() {
         let f = i as f64 * f64::from(rate) / n as f64;
         let gain = 10f64.powf(models::mic::high_pass_db(f, cutoff, order) / 20.0);
         *v *= (gain / n as f64) as f32;
     }
-    let mut out = vec![0f32; n];
-    let _ = inv.process(&mut spectrum, &mut out);
-    out
+    fft.inverse(&mut spectrum)
 }
 
 /// Linear convolution of `x` and `h` (FFT), `x.len() + h.len() - 1` samples.
 fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
     let n = (x.len() + h.len() - 1).next_power_of_two();
-    let mut planner = RealFftPlanner::<f32>::new();
-    let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
-    let spectrum = |v: &[f32]| {
-        let mut buf = vec![0f32; n];
-        buf[..v.len()].copy_from_slice(v);
-        let mut out = fwd.make_output_vec();
-        // The buffers have the planner's lengths: the transform cannot fail.
-        let _ = fwd.process(&mut buf, &mut out);
-        out
-    };
-    let (a, b) = (spectrum(x), spectrum(h));
+    let fft = Fft::new(n);
+    let (a, b) = (fft.spectrum(x), fft.spectrum(h));
     let mut prod: Vec<_> = a.iter().zip(&b).map(|(p, q)| p * q).collect();
-    let mut out = vec![0f32; n];
-    let _ = inv.process(&mut prod, &mut out);
+    let mut out = fft.inverse(&mut prod);
     let norm = 1.0 / n as f32;
     out.truncate(x.len() + h.len() - 1);
     out.iter_mut().for_each(|v| *v *= norm);
     out
+}
+
+/// A real FFT of one length, forward and back.
+struct Fft {
+    fwd: Arc<dyn RealToComplex<f32>>,
+    inv: Arc<dyn ComplexToReal<f32>>,
+}
+
+impl Fft {
+    fn new(n: usize) -> Fft {
+        let mut planner = RealFftPlanner::<f32>::new();
+        Fft {
+            fwd: planner.plan_fft_forward(n),
+            inv: planner.plan_fft_inverse(n),
+        }
+    }
+
+    /// The spectrum of `v` zero-padded to the length (`v` no longer).
+    fn spectrum(&self, v: &[f32]) -> Vec<Complex<f32>> {
+        let mut buf = self.fwd.make_input_vec();
+        buf[..v.len()].copy_from_slice(v);
+        let mut out = self.fwd.make_output_vec();
+        // The buffers have the planner's lengths: the transform cannot fail.
+        let _ = self.fwd.process(&mut buf, &mut out);
+        out
+    }
+
+    /// The signal of `spectrum` (consumed as scratch), not scaled by 1/n.
+    fn inverse(&self, spectrum: &mut [Complex<f32>]) -> Vec<f32> {
+        let mut out = self.inv.make_output_vec();
+        let _ = self.inv.process(spectrum, &mut out);
+        out
+    }
 }
 
 #[cfg(test)]

@@ -260,7 +260,7 @@ pub struct Resolved {
     pub mic: f64,
     /// Hidden units of si-cnn's attentive pooling (0: statistics
     /// pooling). Left out of the JSON when 0.
-    #[serde(default, skip_serializing_if = "is_none_usize")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub attention: usize,
     /// How far above an example other talkers may be, dB (0: always
     /// below). Left out of the JSON when 0.
@@ -284,12 +284,8 @@ impl Resolved {
     }
 }
 
-fn is_zero(x: &f64) -> bool {
-    *x == 0.0
-}
-
-fn is_none_usize(n: &usize) -> bool {
-    *n == 0
+fn is_zero<T: Default + PartialEq>(x: &T) -> bool {
+    *x == T::default()
 }
 
 fn yes() -> bool {
@@ -614,9 +610,9 @@ impl TrainStageConfig {
     /// The optimisation settings: the config's, else the model's recipe.
     pub fn resolved(&self) -> Resolved {
         let r = self.model.recipe();
-        // The recipe's warp, gain, talkers, reverb and mic need the training side's
-        // standardisation; with another, only an explicit one (refused)
-        // applies.
+        // The recipe's warp, gain, talkers, reverb and mic need the
+        // training side's standardisation; with another, only an explicit
+        // one (refused) applies.
         let train_norm = self.norm.unwrap_or(Norm::Train) == Norm::Train;
         let recipe_step = |v: f64| if train_norm { v } else { 0.0 };
         Resolved {

@@ -13,12 +13,16 @@
 use crate::dataset::N_MFCC;
 use crate::split::SplitMix;
 
-/// The gain of training batches: how far, and what one dB is in the
-/// standardised first coefficient.
+/// The gain of training batches: how far, how often, and what one dB is
+/// in the standardised first coefficient.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureGain {
     /// Gains are drawn uniformly from `[-db, db]`.
     pub db: f64,
+    /// Share of examples given a gain (1: every one). Below 1, the rest
+    /// keep their recorded level, and so what it tells within a corpus
+    /// recorded at one level.
+    pub share: f64,
     /// One dB of gain in the standardised first coefficient:
     /// `sqrt(n_mels) / std[0]`.
     pub per_db: f32,
@@ -35,22 +39,29 @@ impl FeatureGain {
     /// The gain for a feature path with `n_mels` bands whose first
     /// coefficient's standard deviation (of the run's standardisation) is
     /// `std0`.
-    pub fn new(db: f64, n_mels: usize, std0: f32) -> FeatureGain {
+    pub fn new(db: f64, share: f64, n_mels: usize, std0: f32) -> FeatureGain {
         FeatureGain {
             db,
+            share,
             per_db: c0_per_db(n_mels, std0),
         }
     }
 
     /// Shifts the first coefficient of each example of `x` (`[b, frames,
     /// 40]`, standardised; `lengths` real frames each) by a gain drawn for
-    /// it; padding frames stay as they are.
+    /// it (a share [`FeatureGain::share`] of them, drawn first when below
+    /// 1); padding frames stay as they are.
     pub fn apply(&self, x: &mut [f32], frames: usize, lengths: &[usize], rng: &mut SplitMix) {
         let width = frames * N_MFCC;
         if self.db <= 0.0 || x.len() != lengths.len() * width {
             return;
         }
         for (e, &len) in lengths.iter().enumerate() {
+            // At a share of 1 nothing is drawn for it: the gains of runs
+            // made before the share existed stay as they were.
+            if self.share < 1.0 && rng.unit() >= self.share {
+                continue;
+            }
             let g = (self.db * (2.0 * rng.unit() - 1.0)) as f32;
             let shift = g * self.per_db;
             let ex = &mut x[e * width..(e + 1) * width];
@@ -68,7 +79,7 @@ mod tests {
     #[test]
     fn only_the_first_coefficient_of_real_frames_moves_within_the_range() {
         let frames = 5;
-        let gain = FeatureGain::new(30.0, 128, 200.0);
+        let gain = FeatureGain::new(30.0, 1.0, 128, 200.0);
         let x0: Vec<f32> = (0..3 * frames * N_MFCC).map(|i| (i % 7) as f32).collect();
         let lengths = [5, 3, 0];
         let mut x = x0.clone();
@@ -99,7 +110,40 @@ mod tests {
     #[test]
     fn no_gain_leaves_the_batch_as_it_is() {
         let mut x = vec![1.0f32; 2 * N_MFCC];
-        FeatureGain::new(0.0, 40, 1.0).apply(&mut x, 2, &[2], &mut SplitMix(1));
+        FeatureGain::new(0.0, 1.0, 40, 1.0).apply(&mut x, 2, &[2], &mut SplitMix(1));
         assert_eq!(x, vec![1.0f32; 2 * N_MFCC]);
+    }
+
+    #[test]
+    fn a_share_leaves_the_rest_at_their_level_and_one_is_every_example() {
+        let (frames, b) = (2, 400);
+        let lengths = vec![frames; b];
+        let x0 = vec![0.5f32; b * frames * N_MFCC];
+        let moved = |share: f64, seed: u64| {
+            let mut x = x0.clone();
+            FeatureGain::new(20.0, share, 128, 100.0).apply(
+                &mut x,
+                frames,
+                &lengths,
+                &mut SplitMix(seed),
+            );
+            (0..b)
+                .filter(|e| x[e * frames * N_MFCC] != x0[e * frames * N_MFCC])
+                .count()
+        };
+        assert_eq!(moved(1.0, 3), b);
+        let some = moved(0.3, 3);
+        assert!((80..=160).contains(&some), "{some} of {b}");
+        assert_eq!(moved(0.0, 3), 0);
+        // A share of 1 draws exactly what the gain drew before it existed:
+        // one uniform per example.
+        let mut x = x0.clone();
+        let mut rng = SplitMix(5);
+        FeatureGain::new(20.0, 1.0, 128, 100.0).apply(&mut x, frames, &lengths, &mut rng);
+        let mut alone = SplitMix(5);
+        (0..b).for_each(|_| {
+            alone.unit();
+        });
+        assert_eq!(rng.unit(), alone.unit());
     }
 }

@@ -59,6 +59,9 @@ pub struct Recipe {
     pub warp: f64,
     /// Random gain of training examples, +-dB ([`crate::gain`]; 0: none).
     pub gain: f64,
+    /// Share of training examples the gain moves ([`crate::gain`]; 1:
+    /// every one).
+    pub gain_share: f64,
     /// Share of training examples given other talkers in their quiet
     /// frames ([`crate::talkers`]; 0: none).
     pub talkers: f64,
@@ -141,6 +144,7 @@ impl ModelKind {
             swa: 0.0,
             warp: 0.0,
             gain: 0.0,
+            gain_share: 1.0,
             talkers: 0.0,
             reverb: 0.0,
             mic: 0.0,
@@ -162,6 +166,7 @@ impl ModelKind {
                 swa: 0.25,
                 warp: 1.0,
                 gain: 0.0,
+                gain_share: 1.0,
                 talkers: 0.5,
                 reverb: 0.0,
                 mic: 0.4,

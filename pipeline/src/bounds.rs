@@ -133,6 +133,11 @@ pub const WARP: Bound<f64> = Bound::closed("warp", 0.0, 1.0, "");
 
 /// Random gain of training examples, +-dB (`--gain`).
 pub const GAIN: Bound<f64> = Bound::closed("gain", 0.0, 60.0, " dB");
+/// Share of training examples the gain moves (`--gain-share`).
+pub const GAIN_SHARE: Bound<f64> = Bound {
+    lo_open: true,
+    ..Bound::closed("gain_share", 0.0, 1.0, "")
+};
 
 /// Share of training examples given other talkers in their quiet frames
 /// (`--talkers`).
@@ -178,6 +183,8 @@ pub const N_MELS: Bound<usize> = Bound::closed("n_mels", 1, 512, "");
 pub const N_MFCC: Bound<usize> = Bound::closed("n_mfcc", 1, 512, "");
 /// Training copies per clip (`ser features --augment`).
 pub const AUGMENT: Bound<usize> = Bound::closed("augment", 0, 8, "");
+/// Longest room of the training copies, RT60 (`ser features --longest-room`).
+pub const LONGEST_ROOM: Bound<f64> = Bound::closed("longest_room", 0.3, 3.0, "s");
 /// How often `ser features` commits, milliseconds.
 pub const COMMIT_EVERY_MS: Bound<u64> = Bound::closed("commit_every_ms", 0, 86_400_000, "ms");
 /// Timeline segment length.

@@ -10,9 +10,14 @@ use super::conditions::{add_at_snr, band_limit, mulaw_round_trip, reverberate, s
 use super::rng::{fnv1a, Rng};
 use crate::audio::{resample, ResamplerConfig};
 
+/// The copies' longest room (RT60, s) before it could be chosen; their
+/// rooms are drawn from 0.2 s up to the longest.
+pub const FIRST_LONGEST_ROOM: f64 = 0.8;
+
 /// Copy `copy` (from 1) of a clip's samples `y` at `rate` Hz: the same
 /// length scale and rate out (speed changes the length), seeded by
-/// (`seed`, `clip_id`, `copy`). The error is one line.
+/// (`seed`, `clip_id`, `copy`), its room (if any) at most `longest_room`
+/// s of RT60. The error is one line.
 pub fn augmented(
     y: &[f32],
     rate: u32,
@@ -20,6 +25,7 @@ pub fn augmented(
     clip_id: &str,
     copy: usize,
     resampler: &ResamplerConfig,
+    longest_room: f64,
 ) -> Result<Vec<f32>, String> {
     let mut rng =
         Rng::new(seed ^ fnv1a(clip_id.as_bytes()) ^ (copy as u64).wrapping_mul(0x9e37_79b9));
@@ -39,7 +45,7 @@ pub fn augmented(
         x = resample(&x, claimed, rate, resampler)?;
     }
     if room {
-        let rt60 = 0.2 + 0.6 * rng.uniform();
+        let rt60 = room_rt60(rng.uniform(), longest_room);
         x = reverberate(&x, rate, rt60, &mut rng);
     }
     if band || codec {
@@ -75,6 +81,17 @@ pub fn augmented(
     Ok(set_level(&x, level))
 }
 
+/// A room's RT60 from a uniform draw `u`: 0.2 s up to `longest` s.
+fn room_rt60(u: f64, longest: f64) -> f64 {
+    // 0.8 - 0.2 is not 0.6 in f64: the first chain keeps its own
+    // arithmetic, so the copies of sets made before are computed the same.
+    let span = match longest == FIRST_LONGEST_ROOM {
+        true => 0.6,
+        false => longest - 0.2,
+    };
+    0.2 + span * u
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,14 +107,14 @@ mod tests {
     fn copies_are_seeded_distinct_and_at_a_microphone_level() {
         let y = tone(22050, 1.0);
         let r = ResamplerConfig::default();
-        let a = augmented(&y, 22050, 42, "clip", 1, &r).unwrap();
+        let a = augmented(&y, 22050, 42, "clip", 1, &r, FIRST_LONGEST_ROOM).unwrap();
         assert_eq!(
             a,
-            augmented(&y, 22050, 42, "clip", 1, &r).unwrap(),
+            augmented(&y, 22050, 42, "clip", 1, &r, FIRST_LONGEST_ROOM).unwrap(),
             "seeded"
         );
         let copies: Vec<Vec<f32>> = (1..=12)
-            .map(|k| augmented(&y, 22050, 42, "clip", k, &r).unwrap())
+            .map(|k| augmented(&y, 22050, 42, "clip", k, &r, FIRST_LONGEST_ROOM).unwrap())
             .collect();
         for (k, c) in copies.iter().enumerate() {
             assert!(
@@ -118,5 +135,30 @@ mod tests {
             lengths.len() > 2 && lengths.contains(&y.len()),
             "{lengths:?}"
         );
+    }
+
+    #[test]
+    fn rooms_reach_the_longest_and_the_first_chain_keeps_its_draws() {
+        for i in 0..=1000 {
+            let u = i as f64 / 1000.0;
+            // Bit for bit the first chain's draw: its sets stay as computed.
+            assert_eq!(room_rt60(u, FIRST_LONGEST_ROOM), 0.2 + 0.6 * u);
+            let long = room_rt60(u, 1.2);
+            assert!((0.2..=1.2 + 1e-12).contains(&long), "{long}");
+        }
+        assert!((room_rt60(1.0, 1.2) - 1.2).abs() < 1e-12);
+        // A longer room changes only the copies that drew a room.
+        let y = tone(22050, 1.0);
+        let r = ResamplerConfig::default();
+        let (mut same, mut changed) = (0, 0);
+        for k in 1..=12 {
+            let a = augmented(&y, 22050, 42, "clip", k, &r, FIRST_LONGEST_ROOM).unwrap();
+            let b = augmented(&y, 22050, 42, "clip", k, &r, 1.2).unwrap();
+            match a == b {
+                true => same += 1,
+                false => changed += 1,
+            }
+        }
+        assert!(same > 0 && changed > 0, "same {same}, changed {changed}");
     }
 }

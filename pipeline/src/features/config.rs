@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use store::fingerprint::short_id;
 
 use crate::audio::ResamplerConfig;
+use crate::dsp::augment::FIRST_LONGEST_ROOM;
 use crate::dsp::noise::NoiseConfig;
 use crate::dsp::MfccConfig;
 
@@ -36,10 +37,19 @@ pub struct FeatureConfig {
     /// out of the config's JSON when 0, so sets without copies keep their ids.
     #[serde(skip_serializing_if = "is_zero")]
     pub augment: usize,
+    /// Longest room of the training copies (RT60, s; their rooms are drawn
+    /// from 0.2 s up to it). Left out of the JSON at the first chain's
+    /// 0.8 s, so sets made before it keep their ids.
+    #[serde(skip_serializing_if = "is_first_longest_room")]
+    pub longest_room: f64,
 }
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+fn is_first_longest_room(s: &f64) -> bool {
+    *s == FIRST_LONGEST_ROOM
 }
 
 impl Default for FeatureConfig {
@@ -52,6 +62,7 @@ impl Default for FeatureConfig {
             seed: 42,
             resampler: ResamplerConfig::default(),
             augment: 0,
+            longest_room: FIRST_LONGEST_ROOM,
         }
     }
 }
@@ -102,6 +113,13 @@ impl FeatureConfig {
         b::N_MELS.check(m.n_mels)?;
         b::N_MFCC.check(m.n_mfcc)?;
         b::AUGMENT.check(self.augment)?;
+        b::LONGEST_ROOM.check(self.longest_room)?;
+        if self.augment == 0 && self.longest_room != FIRST_LONGEST_ROOM {
+            return Err(format!(
+                "longest_room shapes the training copies only: set augment too (longest_room {})",
+                self.longest_room
+            ));
+        }
         if let Some(sr) = self.sample_rate {
             if !b::SAMPLE_RATE.contains(sr) {
                 return Err(format!(
@@ -205,6 +223,35 @@ mod tests {
         assert_eq!(FeatureConfig::default().id(), "a704d8bd3ffc");
         let json = serde_json::to_string(&FeatureConfig::default()).unwrap();
         assert!(!json.contains("augment"), "{json}");
+    }
+
+    #[test]
+    fn regression_training_copies_keep_their_set_until_the_rooms_change() {
+        // `ser features --augment 2` before `longest_room` existed.
+        let two = FeatureConfig {
+            augment: 2,
+            ..FeatureConfig::default()
+        };
+        assert_eq!(two.id(), "1231eb1092a8");
+        let longer = FeatureConfig {
+            longest_room: 1.2,
+            ..two.clone()
+        };
+        assert!(longer.validate().is_ok());
+        assert_ne!(longer.id(), two.id());
+        let json = serde_json::to_string(&longer).unwrap();
+        assert!(json.contains("\"longest_room\":1.2"), "{json}");
+        // Without copies the rooms shape nothing: refused, not a new set.
+        let alone = FeatureConfig {
+            longest_room: 1.2,
+            ..FeatureConfig::default()
+        };
+        assert!(alone.validate().unwrap_err().contains("longest_room"));
+        let wild = FeatureConfig {
+            longest_room: 9.0,
+            ..two
+        };
+        assert!(wild.validate().unwrap_err().contains("longest_room"));
     }
 
     #[test]

@@ -137,7 +137,15 @@ pub fn compute_clip(
     };
     let mut rows = vec![row("clean", &clean)?, row("noisy", &noisy)?];
     for k in 1..=cfg.augment {
-        let y = augmented(&clean, to, cfg.seed, &meta.clip_id, k, &cfg.resampler)?;
+        let y = augmented(
+            &clean,
+            to,
+            cfg.seed,
+            &meta.clip_id,
+            k,
+            &cfg.resampler,
+            cfg.longest_room,
+        )?;
         rows.push(row(&format!("aug{k}"), &y)?);
     }
     Ok(rows)

@@ -246,6 +246,10 @@ pub struct Resolved {
     /// JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub gain: f64,
+    /// Share of training examples the gain moves (1: every one). Left out
+    /// of the JSON when 1.
+    #[serde(default = "one_f64", skip_serializing_if = "is_one_f64")]
+    pub gain_share: f64,
     /// Share of training examples given other talkers in their quiet
     /// frames (0: none). Left out of the JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -294,6 +298,14 @@ fn yes() -> bool {
 
 fn one() -> usize {
     1
+}
+
+fn one_f64() -> f64 {
+    1.0
+}
+
+fn is_one_f64(x: &f64) -> bool {
+    *x == 1.0
 }
 
 fn is_one(n: &usize) -> bool {
@@ -381,6 +393,11 @@ pub struct TrainStageConfig {
     /// out of the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gain: Option<f64>,
+    /// Share of training examples the gain moves, in (0, 1]; the rest keep
+    /// their recorded level; `None`: the model's (1). Left out of the JSON
+    /// when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gain_share: Option<f64>,
     /// Share of training examples given other training examples of their
     /// batch as talkers in their quiet frames ([`models::talkers`]);
     /// `None`: the model's. Left out of the JSON when `None`.
@@ -462,6 +479,7 @@ impl Default for TrainStageConfig {
             mic: None,
             attention: None,
             talkers_louder: None,
+            gain_share: None,
             norm: None,
             augment: None,
             seed: 42,
@@ -550,6 +568,9 @@ impl TrainStageConfig {
         if let Some(db) = self.talkers_louder {
             b::TALKERS_LOUDER.check(db)?;
         }
+        if let Some(p) = self.gain_share {
+            b::GAIN_SHARE.check(p)?;
+        }
         if let Some(h) = self.attention {
             b::ATTENTION.check(h)?;
             if h > 0 && self.model != ModelKind::SiCnn {
@@ -564,6 +585,12 @@ impl TrainStageConfig {
             return Err(format!(
                 "talkers_louder {} moves other talkers, and this run has none: use talkers above 0 or talkers_louder 0",
                 r.talkers_louder
+            ));
+        }
+        if r.gain_share < 1.0 && r.gain == 0.0 {
+            return Err(format!(
+                "gain_share {} shares out a gain, and this run has none: use gain above 0 or gain_share 1",
+                r.gain_share
             ));
         }
         if r.norm != Norm::Train {
@@ -628,6 +655,7 @@ impl TrainStageConfig {
             swa: self.swa.unwrap_or(r.swa),
             warp: self.warp.unwrap_or(recipe_step(r.warp)),
             gain: self.gain.unwrap_or(recipe_step(r.gain)),
+            gain_share: self.gain_share.unwrap_or(r.gain_share),
             talkers: self.talkers.unwrap_or(recipe_step(r.talkers)),
             reverb: self.reverb.unwrap_or(recipe_step(r.reverb)),
             mic: self.mic.unwrap_or(recipe_step(r.mic)),
@@ -933,6 +961,18 @@ mod tests {
                 serde_json::json!(10.0),
                 with(&|x| x.talkers_louder = Some(31.0)),
             ),
+            (
+                "gain_share",
+                with(&|x| {
+                    x.gain = Some(30.0);
+                    x.gain_share = Some(0.3)
+                }),
+                serde_json::json!(0.3),
+                with(&|x| {
+                    x.gain = Some(30.0);
+                    x.gain_share = Some(0.0)
+                }),
+            ),
         ];
         for (field, set, value, bad) in cases {
             assert!(r.get(field).is_none(), "{field}: {r}");
@@ -1007,6 +1047,35 @@ mod tests {
         for c in none {
             let e = c.validate().unwrap_err();
             assert!(e.contains("talkers_louder"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_gain_share_without_a_gain_is_refused_not_silently_hashed() {
+        let si = TrainStageConfig {
+            model: ModelKind::SiCnn,
+            gain: Some(30.0),
+            gain_share: Some(0.3),
+            ..Default::default()
+        };
+        si.validate().unwrap();
+        // A run recorded before the share existed moved every example.
+        let recorded = serde_json::to_value(TrainStageConfig::default().resolved()).unwrap();
+        assert!(recorded.get("gain_share").is_none(), "{recorded}");
+        let old: Resolved = serde_json::from_value(recorded).unwrap();
+        assert_eq!(old.gain_share, 1.0);
+        for c in [
+            TrainStageConfig {
+                gain: None,
+                ..si.clone()
+            },
+            TrainStageConfig {
+                gain: Some(0.0),
+                ..si
+            },
+        ] {
+            let e = c.validate().unwrap_err();
+            assert!(e.contains("gain_share"), "{e}");
         }
     }
 

@@ -68,7 +68,7 @@ fn feature_warp(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<Feat
 /// standardisation (`--norm train` only).
 fn feature_gain(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<FeatureGain> {
     let std0 = c0_std(norm)?;
-    (r.gain > 0.0).then(|| FeatureGain::new(r.gain, c.features.mfcc.n_mels, std0))
+    (r.gain > 0.0).then(|| FeatureGain::new(r.gain, r.gain_share, c.features.mfcc.n_mels, std0))
 }
 
 /// Other talkers in the quiet frames of training examples, as a run asks

@@ -152,6 +152,7 @@ fn train_config(r: &mut Rng) -> TrainStageConfig {
         mic: maybe(r, number),
         attention: maybe(r, count),
         talkers_louder: maybe(r, number),
+        gain_share: maybe(r, number),
         adam_eps: number(r),
         kernel: count(r),
         window: if one_in(r, 3) {

@@ -56,6 +56,10 @@ pub struct Args {
     /// variants aug1..augN for `ser train --train-variants`, 0..=8 [default: 0].
     #[arg(long, value_parser = within(bounds::AUGMENT))]
     pub augment: Option<usize>,
+    /// Longest room of the training copies, RT60 in s (rooms are drawn
+    /// from 0.2 s up to it), 0.3..=3 [default: 0.8].
+    #[arg(long, value_parser = within(bounds::LONGEST_ROOM))]
+    pub longest_room: Option<f64>,
     /// Compute only slice K of N (1 <= K <= N), e.g. for a job array.
     #[arg(long)]
     pub shard: Option<ShardSpec>,
@@ -100,6 +104,7 @@ impl Args {
         cfg.seed = self.seed.unwrap_or(cfg.seed);
         cfg.resampler = self.resampler.unwrap_or(cfg.resampler);
         cfg.augment = self.augment.unwrap_or(cfg.augment);
+        cfg.longest_room = self.longest_room.unwrap_or(cfg.longest_room);
         cfg.validate()
             .map_err(|e| usage(format!("invalid feature config: {e}")))?;
         Ok(cfg)

@@ -117,6 +117,11 @@ pub struct Args {
     /// speech (README) [default: 0].
     #[arg(long, value_name = "DB", value_parser = within(bounds::GAIN))]
     pub gain: Option<f64>,
+    /// Share of training examples, in (0, 1], that `--gain` moves; the rest
+    /// keep their recorded level and what it tells within the corpus
+    /// (measured, not in the recipe: README) [default: 1].
+    #[arg(long, value_name = "P", value_parser = within(bounds::GAIN_SHARE))]
+    pub gain_share: Option<f64>,
     /// Share of training examples, in [0, 1], that get other talkers (one to
     /// three other examples of the batch, up to 25 dB below them, or above:
     /// `--talkers-louder`) in their quiet frames, where another voice hurts
@@ -280,6 +285,7 @@ impl Args {
         cfg.swa = self.swa.or(cfg.swa);
         cfg.warp = self.warp.or(cfg.warp);
         cfg.gain = self.gain.or(cfg.gain);
+        cfg.gain_share = self.gain_share.or(cfg.gain_share);
         cfg.talkers = self.talkers.or(cfg.talkers);
         cfg.talkers_louder = self.talkers_louder.or(cfg.talkers_louder);
         cfg.reverb = self.reverb.or(cfg.reverb);

@@ -36,7 +36,8 @@ pub fn c0_per_db(n_mels: usize, std0: f32) -> f32 {
 }
 
 impl FeatureGain {
-    /// The gain for a feature path with `n_mels` bands whose first
+    /// Gains of -`db` to +`db` dB on a share `share` of the examples (1:
+    /// every one), for a feature path with `n_mels` bands whose first
     /// coefficient's standard deviation (of the run's standardisation) is
     /// `std0`.
     pub fn new(db: f64, share: f64, n_mels: usize, std0: f32) -> FeatureGain {

@@ -147,7 +147,8 @@ mod tests {
             assert!((0.2..=1.2 + 1e-12).contains(&long), "{long}");
         }
         assert!((room_rt60(1.0, 1.2) - 1.2).abs() < 1e-12);
-        // A longer room changes only the copies that drew a room.
+        // A longer room changes some copies (those that drew a room) and
+        // leaves others as they were.
         let y = tone(22050, 1.0);
         let r = ResamplerConfig::default();
         let (mut same, mut changed) = (0, 0);

@@ -17,7 +17,8 @@ pub fn pick_set(store: &Store, want: Option<&str>) -> Result<(String, FeatureSet
 /// Picks the feature set a run that trains on `variants` reads: the one
 /// asked for; else the store's only one; else, of the sets that hold every
 /// one of `variants` (`ser features --augment N` adds `aug1..augN`), the
-/// default feature config's if it is one of them, or the only one.
+/// default feature config's with just the copies asked for (`ser features
+/// --augment N` and nothing else) if it is one of them, or the only one.
 pub fn pick_set_with(
     store: &Store,
     want: Option<&str>,
@@ -31,7 +32,11 @@ pub fn pick_set_with(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let default_id = FeatureConfig::default().id();
+    let default_id = FeatureConfig {
+        augment: FeatureConfig::copies_for(variants),
+        ..FeatureConfig::default()
+    }
+    .id();
     let id = match want {
         Some(id) => id.to_string(),
         None if ids.len() == 1 => ids[0].clone(),

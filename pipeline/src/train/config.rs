@@ -388,8 +388,8 @@ pub struct TrainStageConfig {
     /// the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warp: Option<f64>,
-    /// Random gain of training examples: each shifted by -G to +G dB in
-    /// the feature domain ([`models::gain`]); `None`: the model's. Left
+    /// Random gain of training examples: each (or a share, `gain_share`)
+    /// shifted by -G to +G dB in the feature domain ([`models::gain`]); `None`: the model's. Left
     /// out of the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gain: Option<f64>,
@@ -1059,6 +1059,17 @@ mod tests {
             ..Default::default()
         };
         si.validate().unwrap();
+        // An si-cnn run with a gain and no share keeps the name it had: the
+        // share is left out of its recipe at 1, and a share renames it.
+        let gain_only = TrainStageConfig {
+            gain_share: None,
+            ..si.clone()
+        };
+        let recipe = serde_json::to_value(gain_only.resolved()).unwrap();
+        assert!(recipe.get("gain_share").is_none(), "{recipe}");
+        assert_eq!(recipe["gain"], serde_json::json!(30.0));
+        let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
+        assert_ne!(name(&gain_only), name(&si));
         // A run recorded before the share existed moved every example.
         let recorded = serde_json::to_value(TrainStageConfig::default().resolved()).unwrap();
         assert!(recorded.get("gain_share").is_none(), "{recorded}");

@@ -261,6 +261,13 @@ fn regression_numeric_flags_out_of_range_exit_2_naming_the_range() {
             "noise amplitude",
         ),
         (vec!["features", "--shard", "0/3"], "1 <= K <= N"),
+        (
+            vec!["features", "--augment", "2", "--longest-room", "9"],
+            "0.3..=3",
+        ),
+        (vec!["features", "--longest-room", "1.2"], "set augment too"),
+        (vec!["train", "--gain-share", "0"], "(0, 1]"),
+        (vec!["train", "--gain-share", "0.5"], "this run has none"),
         (p(&["--segment", "0"]), "0.1..=600"),
         (p(&["--segment", "1e9"]), "0.1..=600"),
         (p(&["--hop", "0"]), "0.01..=600"),

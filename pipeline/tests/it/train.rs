@@ -382,3 +382,43 @@ fn a_fold_array_publishes_the_same_run_as_one_shot() {
     let out = ok(&t.ser(&with(&args, &["--collect"])));
     assert!(out.contains("reused"), "{out}");
 }
+
+/// The set id a `ser features` run printed (`features: set ID: …`).
+fn set_id(out: &str) -> String {
+    out.split("features: set ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("no set id in {out}"))
+        .to_string()
+}
+
+/// The feature set a run trained on, from its `config.json`.
+fn run_set(t: &TestDir, run: &str) -> String {
+    let path = t.store().run_dir(run).join("config.json");
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    config["feature_set"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn regression_a_set_with_longer_rooms_beside_the_copies_leaves_si_cnn_on_the_plain_copies() {
+    // Before, a second set holding aug1 and aug2 made `ser train --model
+    // si-cnn` (and `ser reproduce`) stop with "several feature sets".
+    let t = tiny_store();
+    let plain = set_id(&ok(&t.ser(&["features", "--augment", "2"])));
+    let longer = set_id(&ok(&t.ser(&[
+        "features",
+        "--augment",
+        "2",
+        "--longest-room",
+        "1.2",
+    ])));
+    assert_ne!(plain, longer);
+    let base = [
+        "train", "--model", "si-cnn", "--epochs", "1", "--window", "32",
+    ];
+    let run = run_name(&ok(&t.ser(&base)));
+    assert_eq!(run_set(&t, &run), plain);
+    let asked = run_name(&ok(&t.ser(&[&base[..], &["--set", &longer]].concat())));
+    assert_eq!(run_set(&t, &asked), longer);
+}

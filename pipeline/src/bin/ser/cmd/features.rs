@@ -57,7 +57,7 @@ pub struct Args {
     #[arg(long, value_parser = within(bounds::AUGMENT))]
     pub augment: Option<usize>,
     /// Longest room of the training copies, RT60 in s (rooms are drawn
-    /// from 0.2 s up to it), 0.3..=3 [default: 0.8].
+    /// from 0.2 s up to it), 0.3..=3; needs `--augment` [default: 0.8].
     #[arg(long, value_parser = within(bounds::LONGEST_ROOM))]
     pub longest_room: Option<f64>,
     /// Compute only slice K of N (1 <= K <= N), e.g. for a job array.

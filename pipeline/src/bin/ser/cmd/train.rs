@@ -110,16 +110,16 @@ pub struct Args {
     /// the paper's, 1 for si-cnn with `--norm train`].
     #[arg(long, value_parser = within(bounds::WARP))]
     pub warp: Option<f64>,
-    /// Random microphone gain of training examples, each moved by -DB to +DB
-    /// (feature domain, where a gain shifts only the first coefficient;
+    /// Random microphone gain of training examples, each (or a share:
+    /// `--gain-share`) moved by -DB to +DB (feature domain, where a gain shifts only the first coefficient;
     /// needs `--norm train`), so that absolute level stops telling emotions
     /// apart; 30 makes si-cnn level-blind, at some cost in rooms and slowed
     /// speech (README) [default: 0].
     #[arg(long, value_name = "DB", value_parser = within(bounds::GAIN))]
     pub gain: Option<f64>,
     /// Share of training examples, in (0, 1], that `--gain` moves; the rest
-    /// keep their recorded level and what it tells within the corpus
-    /// (measured, not in the recipe: README) [default: 1].
+    /// keep their recorded level and what it tells within the corpus; needs
+    /// `--gain` (measured, not in the recipe: README) [default: 1].
     #[arg(long, value_name = "P", value_parser = within(bounds::GAIN_SHARE))]
     pub gain_share: Option<f64>,
     /// Share of training examples, in [0, 1], that get other talkers (one to

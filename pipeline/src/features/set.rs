@@ -32,7 +32,9 @@ pub fn pick_set_with(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let default_id = FeatureConfig {
+    // The default config with just the copies asked for (`ser features
+    // --augment N` and nothing else): what a plain run reads.
+    let plain_id = FeatureConfig {
         augment: FeatureConfig::copies_for(variants),
         ..FeatureConfig::default()
     }
@@ -53,7 +55,7 @@ pub fn pick_set_with(
                 .filter(|id| holds(store, id, variants))
                 .collect();
             match holding.as_slice() {
-                _ if holding.contains(&&default_id) => default_id,
+                _ if holding.contains(&&plain_id) => plain_id,
                 [one] => (*one).clone(),
                 [] => {
                     return Err(PipelineError::Config(format!(

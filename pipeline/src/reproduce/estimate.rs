@@ -14,7 +14,9 @@ use crate::train::TrainPlan;
 /// share of the per-epoch evaluation) of each run; 0 for a run with no
 /// steps left (`todo`), which is not timed.
 pub fn seconds_per_step(planned: &[PlannedRun], plans: &[TrainPlan], todo: &[usize]) -> Vec<f64> {
-    let mut cache: HashMap<(String, usize, usize, usize, usize), f64> = HashMap::new();
+    // Runs of the same shape are timed once: the key is everything the
+    // timing builds from, so no two shapes can share a timing.
+    let mut cache: HashMap<Shape, f64> = HashMap::new();
     planned
         .iter()
         .zip(plans)
@@ -23,36 +25,39 @@ pub fn seconds_per_step(planned: &[PlannedRun], plans: &[TrainPlan], todo: &[usi
             if steps == 0 {
                 return 0.0;
             }
-            let c = &p.config;
-            let key = (
-                c.model.name().to_string(),
-                plan.config.classes.len(),
-                plan.config.window,
-                plan.config.batch_size,
-                plan.config.resolved().attention,
-            );
-            *cache.entry(key).or_insert_with(|| {
-                time_steps(
-                    c.model,
-                    plan.config.classes.len(),
-                    c.kernel,
-                    plan.config.resolved().attention,
-                    plan.config.window,
-                    plan.config.batch_size,
-                )
-            })
+            let shape = Shape {
+                model: p.config.model,
+                classes: plan.config.classes.len(),
+                kernel: p.config.kernel,
+                attention: plan.config.resolved().attention,
+                frames: plan.config.window,
+                batch: plan.config.batch_size,
+            };
+            *cache.entry(shape).or_insert_with(|| time_steps(shape))
         })
         .collect()
 }
 
-fn time_steps(
+/// What a training step's time depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Shape {
     model: models::ModelKind,
     classes: usize,
     kernel: usize,
     attention: usize,
     frames: usize,
     batch: usize,
-) -> f64 {
+}
+
+fn time_steps(s: Shape) -> f64 {
+    let Shape {
+        model,
+        classes,
+        kernel,
+        attention,
+        frames,
+        batch,
+    } = s;
     let Ok(mut net) = models::build(model, classes, kernel, attention, 0, models::Init::Keras)
     else {
         return 0.0;

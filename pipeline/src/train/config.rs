@@ -248,7 +248,7 @@ pub struct Resolved {
     pub gain: f64,
     /// Share of training examples the gain moves (1: every one). Left out
     /// of the JSON when 1.
-    #[serde(default = "one_f64", skip_serializing_if = "is_one_f64")]
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub gain_share: f64,
     /// Share of training examples given other talkers in their quiet
     /// frames (0: none). Left out of the JSON when 0.
@@ -296,20 +296,13 @@ fn yes() -> bool {
     true
 }
 
-fn one() -> usize {
-    1
+/// 1 of any number type: the neutral value of `members` and `gain_share`.
+fn one<T: From<u8>>() -> T {
+    T::from(1)
 }
 
-fn one_f64() -> f64 {
-    1.0
-}
-
-fn is_one_f64(x: &f64) -> bool {
-    *x == 1.0
-}
-
-fn is_one(n: &usize) -> bool {
-    *n == 1
+fn is_one<T: From<u8> + PartialEq>(x: &T) -> bool {
+    *x == T::from(1)
 }
 
 /// The variants a model trains on unless asked otherwise: the clean and

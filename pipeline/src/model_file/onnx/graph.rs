@@ -251,11 +251,18 @@ fn stats_pool(g: &mut Builder, x: &str) -> String {
     let centred = g.op("pool.centred", "Sub", &[x, &mean], vec![]);
     let square = g.op("pool.square", "Mul", &[&centred, &centred], vec![]);
     let var = g.op("pool.var", "ReduceMean", &[&square], reduce(0)); // [batch, c]
-    let eps = g.floats("pool.epsilon", &[], vec![STATS_EPSILON as f32]);
-    let var = g.op("pool.var_eps", "Add", &[&var, &eps], vec![]);
-    let std = g.op("pool.std", "Sqrt", &[&var], vec![]);
     let time = g.ints("pool.time_axis", &[2]);
-    let mean = g.op("pool.mean_flat", "Squeeze", &[&mean, &time], vec![]); // [batch, c]
+    mean_and_std(g, &mean, &var, &time)
+}
+
+/// The pooled `[batch, 2c]` of a `mean` (`[batch, c, 1]`) and a variance
+/// (`[batch, c]`): the mean and `sqrt(var + STATS_EPSILON)` side by side,
+/// as both poolings end. `time` is the time axis (`[2]`).
+fn mean_and_std(g: &mut Builder, mean: &str, var: &str, time: &str) -> String {
+    let eps = g.floats("pool.epsilon", &[], vec![STATS_EPSILON as f32]);
+    let var = g.op("pool.var_eps", "Add", &[var, &eps], vec![]);
+    let std = g.op("pool.std", "Sqrt", &[&var], vec![]);
+    let mean = g.op("pool.mean_flat", "Squeeze", &[mean, time], vec![]); // [batch, c]
     g.op("pool", "Concat", &[&mean, &std], vec![Attr::int("axis", 1)])
 }
 
@@ -312,11 +319,7 @@ fn attentive_pool(g: &mut Builder, w: &Weights, x: &str, c: usize) -> Result<Str
     let square = g.op("pool.square", "Mul", &[&centred, &centred], vec![]);
     let square = g.op("pool.square_weighted", "Mul", &[&square, &a], vec![]);
     let var = g.op("pool.var", "ReduceSum", &[&square, &time], keep(0)); // [batch, c]
-    let eps = g.floats("pool.epsilon", &[], vec![STATS_EPSILON as f32]);
-    let var = g.op("pool.var_eps", "Add", &[&var, &eps], vec![]);
-    let std = g.op("pool.std", "Sqrt", &[&var], vec![]);
-    let mean = g.op("pool.mean_flat", "Squeeze", &[&mean, &time], vec![]); // [batch, c]
-    Ok(g.op("pool", "Concat", &[&mean, &std], vec![Attr::int("axis", 1)]))
+    Ok(mean_and_std(g, &mean, &var, &time))
 }
 
 /// Softmax of the logits into [`OUTPUT`]; with a temperature other than

@@ -149,6 +149,16 @@ fn stretch(centres_hz: &[f64], alpha: f64) -> Vec<Vec<(usize, f64)>> {
 }
 
 /// Stretch factors from `lo` to `hi` in steps of 0.01 (both included).
+/// The warp's first range: factors 0.9 to 1.1.
+pub const FIRST_RANGE: f64 = 0.1;
+
+/// Factors `1 - r` to `1 + r` in steps of 0.01 (the first range's are
+/// `factors(0.9, 1.1)`'s, bit for bit).
+pub fn factors_within(r: f64) -> Vec<f64> {
+    factors(1.0 - r, 1.0 + r)
+}
+
+/// Factors `lo` to `hi` in steps of 0.01.
 pub fn factors(lo: f64, hi: f64) -> Vec<f64> {
     let steps = ((hi - lo) / 0.01).round().max(0.0) as usize;
     (0..=steps).map(|i| lo + 0.01 * i as f64).collect()
@@ -173,6 +183,14 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn the_first_range_keeps_its_factors_and_wider_ones_reach_further() {
+        assert_eq!(factors_within(FIRST_RANGE), factors(0.9, 1.1));
+        let wide = factors_within(0.15);
+        assert_eq!(wide.len(), 31);
+        assert!((wide[0] - 0.85).abs() < 1e-12 && (wide[30] - 1.15).abs() < 1e-12);
     }
 
     #[test]

@@ -77,6 +77,12 @@ pub struct Recipe {
     /// How far above an example other talkers may be, dB of mean
     /// log-energy ([`crate::talkers`]; 0: always below).
     pub talkers_louder: f64,
+    /// Share of training copies made again with other voices mixed into
+    /// their audio (the pipeline's `train::voices`; 0: none).
+    pub voices: f64,
+    /// How far the warp stretches: factors `1 - r` to `1 + r`
+    /// ([`crate::warp`]).
+    pub warp_range: f64,
 }
 
 impl std::str::FromStr for ModelKind {
@@ -126,7 +132,7 @@ impl ModelKind {
     /// (AdamW, one-cycle to 3e-3 over the first 45 epochs, then 15 at 3e-4
     /// whose weights are averaged; weight decay 1e-2, label smoothing 0.1,
     /// mixup with alpha 0.4, every example's spectral envelope warped by
-    /// 0.9-1.1, half of them with other talkers in their quiet frames,
+    /// 0.85-1.15, half of them with other talkers in their quiet frames,
     /// 40 % heard through a microphone's high-pass; 60 epochs of 32; the
     /// training side's
     /// standardisation, which measured better than per-clip normalisation:
@@ -150,6 +156,8 @@ impl ModelKind {
             mic: 0.0,
             attention: 0,
             talkers_louder: 0.0,
+            voices: 0.0,
+            warp_range: crate::warp::FIRST_RANGE,
         };
         match self {
             ModelKind::Cnn => paper(100, 30),
@@ -172,6 +180,8 @@ impl ModelKind {
                 mic: 0.4,
                 attention: 0,
                 talkers_louder: 0.0,
+                voices: 0.0,
+                warp_range: SI_CNN_WARP_RANGE,
             },
         }
     }
@@ -185,6 +195,10 @@ impl ModelKind {
         }
     }
 }
+
+/// si-cnn's warp range: factors 0.85 to 1.15 (wider than the first
+/// range, 0.1; README, *A wider warp*).
+pub const SI_CNN_WARP_RANGE: f64 = 0.15;
 
 /// Kernel widths `ser train` offers (any width builds; these are the
 /// ones measured).

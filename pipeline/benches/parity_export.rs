@@ -87,7 +87,7 @@ fn main() {
     let store = Store::open(&store).expect("store");
     let plan = TrainPlan::new(&store, &cfg, false).expect("plan");
     let fold = &plan.folds[0];
-    let data = plan.fold_data(fold);
+    let data = plan.fold_data(fold).expect("fold data");
     let (epochs, batch) = (plan.config.epochs, plan.config.batch_size);
     let frames = plan.framing.window;
     for (name, d) in [("train", &data.train), ("test", &data.test)] {

@@ -133,6 +133,10 @@ pub const WARP: Bound<f64> = Bound::closed("warp", 0.0, 1.0, "");
 
 /// Random gain of training examples, +-dB (`--gain`).
 pub const GAIN: Bound<f64> = Bound::closed("gain", 0.0, 60.0, " dB");
+/// How far the warp stretches (`--warp-range`).
+pub const WARP_RANGE: Bound<f64> = Bound::closed("warp_range", 0.01, 0.3, "");
+/// Share of training copies given other voices (`--voices`).
+pub const VOICES: Bound<f64> = Bound::closed("voices", 0.0, 1.0, "");
 /// Share of training examples the gain moves (`--gain-share`).
 pub const GAIN_SHARE: Bound<f64> = Bound {
     lo_open: true,
@@ -185,6 +189,8 @@ pub const N_MFCC: Bound<usize> = Bound::closed("n_mfcc", 1, 512, "");
 pub const AUGMENT: Bound<usize> = Bound::closed("augment", 0, 8, "");
 /// Longest room of the training copies, RT60 (`ser features --longest-room`).
 pub const LONGEST_ROOM: Bound<f64> = Bound::closed("longest_room", 0.3, 3.0, "s");
+/// Loudest level of the training copies, RMS (`ser features --loudest-level`).
+pub const LOUDEST_LEVEL: Bound<f64> = Bound::closed("loudest_level", -30.0, 0.0, "dBFS");
 /// How often `ser features` commits, milliseconds.
 pub const COMMIT_EVERY_MS: Bound<u64> = Bound::closed("commit_every_ms", 0, 86_400_000, "ms");
 /// Timeline segment length.

@@ -14,10 +14,32 @@ use crate::audio::{resample, ResamplerConfig};
 /// rooms are drawn from 0.2 s up to the longest.
 pub const FIRST_LONGEST_ROOM: f64 = 0.8;
 
+/// The copies' loudest level (RMS, dBFS) before it could be chosen; their
+/// levels are drawn from -60 dBFS up to the loudest, clipped at full scale.
+pub const FIRST_LOUDEST_LEVEL: f64 = -15.0;
+
+/// The ranges of the chain's draws that a feature config can choose.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ranges {
+    /// Longest room, RT60 in s (rooms are drawn from 0.2 s up to it).
+    pub longest_room: f64,
+    /// Loudest level, RMS in dBFS (levels are drawn from -60 up to it;
+    /// above about -20 a RAVDESS clip's peaks are cut at full scale).
+    pub loudest_level: f64,
+}
+
+impl Ranges {
+    /// The first chain's: rooms up to 0.8 s, levels up to -15 dBFS.
+    pub const FIRST: Ranges = Ranges {
+        longest_room: FIRST_LONGEST_ROOM,
+        loudest_level: FIRST_LOUDEST_LEVEL,
+    };
+}
+
 /// Copy `copy` (from 1) of a clip's samples `y` at `rate` Hz: the same
 /// length scale and rate out (speed changes the length), seeded by
-/// (`seed`, `clip_id`, `copy`), its room (if any) at most `longest_room`
-/// s of RT60. The error is one line.
+/// (`seed`, `clip_id`, `copy`), its room and level drawn within
+/// `ranges`. The error is one line.
 pub fn augmented(
     y: &[f32],
     rate: u32,
@@ -25,7 +47,7 @@ pub fn augmented(
     clip_id: &str,
     copy: usize,
     resampler: &ResamplerConfig,
-    longest_room: f64,
+    ranges: &Ranges,
 ) -> Result<Vec<f32>, String> {
     let mut rng =
         Rng::new(seed ^ fnv1a(clip_id.as_bytes()) ^ (copy as u64).wrapping_mul(0x9e37_79b9));
@@ -45,7 +67,7 @@ pub fn augmented(
         x = resample(&x, claimed, rate, resampler)?;
     }
     if room {
-        let rt60 = room_rt60(rng.uniform(), longest_room);
+        let rt60 = room_rt60(rng.uniform(), ranges.longest_room);
         x = reverberate(&x, rate, rt60, &mut rng);
     }
     if band || codec {
@@ -76,9 +98,17 @@ pub fn augmented(
             .collect();
         x = add_at_snr(&x, &n, snr);
     }
-    // Any level a microphone gives: -60 to -15 dBFS.
-    let level = -60.0 + 45.0 * rng.uniform();
+    // Any level a microphone gives: -60 to -15 dBFS, or up to a
+    // recorder set too hot (peaks cut at full scale by `set_level`).
+    let level = copy_level(rng.uniform(), ranges.loudest_level);
     Ok(set_level(&x, level))
+}
+
+/// A copy's level (dBFS) from a uniform draw `u`: -60 up to `loudest`.
+/// At the first chain's -15 the span is 45 exactly (integers are exact
+/// in f64), so the copies of sets made before are computed the same.
+fn copy_level(u: f64, loudest: f64) -> f64 {
+    -60.0 + (loudest + 60.0) * u
 }
 
 /// A room's RT60 from a uniform draw `u`: 0.2 s up to `longest` s.
@@ -107,14 +137,14 @@ mod tests {
     fn copies_are_seeded_distinct_and_at_a_microphone_level() {
         let y = tone(22050, 1.0);
         let r = ResamplerConfig::default();
-        let a = augmented(&y, 22050, 42, "clip", 1, &r, FIRST_LONGEST_ROOM).unwrap();
+        let a = augmented(&y, 22050, 42, "clip", 1, &r, &Ranges::FIRST).unwrap();
         assert_eq!(
             a,
-            augmented(&y, 22050, 42, "clip", 1, &r, FIRST_LONGEST_ROOM).unwrap(),
+            augmented(&y, 22050, 42, "clip", 1, &r, &Ranges::FIRST).unwrap(),
             "seeded"
         );
         let copies: Vec<Vec<f32>> = (1..=12)
-            .map(|k| augmented(&y, 22050, 42, "clip", k, &r, FIRST_LONGEST_ROOM).unwrap())
+            .map(|k| augmented(&y, 22050, 42, "clip", k, &r, &Ranges::FIRST).unwrap())
             .collect();
         for (k, c) in copies.iter().enumerate() {
             assert!(
@@ -153,13 +183,56 @@ mod tests {
         let r = ResamplerConfig::default();
         let (mut same, mut changed) = (0, 0);
         for k in 1..=12 {
-            let a = augmented(&y, 22050, 42, "clip", k, &r, FIRST_LONGEST_ROOM).unwrap();
-            let b = augmented(&y, 22050, 42, "clip", k, &r, 1.2).unwrap();
+            let a = augmented(&y, 22050, 42, "clip", k, &r, &Ranges::FIRST).unwrap();
+            let longer = Ranges {
+                longest_room: 1.2,
+                ..Ranges::FIRST
+            };
+            let b = augmented(&y, 22050, 42, "clip", k, &r, &longer).unwrap();
             match a == b {
                 true => same += 1,
                 false => changed += 1,
             }
         }
         assert!(same > 0 && changed > 0, "same {same}, changed {changed}");
+    }
+
+    #[test]
+    fn levels_reach_the_loudest_and_the_first_chain_keeps_its_draws() {
+        for i in 0..=1000 {
+            let u = i as f64 / 1000.0;
+            // Bit for bit the first chain's draw: its sets stay as computed.
+            assert_eq!(copy_level(u, FIRST_LOUDEST_LEVEL), -60.0 + 45.0 * u);
+            let hot = copy_level(u, -5.0);
+            assert!((-60.0..=-5.0).contains(&hot), "{hot}");
+        }
+        assert_eq!(copy_level(1.0, -5.0), -5.0);
+        // Every copy's level moves (the level is always drawn), and a hot
+        // recorder cuts the peaks of the loudest copies at full scale. A
+        // tone with a click every 50 ms peaks about 25 dB over its RMS, as
+        // speech's plosives do.
+        let mut y = tone(22050, 1.0);
+        y.iter_mut().step_by(1102).for_each(|v| *v += 0.5);
+        let r = ResamplerConfig::default();
+        let hot = Ranges {
+            loudest_level: -5.0,
+            ..Ranges::FIRST
+        };
+        let full = |c: &[f32]| usize::from(c.iter().any(|v| v.abs() == 1.0));
+        let (mut cut, mut cut_first, mut changed) = (0, 0, 0);
+        for k in 1..=40 {
+            let a = augmented(&y, 22050, 42, "clip", k, &r, &Ranges::FIRST).unwrap();
+            let b = augmented(&y, 22050, 42, "clip", k, &r, &hot).unwrap();
+            assert_eq!(a.len(), b.len(), "the same chain up to the level");
+            changed += usize::from(a != b);
+            cut += full(&b);
+            cut_first += full(&a);
+        }
+        assert_eq!(changed, 40);
+        assert!(
+            (4..=36).contains(&cut),
+            "{cut} of 40 copies cut at full scale"
+        );
+        assert!(cut > cut_first, "{cut} cut, {cut_first} in the first chain");
     }
 }

@@ -244,12 +244,19 @@ pub fn add_at_snr(y: &[f32], noise: &[f32], snr: f64) -> Vec<f32> {
 /// Babble of `len` samples: four of `others` (chosen by `rng`), each at
 /// the same RMS and from a random offset, summed.
 fn babble(others: &[&[f32]], len: usize, rng: &mut Rng) -> Result<Vec<f32>, String> {
+    talkers(others, 4, len, rng)
+}
+
+/// `n` talkers of `len` samples: `n` of `others` (chosen by `rng`, with
+/// repeats), each at the same RMS and from a random offset (looped),
+/// summed.
+pub fn talkers(others: &[&[f32]], n: usize, len: usize, rng: &mut Rng) -> Result<Vec<f32>, String> {
     let usable: Vec<&[f32]> = others.iter().copied().filter(|c| rms(c) > 0.0).collect();
     if usable.is_empty() {
         return Err("babble needs clips of other speakers; none given".into());
     }
     let mut out = vec![0f32; len];
-    for _ in 0..4 {
+    for _ in 0..n {
         let c = usable[(rng.next_u64() % usable.len() as u64) as usize];
         let g = (1.0 / rms(c)) as f32;
         let start = (rng.next_u64() % c.len() as u64) as usize;

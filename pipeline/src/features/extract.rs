@@ -144,7 +144,7 @@ pub fn compute_clip(
             &meta.clip_id,
             k,
             &cfg.resampler,
-            cfg.longest_room,
+            &cfg.ranges(),
         )?;
         rows.push(row(&format!("aug{k}"), &y)?);
     }

@@ -242,6 +242,14 @@ pub struct Resolved {
     /// none). Left out of the JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub warp: f64,
+    /// How far the warp stretches: factors `1 - r` to `1 + r`. Left out of
+    /// the JSON at the first range, 0.1, so runs named before it keep
+    /// their names.
+    #[serde(
+        default = "first_warp_range",
+        skip_serializing_if = "is_first_warp_range"
+    )]
+    pub warp_range: f64,
     /// Random gain of training examples, +-dB (0: none). Left out of the
     /// JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -270,6 +278,11 @@ pub struct Resolved {
     /// below). Left out of the JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub talkers_louder: f64,
+    /// Share of training copies made again with other voices of the
+    /// fold's training speakers in their audio (0: none). Left out of the
+    /// JSON when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub voices: f64,
 }
 
 impl Resolved {
@@ -294,6 +307,14 @@ fn is_zero<T: Default + PartialEq>(x: &T) -> bool {
 
 fn yes() -> bool {
     true
+}
+
+fn first_warp_range() -> f64 {
+    models::warp::FIRST_RANGE
+}
+
+fn is_first_warp_range(r: &f64) -> bool {
+    *r == models::warp::FIRST_RANGE
 }
 
 /// 1 of any number type: the neutral value of `members` and `gain_share`.
@@ -376,11 +397,15 @@ pub struct TrainStageConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub swa: Option<f64>,
     /// Share of training examples whose spectral envelope is stretched by
-    /// a factor of 0.9 to 1.1 (vocal-tract-length perturbation in the
+    /// a factor of `1 - r` to `1 + r` (`warp_range`; vocal-tract-length perturbation in the
     /// feature domain, [`models::warp`]); `None`: the model's. Left out of
     /// the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warp: Option<f64>,
+    /// How far the warp stretches: factors `1 - r` to `1 + r`; `None`: the
+    /// model's. Left out of the JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warp_range: Option<f64>,
     /// Random gain of training examples: each (or a share, `gain_share`)
     /// shifted by -G to +G dB in the feature domain ([`models::gain`]); `None`: the model's. Left
     /// out of the JSON when `None`.
@@ -416,6 +441,12 @@ pub struct TrainStageConfig {
     /// model's. Left out of the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub talkers_louder: Option<f64>,
+    /// Share of training copies (`augK`) made again from the clip's audio
+    /// with one to five of the fold's other training speakers mixed in
+    /// (`train::voices`); `None`: the model's. Left out of the JSON when
+    /// `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voices: Option<f64>,
     /// Standardisation; `None`: the model's (`train` for the paper's).
     pub norm: Option<Norm>,
     /// Training-time augmentation of the models that have it (si-cnn's
@@ -466,12 +497,14 @@ impl Default for TrainStageConfig {
             members: None,
             swa: None,
             warp: None,
+            warp_range: None,
             gain: None,
             talkers: None,
             reverb: None,
             mic: None,
             attention: None,
             talkers_louder: None,
+            voices: None,
             gain_share: None,
             norm: None,
             augment: None,
@@ -546,6 +579,9 @@ impl TrainStageConfig {
         if let Some(p) = self.warp {
             b::WARP.check(p)?;
         }
+        if let Some(r) = self.warp_range {
+            b::WARP_RANGE.check(r)?;
+        }
         if let Some(g) = self.gain {
             b::GAIN.check(g)?;
         }
@@ -564,6 +600,9 @@ impl TrainStageConfig {
         if let Some(p) = self.gain_share {
             b::GAIN_SHARE.check(p)?;
         }
+        if let Some(p) = self.voices {
+            b::VOICES.check(p)?;
+        }
         if let Some(h) = self.attention {
             b::ATTENTION.check(h)?;
             if h > 0 && self.model != ModelKind::SiCnn {
@@ -578,6 +617,18 @@ impl TrainStageConfig {
             return Err(format!(
                 "talkers_louder {} moves other talkers, and this run has none: use talkers above 0 or talkers_louder 0",
                 r.talkers_louder
+            ));
+        }
+        if r.voices > 0.0 && FeatureConfig::copies_for(&self.train_variants) == 0 {
+            return Err(format!(
+                "voices {} remakes the training copies, and this run trains on none: train on augK variants (ser features --augment N) or use voices 0",
+                r.voices
+            ));
+        }
+        if self.warp_range.is_some() && r.warp == 0.0 {
+            return Err(format!(
+                "warp_range {} shapes the warp, and this run has none: use warp above 0",
+                r.warp_range
             ));
         }
         if r.gain_share < 1.0 && r.gain == 0.0 {
@@ -635,6 +686,7 @@ impl TrainStageConfig {
         // one (refused) applies.
         let train_norm = self.norm.unwrap_or(Norm::Train) == Norm::Train;
         let recipe_step = |v: f64| if train_norm { v } else { 0.0 };
+        let warp = self.warp.unwrap_or(recipe_step(r.warp));
         Resolved {
             epochs: self.epochs.unwrap_or(r.epochs),
             batch_size: self.batch_size.unwrap_or(r.batch_size),
@@ -646,7 +698,12 @@ impl TrainStageConfig {
             babble: self.babble.unwrap_or(r.babble),
             members: self.members.unwrap_or(1),
             swa: self.swa.unwrap_or(r.swa),
-            warp: self.warp.unwrap_or(recipe_step(r.warp)),
+            warp,
+            // Without a warp its range shapes nothing (and names nothing).
+            warp_range: match warp > 0.0 {
+                true => self.warp_range.unwrap_or(r.warp_range),
+                false => models::warp::FIRST_RANGE,
+            },
             gain: self.gain.unwrap_or(recipe_step(r.gain)),
             gain_share: self.gain_share.unwrap_or(r.gain_share),
             talkers: self.talkers.unwrap_or(recipe_step(r.talkers)),
@@ -654,6 +711,7 @@ impl TrainStageConfig {
             mic: self.mic.unwrap_or(recipe_step(r.mic)),
             attention: self.attention.unwrap_or(r.attention),
             talkers_louder: self.talkers_louder.unwrap_or(r.talkers_louder),
+            voices: self.voices.unwrap_or(r.voices),
             norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
         }
@@ -953,6 +1011,30 @@ mod tests {
                 }),
                 serde_json::json!(10.0),
                 with(&|x| x.talkers_louder = Some(31.0)),
+            ),
+            (
+                "warp_range",
+                with(&|x| {
+                    x.warp = Some(1.0);
+                    x.warp_range = Some(0.15)
+                }),
+                serde_json::json!(0.15),
+                with(&|x| {
+                    x.warp = Some(1.0);
+                    x.warp_range = Some(0.5)
+                }),
+            ),
+            (
+                "voices",
+                with(&|x| {
+                    x.train_variants = vec!["clean".into(), "aug1".into()];
+                    x.voices = Some(0.5)
+                }),
+                serde_json::json!(0.5),
+                with(&|x| {
+                    x.train_variants = vec!["clean".into(), "aug1".into()];
+                    x.voices = Some(1.5)
+                }),
             ),
             (
                 "gain_share",

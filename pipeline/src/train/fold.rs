@@ -210,7 +210,7 @@ pub fn train_fold(
     let fold = plan
         .fold(k)
         .ok_or_else(|| PipelineError::Config(format!("run {} has no fold {k}", plan.run())))?;
-    let data = plan.fold_data(fold);
+    let data = plan.fold_data(fold)?;
     let n = plan.config.resolved().members.max(1);
     let mut members = Vec::with_capacity(n);
     for j in 0..n {

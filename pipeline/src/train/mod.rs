@@ -25,6 +25,7 @@ mod predict;
 mod run;
 mod steps;
 mod tables;
+mod voices;
 
 pub use config::{
     default_train_variants, Crop, Norm, Readout, Resolved, RunConfig, SplitKind, TrainStageConfig,

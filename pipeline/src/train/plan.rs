@@ -14,6 +14,7 @@ use super::config::{
 use super::data::{
     auto_window, data_fingerprint, dataset, load_clips, Clip, Framing, Standardizer, TEST_VARIANTS,
 };
+use super::voices::{with_voices, ClipAudio};
 use crate::error::{PipelineError, Result};
 use crate::features::{pick_set_with, read_feature_config};
 
@@ -29,6 +30,8 @@ pub struct TrainPlan {
     pub folds: Vec<Fold>,
     /// How clips become examples.
     pub framing: Framing,
+    /// The clips' audio, when other voices are mixed into the copies.
+    pub audio: Option<ClipAudio>,
 }
 
 /// One fold's examples, standardised with its training side's statistics.
@@ -105,6 +108,10 @@ impl TrainPlan {
             },
             emotions,
         };
+        let audio = match voices_share(&config) > 0.0 {
+            true => Some(ClipAudio::load(store, &clips, &config.features)?),
+            false => None,
+        };
         Ok(TrainPlan {
             config,
             clips,
@@ -115,6 +122,7 @@ impl TrainPlan {
                 crop: cfg.crop,
                 readout: cfg.readout,
             },
+            audio,
         })
     }
 
@@ -130,9 +138,22 @@ impl TrainPlan {
 
     /// Fold `fold`'s examples: standardised with its training side's
     /// statistics, trained on the configured variants, tested on both.
-    pub fn fold_data(&self, fold: &Fold) -> FoldData {
+    pub fn fold_data(&self, fold: &Fold) -> Result<FoldData> {
         let cfg = &self.config.train;
-        let clips = &self.clips;
+        let voiced = match &self.audio {
+            Some(audio) => Some(with_voices(
+                &self.clips,
+                &fold.train,
+                &cfg.train_variants,
+                audio,
+                &self.config.features,
+                voices_share(&self.config),
+                cfg.seed,
+                fold.number,
+            )?),
+            None => None,
+        };
+        let clips = voiced.as_deref().unwrap_or(&self.clips);
         let norm = match self.config.resolved().norm {
             Norm::Clip => Standardizer::per_clip(),
             n @ (Norm::Train | Norm::Level) => Standardizer::fit(
@@ -163,13 +184,18 @@ impl TrainPlan {
             &norm,
             self.framing,
         );
-        FoldData {
+        Ok(FoldData {
             norm,
             train,
             test,
             which,
-        }
+        })
     }
+}
+
+/// Share of training copies made again with other voices.
+fn voices_share(c: &RunConfig) -> f64 {
+    c.resolved().voices
 }
 
 /// Every variant the run trains on is in the feature set.

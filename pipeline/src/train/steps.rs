@@ -45,7 +45,7 @@ fn feature_babble(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<Fe
 }
 
 /// The vocal-tract-length warp of training batches a run asks for
-/// (factors 0.9 to 1.1), in its feature path and standardisation (`--norm
+/// (factors `1 - r` to `1 + r`, `r` the run's warp range), in its feature path and standardisation (`--norm
 /// train` only). Band centres follow the feature set's sample rate
 /// (22.05 kHz assumed for a native-rate set).
 fn feature_warp(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<FeatureWarp> {
@@ -55,7 +55,7 @@ fn feature_warp(c: &RunConfig, r: &Resolved, norm: &Standardizer) -> Option<Feat
         FeatureWarp::new(
             &crate::dsp::mfcc::dct_ortho(N_MFCC, m.n_mels),
             &centres,
-            models::warp::factors(0.9, 1.1),
+            models::warp::factors_within(r.warp_range),
             norm.mean.clone(),
             norm.std.clone(),
             r.warp,

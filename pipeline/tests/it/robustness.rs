@@ -90,8 +90,9 @@ fn robustness_rows(t: &TestDir, run: &str, conditions: &str) -> Vec<RobustnessRo
 
 /// si-cnn on two speaker folds of `t`'s clean and noisy copies, with
 /// `extra` flags; the run's name.
-fn train_si_cnn(t: &TestDir, extra: &[&str]) -> String {
-    let mut args = vec![
+/// `ser train` of a two-fold si-cnn on 8 emotions, on `variants`.
+fn si_cnn_args(variants: &'static str) -> Vec<&'static str> {
+    vec![
         "train",
         "--model",
         "si-cnn",
@@ -102,8 +103,12 @@ fn train_si_cnn(t: &TestDir, extra: &[&str]) -> String {
         "--folds",
         "2",
         "--train-variants",
-        "clean,noisy",
-    ];
+        variants,
+    ]
+}
+
+fn train_si_cnn(t: &TestDir, extra: &[&str]) -> String {
+    let mut args = si_cnn_args("clean,noisy");
     args.extend(extra);
     run_name(&ok(&t.ser(&args)))
 }
@@ -354,6 +359,8 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
         "0.5",
         "--warp",
         "1",
+        "--warp-range",
+        "0.15",
         "--gain",
         "20",
         "--gain-share",
@@ -379,6 +386,7 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
         (
             recipe["swa"].as_f64(),
             recipe["warp"].as_f64(),
+            recipe["warp_range"].as_f64(),
             recipe["gain"].as_f64(),
             recipe["gain_share"].as_f64(),
             recipe["talkers"].as_f64(),
@@ -390,6 +398,7 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
         (
             Some(0.5),
             Some(1.0),
+            Some(0.15),
             Some(20.0),
             Some(0.5),
             Some(1.0),
@@ -404,6 +413,7 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
     for step in [
         "swa",
         "warp",
+        "warp_range",
         "gain",
         "gain_share",
         "talkers",
@@ -417,4 +427,40 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
     // batch-norm statistics training scored with.
     assert_clean_as_trained(&t, &avg, &robustness_rows(&t, &avg, "clean"));
     assert_ne!(probabilities(&t, &plain), probabilities(&t, &avg));
+}
+
+#[test]
+fn other_voices_remake_the_training_copies_and_need_the_clips_files() {
+    let t = demo_store(4);
+    ok(&t.ser(&["features", "--augment", "1"]));
+    let base = [
+        si_cnn_args("clean,aug1"),
+        vec!["--epochs", "2", "--window", "64"],
+    ]
+    .concat();
+    let args = |extra: &[&'static str]| [&base[..], extra].concat();
+    let plain = run_name(&ok(&t.ser(&args(&[]))));
+    let voiced = run_name(&ok(&t.ser(&args(&["--voices", "1"]))));
+    assert_ne!(plain, voiced, "voices are part of the run");
+    assert_eq!(
+        config_of(&t, &voiced)["optimisation"]["voices"].as_f64(),
+        Some(1.0)
+    );
+    assert!(config_of(&t, &plain)["optimisation"]
+        .get("voices")
+        .is_none());
+    assert_ne!(
+        probabilities(&t, &plain),
+        probabilities(&t, &voiced),
+        "the copies trained on were remade"
+    );
+    // Without the clips' files it says which file and why, and the runs
+    // already in the store stay as they were.
+    let before = probabilities(&t, &voiced);
+    std::fs::rename(t.path().join("data"), t.path().join("moved")).unwrap();
+    let out = t.ser(&args(&["--voices", "0.5"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(".wav") && err.contains("--voices"), "{err}");
+    assert_eq!(probabilities(&t, &voiced), before);
 }

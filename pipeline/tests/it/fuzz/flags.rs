@@ -153,6 +153,8 @@ fn train_config(r: &mut Rng) -> TrainStageConfig {
         attention: maybe(r, count),
         talkers_louder: maybe(r, number),
         gain_share: maybe(r, number),
+        voices: maybe(r, number),
+        warp_range: maybe(r, number),
         adam_eps: number(r),
         kernel: count(r),
         window: if one_in(r, 3) {

@@ -60,6 +60,12 @@ pub struct Args {
     /// from 0.2 s up to it), 0.3..=3; needs `--augment` [default: 0.8].
     #[arg(long, value_parser = within(bounds::LONGEST_ROOM))]
     pub longest_room: Option<f64>,
+    /// Loudest level of the training copies, RMS in dBFS (levels are drawn
+    /// from -60 up to it; above about -20 a clip's peaks are cut at full
+    /// scale, as by a recorder set too hot), -30..=0; needs `--augment`
+    /// [default: -15].
+    #[arg(long, allow_hyphen_values = true, value_parser = within(bounds::LOUDEST_LEVEL))]
+    pub loudest_level: Option<f64>,
     /// Compute only slice K of N (1 <= K <= N), e.g. for a job array.
     #[arg(long)]
     pub shard: Option<ShardSpec>,
@@ -105,6 +111,7 @@ impl Args {
         cfg.resampler = self.resampler.unwrap_or(cfg.resampler);
         cfg.augment = self.augment.unwrap_or(cfg.augment);
         cfg.longest_room = self.longest_room.unwrap_or(cfg.longest_room);
+        cfg.loudest_level = self.loudest_level.unwrap_or(cfg.loudest_level);
         cfg.validate()
             .map_err(|e| usage(format!("invalid feature config: {e}")))?;
         Ok(cfg)

@@ -105,11 +105,15 @@ pub struct Args {
     #[arg(long, value_parser = within(bounds::SWA))]
     pub swa: Option<f64>,
     /// Share of training examples, in [0, 1], whose spectral envelope is
-    /// stretched by a factor of 0.9 to 1.1, as a shorter or longer vocal tract
-    /// would (feature domain; needs `--norm train`) [default: the model's: 0 for
+    /// stretched by a factor of 1-R to 1+R (`--warp-range R`), as a shorter or
+    /// longer vocal tract would (feature domain; needs `--norm train`) [default: the model's: 0 for
     /// the paper's, 1 for si-cnn with `--norm train`].
     #[arg(long, value_parser = within(bounds::WARP))]
     pub warp: Option<f64>,
+    /// How far the warp stretches, 0.01..=0.3: factors 1-R to 1+R; needs
+    /// a warp [default: the model's: 0.15 for si-cnn, 0.1 for the others].
+    #[arg(long, value_name = "R", value_parser = within(bounds::WARP_RANGE))]
+    pub warp_range: Option<f64>,
     /// Random microphone gain of training examples, each (or a share:
     /// `--gain-share`) moved by -DB to +DB (feature domain, where a gain shifts only the first coefficient;
     /// needs `--norm train`), so that absolute level stops telling emotions
@@ -136,6 +140,12 @@ pub struct Args {
     /// [default: the model's: 0].
     #[arg(long, value_name = "DB", value_parser = within(bounds::TALKERS_LOUDER))]
     pub talkers_louder: Option<f64>,
+    /// Share of training copies, in [0, 1], made again from the clip's
+    /// audio with one to five other voices mixed in at 0-20 dB SNR, from
+    /// the fold's own training speakers (no test speaker enters); needs
+    /// augK train variants and the clips' files [default: the model's: 0].
+    #[arg(long, value_name = "P", value_parser = within(bounds::VOICES))]
+    pub voices: Option<f64>,
     /// Share of training examples, in [0, 1], put in a room (RT60 0.2-1.2
     /// s, direct-to-reverberant ratio -3 to +9 dB; a new room each epoch;
     /// feature domain; needs `--norm train`) [default: the model's: 0].
@@ -284,10 +294,12 @@ impl Args {
         cfg.babble = self.babble.or(cfg.babble);
         cfg.swa = self.swa.or(cfg.swa);
         cfg.warp = self.warp.or(cfg.warp);
+        cfg.warp_range = self.warp_range.or(cfg.warp_range);
         cfg.gain = self.gain.or(cfg.gain);
         cfg.gain_share = self.gain_share.or(cfg.gain_share);
         cfg.talkers = self.talkers.or(cfg.talkers);
         cfg.talkers_louder = self.talkers_louder.or(cfg.talkers_louder);
+        cfg.voices = self.voices.or(cfg.voices);
         cfg.reverb = self.reverb.or(cfg.reverb);
         cfg.mic = self.mic.or(cfg.mic);
         cfg.attention = self.attention.or(cfg.attention);

@@ -22,8 +22,7 @@ use crate::dsp::conditions::{add_at_snr, talkers};
 use crate::dsp::rng::{fnv1a, Rng};
 use crate::dsp::FeatureExtractor;
 use crate::error::{PipelineError, Result};
-use crate::features::FeatureConfig;
-use crate::features::{load_resampled, mel_and_mfcc};
+use crate::features::{load_resampled, mel_and_mfcc, FeatureConfig};
 
 /// Fewest and most talkers mixed into one copy.
 const TALKERS: (usize, usize) = (1, 5);

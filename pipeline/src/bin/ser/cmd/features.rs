@@ -63,8 +63,8 @@ pub struct Args {
     /// Loudest level of the training copies, RMS in dBFS (levels are drawn
     /// from -60 up to it; above about -20 a clip's peaks are cut at full
     /// scale, as by a recorder set too hot), -30..=0; needs `--augment`
-    /// [default: -15].
-    #[arg(long, allow_hyphen_values = true, value_parser = within(bounds::LOUDEST_LEVEL))]
+    /// (measured, not in the recipe: README) [default: -15].
+    #[arg(long, value_name = "DB", allow_hyphen_values = true, value_parser = within(bounds::LOUDEST_LEVEL))]
     pub loudest_level: Option<f64>,
     /// Compute only slice K of N (1 <= K <= N), e.g. for a job array.
     #[arg(long)]

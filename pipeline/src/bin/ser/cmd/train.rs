@@ -143,7 +143,8 @@ pub struct Args {
     /// Share of training copies, in [0, 1], made again from the clip's
     /// audio with one to five other voices mixed in at 0-20 dB SNR, from
     /// the fold's own training speakers (no test speaker enters); needs
-    /// augK train variants and the clips' files [default: the model's: 0].
+    /// augK train variants and the clips' files (measured, not in the
+    /// recipe: README) [default: the model's: 0].
     #[arg(long, value_name = "P", value_parser = within(bounds::VOICES))]
     pub voices: Option<f64>,
     /// Share of training examples, in [0, 1], put in a room (RT60 0.2-1.2

@@ -148,7 +148,6 @@ fn stretch(centres_hz: &[f64], alpha: f64) -> Vec<Vec<(usize, f64)>> {
         .collect()
 }
 
-/// Stretch factors from `lo` to `hi` in steps of 0.01 (both included).
 /// The warp's first range: factors 0.9 to 1.1.
 pub const FIRST_RANGE: f64 = 0.1;
 
@@ -158,7 +157,7 @@ pub fn factors_within(r: f64) -> Vec<f64> {
     factors(1.0 - r, 1.0 + r)
 }
 
-/// Factors `lo` to `hi` in steps of 0.01.
+/// Stretch factors from `lo` to `hi` in steps of 0.01 (both included).
 pub fn factors(lo: f64, hi: f64) -> Vec<f64> {
     let steps = ((hi - lo) / 0.01).round().max(0.0) as usize;
     (0..=steps).map(|i| lo + 0.01 * i as f64).collect()

@@ -134,17 +134,15 @@ impl FeatureConfig {
         b::AUGMENT.check(self.augment)?;
         b::LONGEST_ROOM.check(self.longest_room)?;
         b::LOUDEST_LEVEL.check(self.loudest_level)?;
-        if self.augment == 0 && self.longest_room != FIRST_LONGEST_ROOM {
-            return Err(format!(
-                "longest_room shapes the training copies only: set augment too (longest_room {})",
-                self.longest_room
-            ));
-        }
-        if self.augment == 0 && self.loudest_level != FIRST_LOUDEST_LEVEL {
-            return Err(format!(
-                "loudest_level shapes the training copies only: set augment too (loudest_level {})",
-                self.loudest_level
-            ));
+        for (name, value, first) in [
+            ("longest_room", self.longest_room, FIRST_LONGEST_ROOM),
+            ("loudest_level", self.loudest_level, FIRST_LOUDEST_LEVEL),
+        ] {
+            if self.augment == 0 && value != first {
+                return Err(format!(
+                    "{name} shapes the training copies only: set augment too ({name} {value})"
+                ));
+            }
         }
         if let Some(sr) = self.sample_rate {
             if !b::SAMPLE_RATE.contains(sr) {
@@ -252,64 +250,53 @@ mod tests {
     }
 
     #[test]
-    fn regression_training_copies_keep_their_set_until_the_rooms_change() {
-        // `ser features --augment 2` before `longest_room` existed.
+    fn regression_training_copies_keep_their_set_until_their_ranges_change() {
+        // `ser features --augment 2` before `longest_room` and
+        // `loudest_level` existed.
         let two = FeatureConfig {
             augment: 2,
             ..FeatureConfig::default()
         };
         assert_eq!(two.id(), "1231eb1092a8");
-        let longer = FeatureConfig {
-            longest_room: 1.2,
-            ..two.clone()
-        };
-        assert!(longer.validate().is_ok());
-        assert_ne!(longer.id(), two.id());
-        let json = serde_json::to_string(&longer).unwrap();
-        assert!(json.contains("\"longest_room\":1.2"), "{json}");
-        // Without copies the rooms shape nothing: refused, not a new set.
-        let alone = FeatureConfig {
-            longest_room: 1.2,
-            ..FeatureConfig::default()
-        };
-        assert!(alone.validate().unwrap_err().contains("longest_room"));
-        let wild = FeatureConfig {
-            longest_room: 9.0,
-            ..two
-        };
-        assert!(wild.validate().unwrap_err().contains("longest_room"));
-    }
-
-    #[test]
-    fn regression_training_copies_keep_their_set_until_the_levels_change() {
-        let two = FeatureConfig {
-            augment: 2,
-            ..FeatureConfig::default()
-        };
-        assert_eq!(two.id(), "1231eb1092a8");
-        let hot = FeatureConfig {
-            loudest_level: -5.0,
-            ..two.clone()
-        };
-        assert!(hot.validate().is_ok());
-        assert_ne!(hot.id(), two.id());
-        let json = serde_json::to_string(&hot).unwrap();
-        assert!(json.contains("\"loudest_level\":-5.0"), "{json}");
-        assert_eq!(serde_json::from_str::<FeatureConfig>(&json).unwrap(), hot);
-        let alone = FeatureConfig {
-            loudest_level: -5.0,
-            ..FeatureConfig::default()
-        };
-        assert!(alone.validate().unwrap_err().contains("loudest_level"));
-        for wild in [-31.0, 0.5] {
-            let w = FeatureConfig {
-                loudest_level: wild,
-                ..two.clone()
+        type Set = fn(&mut FeatureConfig, f64);
+        let ranges: [(&str, Set, f64, &str, [f64; 2]); 2] = [
+            (
+                "longest_room",
+                |c, v| c.longest_room = v,
+                1.2,
+                "\"longest_room\":1.2",
+                [9.0, 0.2],
+            ),
+            (
+                "loudest_level",
+                |c, v| c.loudest_level = v,
+                -5.0,
+                "\"loudest_level\":-5.0",
+                [-31.0, 0.5],
+            ),
+        ];
+        for (name, set, value, in_json, wild) in ranges {
+            let with = |base: &FeatureConfig, v: f64| {
+                let mut c = base.clone();
+                set(&mut c, v);
+                c
             };
-            assert!(
-                w.validate().unwrap_err().contains("loudest_level"),
-                "{wild}"
+            let changed = with(&two, value);
+            assert!(changed.validate().is_ok(), "{name}");
+            assert_ne!(changed.id(), two.id(), "{name}");
+            let json = serde_json::to_string(&changed).unwrap();
+            assert!(json.contains(in_json), "{json}");
+            assert_eq!(
+                serde_json::from_str::<FeatureConfig>(&json).unwrap(),
+                changed
             );
+            // Without copies it shapes nothing: refused, not a new set.
+            let alone = with(&FeatureConfig::default(), value);
+            assert!(alone.validate().unwrap_err().contains(name), "{name}");
+            for w in wild {
+                let e = with(&two, w).validate().unwrap_err();
+                assert!(e.contains(name), "{name} {w}: {e}");
+            }
         }
     }
 

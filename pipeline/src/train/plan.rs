@@ -3,6 +3,9 @@
 //! run's name. Every fold of a run — trained in one process or spread over
 //! a job array — starts from the same plan.
 
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
 use models::split::{actor_folds, balanced_groups, emobox_groups, random_split, Fold, SplitClip};
 use models::{Dataset, ModelKind};
 use store::Store;
@@ -30,8 +33,11 @@ pub struct TrainPlan {
     pub folds: Vec<Fold>,
     /// How clips become examples.
     pub framing: Framing,
-    /// The clips' audio, when other voices are mixed into the copies.
-    pub audio: Option<ClipAudio>,
+    /// `metadata.parquet`, where the clips' files are listed.
+    metadata: PathBuf,
+    /// The clips' audio, decoded by the first fold that mixes other voices
+    /// into its copies (never for a plan that trains nothing).
+    audio: OnceLock<ClipAudio>,
 }
 
 /// One fold's examples, standardised with its training side's statistics.
@@ -108,10 +114,6 @@ impl TrainPlan {
             },
             emotions,
         };
-        let audio = match voices_share(&config) > 0.0 {
-            true => Some(ClipAudio::load(store, &clips, &config.features)?),
-            false => None,
-        };
         Ok(TrainPlan {
             config,
             clips,
@@ -122,7 +124,8 @@ impl TrainPlan {
                 crop: cfg.crop,
                 readout: cfg.readout,
             },
-            audio,
+            metadata: store.metadata_path(),
+            audio: OnceLock::new(),
         })
     }
 
@@ -136,25 +139,35 @@ impl TrainPlan {
         self.folds.iter().find(|f| f.number == k)
     }
 
+    /// The clips' audio, decoded once, when a fold first needs it.
+    fn audio(&self) -> Result<&ClipAudio> {
+        if let Some(a) = self.audio.get() {
+            return Ok(a);
+        }
+        let a = ClipAudio::load(&self.metadata, &self.clips, &self.config.features)?;
+        Ok(self.audio.get_or_init(|| a))
+    }
+
     /// Fold `fold`'s examples: standardised with its training side's
     /// statistics, trained on the configured variants, tested on both.
     pub fn fold_data(&self, fold: &Fold) -> Result<FoldData> {
         let cfg = &self.config.train;
-        let voiced = match &self.audio {
-            Some(audio) => Some(with_voices(
+        let r = self.config.resolved();
+        let voiced = match r.voices > 0.0 {
+            true => Some(with_voices(
                 &self.clips,
                 &fold.train,
                 &cfg.train_variants,
-                audio,
+                self.audio()?,
                 &self.config.features,
-                voices_share(&self.config),
+                r.voices,
                 cfg.seed,
                 fold.number,
             )?),
-            None => None,
+            false => None,
         };
         let clips = voiced.as_deref().unwrap_or(&self.clips);
-        let norm = match self.config.resolved().norm {
+        let norm = match r.norm {
             Norm::Clip => Standardizer::per_clip(),
             n @ (Norm::Train | Norm::Level) => Standardizer::fit(
                 fold.train.iter().flat_map(|&i| {
@@ -191,11 +204,6 @@ impl TrainPlan {
             which,
         })
     }
-}
-
-/// Share of training copies made again with other voices.
-fn voices_share(c: &RunConfig) -> f64 {
-    c.resolved().voices
 }
 
 /// Every variant the run trains on is in the feature set.

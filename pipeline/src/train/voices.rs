@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use rayon::prelude::*;
-use store::{MetadataRow, Store};
+use store::MetadataRow;
 
 use super::data::{Clip, Variant};
 use crate::dsp::augment::augmented;
@@ -36,10 +36,11 @@ pub struct ClipAudio {
 }
 
 impl ClipAudio {
-    /// Decodes every clip of `clips` from its `metadata.parquet` path, as
-    /// `ser features` does. The error names the file and the reason.
-    pub fn load(store: &Store, clips: &[Clip], features: &FeatureConfig) -> Result<ClipAudio> {
-        let paths: HashMap<String, String> = MetadataRow::read(&store.metadata_path())?
+    /// Decodes every clip of `clips` from its path in `metadata` (a
+    /// store's `metadata.parquet`), as `ser features` does. The error names
+    /// the file and the reason.
+    pub fn load(metadata: &Path, clips: &[Clip], features: &FeatureConfig) -> Result<ClipAudio> {
+        let paths: HashMap<String, String> = MetadataRow::read(metadata)?
             .into_iter()
             .map(|m| (m.clip_id, m.path))
             .collect();
@@ -94,9 +95,8 @@ pub fn with_voices(
         .par_iter()
         .map(|&i| {
             let c = &clips[i];
-            let others: Vec<&[f32]> = pool(clips, train, i)
-                .map(|j| audio.samples[j].as_slice())
-                .collect();
+            // Gathered once a copy of the clip draws voices.
+            let mut others: Option<Vec<&[f32]>> = None;
             let mut out = Vec::new();
             for &(k, name) in &copies {
                 let tag = format!("{}/{fold}/{k}", c.clip_id);
@@ -107,7 +107,12 @@ pub fn with_voices(
                 let n = TALKERS.0 + (rng.next_u64() % (TALKERS.1 - TALKERS.0 + 1) as u64) as usize;
                 let snr = SNR_DB.0 + (SNR_DB.1 - SNR_DB.0) * rng.uniform();
                 let y = &audio.samples[i];
-                let voices = talkers(&others, n, y.len(), &mut rng).map_err(bad(c))?;
+                let others = others.get_or_insert_with(|| {
+                    pool(clips, train, i)
+                        .map(|j| audio.samples[j].as_slice())
+                        .collect()
+                });
+                let voices = talkers(others, n, y.len(), &mut rng).map_err(bad(c))?;
                 let copy = voiced_copy(y, &voices, snr, audio.rate, features, &c.clip_id, k)
                     .map_err(bad(c))?;
                 let (frames, _, mfcc) = mel_and_mfcc(&copy, &extractor).map_err(bad(c))?;

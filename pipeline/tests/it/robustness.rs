@@ -455,9 +455,11 @@ fn other_voices_remake_the_training_copies_and_need_the_clips_files() {
         "the copies trained on were remade"
     );
     // Without the clips' files it says which file and why, and the runs
-    // already in the store stay as they were.
+    // already in the store stay as they were. A run with nothing left to
+    // train reads no audio: it is there as it was.
     let before = probabilities(&t, &voiced);
     std::fs::rename(t.path().join("data"), t.path().join("moved")).unwrap();
+    assert_eq!(run_name(&ok(&t.ser(&args(&["--voices", "1"])))), voiced);
     let out = t.ser(&args(&["--voices", "0.5"]));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);

@@ -27,10 +27,10 @@
 //!   level), which is what makes it hold at a normal microphone level, on
 //!   a telephone band and through a codec. Weight averaging
 //!   ([`crate::average`]), a vocal-tract-length warp ([`crate::warp`]),
-//!   other talkers in the quiet frames ([`crate::talkers`]) and a
-//!   microphone's high-pass ([`crate::mic`]) are in the recipe;
-//!   feature-domain babble ([`crate::babble`]), rooms
-//!   ([`crate::reverb`]) and a random gain ([`crate::gain`]) are options
+//!   a random gain on some examples ([`crate::gain`]), other talkers in
+//!   the quiet frames ([`crate::talkers`]) and a microphone's high-pass
+//!   ([`crate::mic`]) are in the recipe; feature-domain babble
+//!   ([`crate::babble`]) and rooms ([`crate::reverb`]) are options
 //!   (README, what each measured).
 //!
 //! Each ingredient's measured effect is in the README's ablation table.

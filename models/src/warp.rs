@@ -187,9 +187,15 @@ mod tests {
     #[test]
     fn the_first_range_keeps_its_factors_and_wider_ones_reach_further() {
         assert_eq!(factors_within(FIRST_RANGE), factors(0.9, 1.1));
-        let wide = factors_within(0.15);
-        assert_eq!(wide.len(), 31);
-        assert!((wide[0] - 0.85).abs() < 1e-12 && (wide[30] - 1.15).abs() < 1e-12);
+        for (r, n, lo, hi) in [(0.15, 31, 0.85, 1.15), (0.2, 41, 0.8, 1.2)] {
+            let wide = factors_within(r);
+            assert_eq!(wide.len(), n, "{r}");
+            assert!((wide[0] - lo).abs() < 1e-12 && (wide[n - 1] - hi).abs() < 1e-12);
+            assert!(
+                wide.iter().any(|a| (a - 1.0).abs() < 1e-12),
+                "{r}: 1 is a factor"
+            );
+        }
     }
 
     #[test]

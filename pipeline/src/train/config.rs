@@ -631,10 +631,9 @@ impl TrainStageConfig {
                 r.warp_range
             ));
         }
-        if r.gain_share < 1.0 && r.gain == 0.0 {
+        if let Some(p) = self.gain_share.filter(|p| *p < 1.0 && r.gain == 0.0) {
             return Err(format!(
-                "gain_share {} shares out a gain, and this run has none: use gain above 0 or gain_share 1",
-                r.gain_share
+                "gain_share {p} shares out a gain, and this run has none: use gain above 0 or gain_share 1"
             ));
         }
         if r.norm != Norm::Train {
@@ -687,6 +686,7 @@ impl TrainStageConfig {
         let train_norm = self.norm.unwrap_or(Norm::Train) == Norm::Train;
         let recipe_step = |v: f64| if train_norm { v } else { 0.0 };
         let warp = self.warp.unwrap_or(recipe_step(r.warp));
+        let gain = self.gain.unwrap_or(recipe_step(r.gain));
         Resolved {
             epochs: self.epochs.unwrap_or(r.epochs),
             batch_size: self.batch_size.unwrap_or(r.batch_size),
@@ -704,8 +704,12 @@ impl TrainStageConfig {
                 true => self.warp_range.unwrap_or(r.warp_range),
                 false => models::warp::FIRST_RANGE,
             },
-            gain: self.gain.unwrap_or(recipe_step(r.gain)),
-            gain_share: self.gain_share.unwrap_or(r.gain_share),
+            gain,
+            // Without a gain its share moves nothing (and names nothing).
+            gain_share: match gain > 0.0 {
+                true => self.gain_share.unwrap_or(r.gain_share),
+                false => 1.0,
+            },
             talkers: self.talkers.unwrap_or(recipe_step(r.talkers)),
             reverb: self.reverb.unwrap_or(recipe_step(r.reverb)),
             mic: self.mic.unwrap_or(recipe_step(r.mic)),
@@ -1129,39 +1133,72 @@ mod tests {
     fn a_gain_share_without_a_gain_is_refused_not_silently_hashed() {
         let si = TrainStageConfig {
             model: ModelKind::SiCnn,
-            gain: Some(30.0),
-            gain_share: Some(0.3),
             ..Default::default()
         };
-        si.validate().unwrap();
-        // An si-cnn run with a gain and no share keeps the name it had: the
-        // share is left out of its recipe at 1, and a share renames it.
-        let gain_only = TrainStageConfig {
-            gain_share: None,
+        let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
+        // si-cnn's recipe shares out its gain; spelled out, it is the same.
+        let r = si.resolved();
+        assert_eq!((r.gain, r.gain_share), (30.0, 0.3));
+        let spelled = TrainStageConfig {
+            gain: Some(30.0),
+            gain_share: Some(0.3),
             ..si.clone()
         };
-        let recipe = serde_json::to_value(gain_only.resolved()).unwrap();
+        spelled.validate().unwrap();
+        assert_eq!(spelled.resolved(), si.resolved());
+        // A gain on every example is left out of the recipe at 1, as runs
+        // before the share recorded it, and is named apart.
+        let every = TrainStageConfig {
+            gain_share: Some(1.0),
+            ..si.clone()
+        };
+        every.validate().unwrap();
+        let recipe = serde_json::to_value(every.resolved()).unwrap();
         assert!(recipe.get("gain_share").is_none(), "{recipe}");
         assert_eq!(recipe["gain"], serde_json::json!(30.0));
-        let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
-        assert_ne!(name(&gain_only), name(&si));
+        assert_ne!(name(&every), name(&si));
         // A run recorded before the share existed moved every example.
         let recorded = serde_json::to_value(TrainStageConfig::default().resolved()).unwrap();
         assert!(recorded.get("gain_share").is_none(), "{recorded}");
         let old: Resolved = serde_json::from_value(recorded).unwrap();
         assert_eq!(old.gain_share, 1.0);
+        // Without a gain (asked, or given way to another norm), the
+        // recipe's share moves nothing and names nothing: not refused.
         for c in [
             TrainStageConfig {
-                gain: None,
+                gain: Some(0.0),
                 ..si.clone()
             },
             TrainStageConfig {
+                norm: Some(Norm::Clip),
+                ..si.clone()
+            },
+        ] {
+            c.validate().unwrap();
+            let r = c.resolved();
+            assert_eq!((r.gain, r.gain_share), (0.0, 1.0), "{c:?}");
+            let json = serde_json::to_value(r).unwrap();
+            assert!(json.get("gain_share").is_none(), "{json}");
+        }
+        // A share asked for where there is no gain is refused.
+        for c in [
+            TrainStageConfig {
                 gain: Some(0.0),
-                ..si
+                ..spelled.clone()
+            },
+            TrainStageConfig {
+                gain: None,
+                model: ModelKind::Cnn,
+                ..spelled.clone()
+            },
+            TrainStageConfig {
+                gain: None,
+                norm: Some(Norm::Clip),
+                ..spelled
             },
         ] {
             let e = c.validate().unwrap_err();
-            assert!(e.contains("gain_share"), "{e}");
+            assert!(e.contains("gain_share 0.3"), "{e}");
         }
     }
 

@@ -29,8 +29,9 @@ pub struct Args {
     pub config: Option<PathBuf>,
     /// `cnn`, `lstm`, `cnn-lstm` (the paper's) or `si-cnn` (ours, for unseen
     /// speakers and people's recordings: a small CNN with statistics pooling,
-    /// masks, label smoothing, mixup, a vocal-tract-length warp, other talkers
-    /// in the quiet frames, a microphone's high-pass and AdamW one-cycle
+    /// masks, label smoothing, mixup, a vocal-tract-length warp, a random
+    /// gain on some examples, other talkers in the quiet frames, a
+    /// microphone's high-pass and AdamW one-cycle
     /// ending in weight averaging, trained on each clip's clean and noisy
     /// copies and its two training copies, the feature set made with augment
     /// 2) [default: cnn].
@@ -111,19 +112,20 @@ pub struct Args {
     #[arg(long, value_parser = within(bounds::WARP))]
     pub warp: Option<f64>,
     /// How far the warp stretches, 0.01..=0.3: factors 1-R to 1+R; needs
-    /// a warp [default: the model's: 0.15 for si-cnn, 0.1 for the others].
+    /// a warp [default: the model's: 0.2 for si-cnn, 0.1 for the others].
     #[arg(long, value_name = "R", value_parser = within(bounds::WARP_RANGE))]
     pub warp_range: Option<f64>,
     /// Random microphone gain of training examples, each (or a share:
     /// `--gain-share`) moved by -DB to +DB (feature domain, where a gain shifts only the first coefficient;
     /// needs `--norm train`), so that absolute level stops telling emotions
-    /// apart; 30 makes si-cnn level-blind, at some cost in rooms and slowed
-    /// speech (README) [default: 0].
+    /// apart; 30 on every example makes si-cnn level-blind, at some cost in
+    /// rooms and slowed speech (README) [default: the model's: 0 for the
+    /// paper's, 30 for si-cnn with `--norm train`].
     #[arg(long, value_name = "DB", value_parser = within(bounds::GAIN))]
     pub gain: Option<f64>,
     /// Share of training examples, in (0, 1], that `--gain` moves; the rest
     /// keep their recorded level and what it tells within the corpus; needs
-    /// `--gain` (measured, not in the recipe: README) [default: 1].
+    /// a gain [default: the model's: 0.3 for si-cnn, 1 for the others].
     #[arg(long, value_name = "P", value_parser = within(bounds::GAIN_SHARE))]
     pub gain_share: Option<f64>,
     /// Share of training examples, in [0, 1], that get other talkers (one to

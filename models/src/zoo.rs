@@ -198,8 +198,8 @@ impl ModelKind {
 }
 
 /// si-cnn's random microphone gain: up to ±30 dB, on a share
-/// [`SI_CNN_GAIN_SHARE`] of the training examples (README, *A wider
-/// warp, and a gain for some examples*).
+/// [`SI_CNN_GAIN_SHARE`] of the training examples (README, *Wider
+/// still, and a gain for some examples*).
 pub const SI_CNN_GAIN_DB: f64 = 30.0;
 
 /// The share of si-cnn's training examples its gain moves; the rest keep
@@ -208,7 +208,7 @@ pub const SI_CNN_GAIN_SHARE: f64 = 0.3;
 
 /// si-cnn's warp range: factors 0.8 to 1.2 (wider than the first
 /// range, 0.1, and than 0.15; 0.25 measured lower: README, *A wider
-/// warp*).
+/// warp* and *Wider still*).
 pub const SI_CNN_WARP_RANGE: f64 = 0.2;
 
 /// Kernel widths `ser train` offers (any width builds; these are the

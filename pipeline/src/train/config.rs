@@ -5,6 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use models::warp::FIRST_RANGE;
 use models::{Init, LabelSet, Loss, ModelKind, Schedule};
 use serde::{Deserialize, Serialize};
 use store::fingerprint::short_id;
@@ -286,6 +287,33 @@ pub struct Resolved {
 }
 
 impl Resolved {
+    /// The settings that only shape a step, each as (name, value asked,
+    /// the step it shapes, that step's value here, its neutral value):
+    /// one asked away from neutral for a step this run does not take is
+    /// refused.
+    fn shapers(
+        &self,
+        asked: &TrainStageConfig,
+    ) -> [(&'static str, Option<f64>, &'static str, f64, f64); 3] {
+        [
+            (
+                "warp_range",
+                asked.warp_range,
+                "warp",
+                self.warp,
+                FIRST_RANGE,
+            ),
+            ("gain_share", asked.gain_share, "gain", self.gain, 1.0),
+            (
+                "talkers_louder",
+                asked.talkers_louder,
+                "talkers",
+                self.talkers,
+                0.0,
+            ),
+        ]
+    }
+
     /// The training steps that work on standardised features through the
     /// training side's standardisation (`norm train` only), by name, with
     /// their values (0: off).
@@ -310,11 +338,22 @@ fn yes() -> bool {
 }
 
 fn first_warp_range() -> f64 {
-    models::warp::FIRST_RANGE
+    FIRST_RANGE
 }
 
 fn is_first_warp_range(r: &f64) -> bool {
-    *r == models::warp::FIRST_RANGE
+    *r == FIRST_RANGE
+}
+
+/// A setting that only shapes another step (the warp's range, the gain's
+/// share, how loud other talkers may be): asked, else the recipe's, where
+/// the step runs; its neutral value where it does not, which moves
+/// nothing and names nothing.
+fn shaping(step: f64, asked: Option<f64>, recipe: f64, neutral: f64) -> f64 {
+    match step > 0.0 {
+        true => asked.unwrap_or(recipe),
+        false => neutral,
+    }
 }
 
 /// 1 of any number type: the neutral value of `members` and `gain_share`.
@@ -613,27 +652,17 @@ impl TrainStageConfig {
             }
         }
         let r = self.resolved();
-        if r.talkers_louder > 0.0 && r.talkers == 0.0 {
-            return Err(format!(
-                "talkers_louder {} moves other talkers, and this run has none: use talkers above 0 or talkers_louder 0",
-                r.talkers_louder
-            ));
+        for (name, asked, step, on, neutral) in r.shapers(self) {
+            if let Some(v) = asked.filter(|v| on == 0.0 && *v != neutral) {
+                return Err(format!(
+                    "{name} {v} shapes the {step}, and this run has none: use {step} above 0 or {name} {neutral}"
+                ));
+            }
         }
         if r.voices > 0.0 && FeatureConfig::copies_for(&self.train_variants) == 0 {
             return Err(format!(
                 "voices {} remakes the training copies, and this run trains on none: train on augK variants (ser features --augment N) or use voices 0",
                 r.voices
-            ));
-        }
-        if self.warp_range.is_some() && r.warp == 0.0 {
-            return Err(format!(
-                "warp_range {} shapes the warp, and this run has none: use warp above 0",
-                r.warp_range
-            ));
-        }
-        if let Some(p) = self.gain_share.filter(|p| *p < 1.0 && r.gain == 0.0) {
-            return Err(format!(
-                "gain_share {p} shares out a gain, and this run has none: use gain above 0 or gain_share 1"
             ));
         }
         if r.norm != Norm::Train {
@@ -687,6 +716,7 @@ impl TrainStageConfig {
         let recipe_step = |v: f64| if train_norm { v } else { 0.0 };
         let warp = self.warp.unwrap_or(recipe_step(r.warp));
         let gain = self.gain.unwrap_or(recipe_step(r.gain));
+        let talkers = self.talkers.unwrap_or(recipe_step(r.talkers));
         Resolved {
             epochs: self.epochs.unwrap_or(r.epochs),
             batch_size: self.batch_size.unwrap_or(r.batch_size),
@@ -699,22 +729,14 @@ impl TrainStageConfig {
             members: self.members.unwrap_or(1),
             swa: self.swa.unwrap_or(r.swa),
             warp,
-            // Without a warp its range shapes nothing (and names nothing).
-            warp_range: match warp > 0.0 {
-                true => self.warp_range.unwrap_or(r.warp_range),
-                false => models::warp::FIRST_RANGE,
-            },
+            warp_range: shaping(warp, self.warp_range, r.warp_range, FIRST_RANGE),
             gain,
-            // Without a gain its share moves nothing (and names nothing).
-            gain_share: match gain > 0.0 {
-                true => self.gain_share.unwrap_or(r.gain_share),
-                false => 1.0,
-            },
-            talkers: self.talkers.unwrap_or(recipe_step(r.talkers)),
+            gain_share: shaping(gain, self.gain_share, r.gain_share, 1.0),
+            talkers,
             reverb: self.reverb.unwrap_or(recipe_step(r.reverb)),
             mic: self.mic.unwrap_or(recipe_step(r.mic)),
             attention: self.attention.unwrap_or(r.attention),
-            talkers_louder: self.talkers_louder.unwrap_or(r.talkers_louder),
+            talkers_louder: shaping(talkers, self.talkers_louder, r.talkers_louder, 0.0),
             voices: self.voices.unwrap_or(r.voices),
             norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
@@ -1126,6 +1148,50 @@ mod tests {
         for c in none {
             let e = c.validate().unwrap_err();
             assert!(e.contains("talkers_louder"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_setting_that_shapes_a_step_is_refused_only_away_from_its_neutral_value() {
+        type Ask = fn(&mut TrainStageConfig);
+        let si = TrainStageConfig {
+            model: ModelKind::SiCnn,
+            ..Default::default()
+        };
+        let cases: [(&str, Ask, Ask, Ask); 3] = [
+            (
+                "warp",
+                |x| x.warp = Some(0.0),
+                |x| x.warp_range = Some(FIRST_RANGE),
+                |x| x.warp_range = Some(0.2),
+            ),
+            (
+                "gain",
+                |x| x.gain = Some(0.0),
+                |x| x.gain_share = Some(1.0),
+                |x| x.gain_share = Some(0.3),
+            ),
+            (
+                "talkers",
+                |x| x.talkers = Some(0.0),
+                |x| x.talkers_louder = Some(0.0),
+                |x| x.talkers_louder = Some(5.0),
+            ),
+        ];
+        for (step, off, neutral, shaped) in cases {
+            let mut c = si.clone();
+            off(&mut c);
+            neutral(&mut c);
+            c.validate().unwrap();
+            let mut plain = si.clone();
+            off(&mut plain);
+            assert_eq!(c.resolved(), plain.resolved(), "{step}");
+            shaped(&mut c);
+            let e = c.validate().unwrap_err();
+            assert!(
+                e.contains(&format!("shapes the {step}, and this run has none")),
+                "{e}"
+            );
         }
     }
 

@@ -39,6 +39,7 @@ pub mod reverb;
 pub mod si_cnn;
 pub mod split;
 pub mod talkers;
+pub mod test_warp;
 pub mod train;
 pub mod warp;
 pub mod weights;

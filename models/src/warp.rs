@@ -64,24 +64,45 @@ impl FeatureWarp {
         if self.columns.is_empty() || x.len() != lengths.len() * width {
             return;
         }
-        let mut out = [0f32; N_MFCC];
         for (e, &len) in lengths.iter().enumerate() {
             if rng.unit() >= self.p {
                 continue;
             }
             let m = &self.columns[rng.below(self.columns.len())];
-            let ex = &mut x[e * width..(e + 1) * width];
-            for row in ex.chunks_exact_mut(N_MFCC).take(len.min(frames)) {
-                // out[k] = sum over j, in order, of M[k][j] * c[j]: column
-                // by column, so the inner loop runs over contiguous outputs.
-                out.fill(0.0);
-                for (j, col) in m.chunks_exact(N_MFCC).enumerate() {
-                    let cj = row[j] * self.std[j] + self.mean[j];
-                    out.iter_mut().zip(col).for_each(|(o, &w)| *o += w * cj);
-                }
-                for (k, v) in row.iter_mut().enumerate() {
-                    *v = (out[k] - self.mean[k]) / self.std[k];
-                }
+            self.warp_example(m, &mut x[e * width..(e + 1) * width], len.min(frames));
+        }
+    }
+
+    /// Warps every example of `x` (`[b, frames, 40]`, standardised;
+    /// `lengths` real frames each) by factor `i` of [`FeatureWarp::factors`]
+    /// (no draws: what a test-time warp hears, [`crate::test_warp`]).
+    pub fn apply_factor(&self, i: usize, x: &mut [f32], frames: usize, lengths: &[usize]) {
+        let width = frames * N_MFCC;
+        let Some(m) = self.columns.get(i) else {
+            return;
+        };
+        if x.len() != lengths.len() * width {
+            return;
+        }
+        for (e, &len) in lengths.iter().enumerate() {
+            self.warp_example(m, &mut x[e * width..(e + 1) * width], len.min(frames));
+        }
+    }
+
+    /// The first `len` frames of one example (`[frames, 40]`, standardised)
+    /// through the matrix whose columns are `m`.
+    fn warp_example(&self, m: &[f32], ex: &mut [f32], len: usize) {
+        let mut out = [0f32; N_MFCC];
+        for row in ex.chunks_exact_mut(N_MFCC).take(len) {
+            // out[k] = sum over j, in order, of M[k][j] * c[j]: column
+            // by column, so the inner loop runs over contiguous outputs.
+            out.fill(0.0);
+            for (j, col) in m.chunks_exact(N_MFCC).enumerate() {
+                let cj = row[j] * self.std[j] + self.mean[j];
+                out.iter_mut().zip(col).for_each(|(o, &w)| *o += w * cj);
+            }
+            for (k, v) in row.iter_mut().enumerate() {
+                *v = (out[k] - self.mean[k]) / self.std[k];
             }
         }
     }

@@ -135,6 +135,8 @@ pub const WARP: Bound<f64> = Bound::closed("warp", 0.0, 1.0, "");
 pub const GAIN: Bound<f64> = Bound::closed("gain", 0.0, 60.0, " dB");
 /// How far the warp stretches (`--warp-range`).
 pub const WARP_RANGE: Bound<f64> = Bound::closed("warp_range", 0.01, 0.3, "");
+/// The test-time warp's range (`--test-warp`; 0: none).
+pub const TEST_WARP: Bound<f64> = Bound::closed("test_warp", 0.0, 0.3, "");
 /// Share of training copies given other voices (`--voices`).
 pub const VOICES: Bound<f64> = Bound::closed("voices", 0.0, 1.0, "");
 /// Share of training examples the gain moves (`--gain-share`).

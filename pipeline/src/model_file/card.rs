@@ -106,6 +106,15 @@ impl ModelCard {
             r.features.mfcc.hop_length,
             r.resolved().norm
         );
+        let w = r.resolved().test_warp;
+        if w > 0.0 {
+            let _ = writeln!(
+                s,
+                "answers    the mean over each clip as it is and warped by {} and {} (test-time warp)",
+                1.0 - w,
+                1.0 + w
+            );
+        }
         let _ = writeln!(
             s,
             "estimate   UAR {:.1} % ± {:.1} (accuracy {:.1} %), {} speaker folds: {}",

@@ -284,6 +284,11 @@ pub struct Resolved {
     /// JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub voices: f64,
+    /// The test-time warp's range: each answer is the mean over the clip as
+    /// it is and warped by `1 - r` and `1 + r` ([`models::test_warp`]; 0:
+    /// the clip as it is only). Left out of the JSON when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub test_warp: f64,
 }
 
 impl Resolved {
@@ -314,11 +319,12 @@ impl Resolved {
         ]
     }
 
-    /// The training steps that work on standardised features through the
-    /// training side's standardisation (`norm train` only), by name, with
-    /// their values (0: off).
-    pub fn feature_steps(&self) -> [(&'static str, f64); 6] {
+    /// The steps that work on standardised features through the training
+    /// side's standardisation (`norm train` only), by name, with their
+    /// values (0: off): those of training, and the test-time warp.
+    pub fn feature_steps(&self) -> [(&'static str, f64); 7] {
         [
+            ("test_warp", self.test_warp),
             ("babble", self.babble),
             ("warp", self.warp),
             ("gain", self.gain),
@@ -486,6 +492,12 @@ pub struct TrainStageConfig {
     /// `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub voices: Option<f64>,
+    /// The test-time warp's range: the run answers with the mean over a
+    /// clip as it is and warped by `1 - r` and `1 + r`
+    /// ([`models::test_warp`]; 0: as it is only); `None`: the model's.
+    /// Left out of the JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_warp: Option<f64>,
     /// Standardisation; `None`: the model's (`train` for the paper's).
     pub norm: Option<Norm>,
     /// Training-time augmentation of the models that have it (si-cnn's
@@ -544,6 +556,7 @@ impl Default for TrainStageConfig {
             attention: None,
             talkers_louder: None,
             voices: None,
+            test_warp: None,
             gain_share: None,
             norm: None,
             augment: None,
@@ -642,6 +655,9 @@ impl TrainStageConfig {
         if let Some(p) = self.voices {
             b::VOICES.check(p)?;
         }
+        if let Some(r) = self.test_warp {
+            b::TEST_WARP.check(r)?;
+        }
         if let Some(h) = self.attention {
             b::ATTENTION.check(h)?;
             if h > 0 && self.model != ModelKind::SiCnn {
@@ -709,7 +725,7 @@ impl TrainStageConfig {
     /// The optimisation settings: the config's, else the model's recipe.
     pub fn resolved(&self) -> Resolved {
         let r = self.model.recipe();
-        // The recipe's warp, gain, talkers, reverb and mic need the
+        // The recipe's warp, gain, talkers, reverb, mic and test-time warp need the
         // training side's standardisation; with another, only an explicit
         // one (refused) applies.
         let train_norm = self.norm.unwrap_or(Norm::Train) == Norm::Train;
@@ -738,6 +754,7 @@ impl TrainStageConfig {
             attention: self.attention.unwrap_or(r.attention),
             talkers_louder: shaping(talkers, self.talkers_louder, r.talkers_louder, 0.0),
             voices: self.voices.unwrap_or(r.voices),
+            test_warp: self.test_warp.unwrap_or(recipe_step(r.test_warp)),
             norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
         }
@@ -975,9 +992,10 @@ mod tests {
                 old.gain,
                 old.talkers,
                 old.reverb,
-                old.mic
+                old.mic,
+                old.test_warp
             ),
-            (1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+            (1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
             "a run recorded before them had one model and none of the others"
         );
         let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
@@ -1073,6 +1091,12 @@ mod tests {
                     x.gain = Some(30.0);
                     x.gain_share = Some(0.0)
                 }),
+            ),
+            (
+                "test_warp",
+                with(&|x| x.test_warp = Some(0.1)),
+                serde_json::json!(0.1),
+                with(&|x| x.test_warp = Some(0.31)),
             ),
         ];
         for (field, set, value, bad) in cases {
@@ -1277,21 +1301,28 @@ mod tests {
         let recipe = ModelKind::SiCnn.recipe();
         let steps = |c: &TrainStageConfig| {
             let r = c.resolved();
-            (r.warp, r.gain, r.talkers, r.mic)
+            (r.warp, r.gain, r.talkers, r.mic, r.test_warp)
         };
         assert_eq!(
             steps(&si),
-            (recipe.warp, recipe.gain, recipe.talkers, recipe.mic)
+            (
+                recipe.warp,
+                recipe.gain,
+                recipe.talkers,
+                recipe.mic,
+                recipe.test_warp
+            )
         );
-        assert!(recipe.mic > 0.0);
+        assert!(recipe.mic > 0.0 && recipe.test_warp > 0.0);
         let clip = TrainStageConfig {
             norm: Some(Norm::Clip),
             ..si.clone()
         };
         clip.validate().unwrap();
-        assert_eq!(steps(&clip), (0.0, 0.0, 0.0, 0.0));
+        assert_eq!(steps(&clip), (0.0, 0.0, 0.0, 0.0, 0.0));
         type Ask = fn(&mut TrainStageConfig);
-        let asked: [(&str, Ask); 5] = [
+        let asked: [(&str, Ask); 6] = [
+            ("test_warp", |x| x.test_warp = Some(0.1)),
             ("warp", |x| x.warp = Some(0.5)),
             ("gain", |x| x.gain = Some(10.0)),
             ("talkers", |x| x.talkers = Some(0.5)),

@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use models::test_warp::predict_heard;
 use models::zoo::{encode_safetensors, read_tensors, NamedTensor};
 use models::{EpochRecord, Metrics, ModelError, TrainConfig, TrainError, TrainEvent};
 use serde::{Deserialize, Serialize};
@@ -187,7 +188,13 @@ fn train_member(
             other => PipelineError::Model(other),
         })?;
     let (_, train_m) = net.evaluate(&data.train, &tc)?;
-    let probs = net.predict(&data.test, plan.config.batch_size)?;
+    let heard = super::steps::test_warp(&plan.config, &data.norm);
+    let probs = predict_heard(
+        net.as_ref(),
+        &data.test,
+        plan.config.batch_size,
+        heard.as_ref(),
+    )?;
     Ok(Member {
         history,
         train_accuracy: train_m.accuracy,

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use models::calibration::Temperature;
+use models::test_warp::{predict_heard, TestWarp};
 use models::zoo::read_tensor;
 use models::Net;
 use store::Store;
@@ -20,8 +21,9 @@ use crate::recording::RecordingAnswer;
 pub const NO_SPEECH: &str = "no speech";
 
 /// A fold's number (from 1), its models (one, or a seed ensemble's
-/// members) and its standardisation.
-type FoldModels = (usize, Vec<Box<dyn Net>>, Standardizer);
+/// members), its standardisation and its test-time warp (if the run has
+/// one).
+type FoldModels = (usize, Vec<Box<dyn Net>>, Standardizer, Option<TestWarp>);
 
 /// A loaded run or model file: its config and each trained fold's model
 /// and statistics.
@@ -29,7 +31,7 @@ pub struct Predictor {
     /// The run's `config.json` (a model file's: the run it holds).
     pub config: RunConfig,
     /// Each fold: its number, its models (one, or a seed ensemble's
-    /// members) and its standardisation.
+    /// members), its standardisation and its test-time warp.
     folds: Vec<FoldModels>,
     /// Applied to the (fold-averaged) probabilities: a model file's
     /// calibration, 1 for a run.
@@ -37,7 +39,8 @@ pub struct Predictor {
 }
 
 /// The run `--run` names: a run folder (it holds `config.json`; no store
-/// needed), else a run name or unique prefix in the store at `store`.
+/// needed), else a run name, a unique prefix of one or of its hash (the
+/// name's last part, `d1ecf452`) in the store at `store`.
 pub fn find_run(store: &Path, run: &str) -> Result<PathBuf> {
     let as_dir = Path::new(run);
     if as_dir.join("config.json").is_file() {
@@ -51,7 +54,8 @@ pub fn find_run(store: &Path, run: &str) -> Result<PathBuf> {
     }
 }
 
-/// Finds a run by exact name, unique prefix, or folder path.
+/// Finds a run by exact name, unique prefix of a name or of its hash (the
+/// part after the name's last `-`), or folder path.
 pub fn resolve_run(store: &Store, run: &str) -> Result<PathBuf> {
     let as_path = Path::new(run);
     if as_path.join("config.json").is_file() {
@@ -61,7 +65,7 @@ pub fn resolve_run(store: &Store, run: &str) -> Result<PathBuf> {
     if names.iter().any(|n| n == run) {
         return Ok(store.run_dir(run));
     }
-    let matches: Vec<&String> = names.iter().filter(|n| n.starts_with(run)).collect();
+    let matches: Vec<&String> = names.iter().filter(|n| names_run(n, run)).collect();
     match matches.as_slice() {
         [one] => Ok(store.run_dir(one)),
         [] => Err(PipelineError::Config(format!(
@@ -81,6 +85,13 @@ pub fn resolve_run(store: &Store, run: &str) -> Result<PathBuf> {
                 .join(", ")
         ))),
     }
+}
+
+/// Whether `asked` names the run `name`: a prefix of the name or of its
+/// hash (the part after its last `-`).
+fn names_run(name: &str, asked: &str) -> bool {
+    let hash = name.rsplit('-').next().unwrap_or(name);
+    !asked.is_empty() && (name.starts_with(asked) || hash.starts_with(asked))
 }
 
 /// What to do about a damaged file of the published run in `dir`.
@@ -189,13 +200,20 @@ impl Predictor {
                     .map_err(bad)?;
                 nets.push(net);
             }
-            folds.push((k + shown, nets, norm));
+            let heard = super::steps::test_warp(&config, &norm);
+            folds.push((k + shown, nets, norm, heard));
         }
         Ok(Predictor {
             config,
             folds,
             temperature: Temperature::default(),
         })
+    }
+
+    /// The test-time warp of the `i`-th loaded fold (in the run's order),
+    /// if the run has one.
+    pub fn test_warp(&self, i: usize) -> Option<&TestWarp> {
+        self.folds.get(i).and_then(|f| f.3.as_ref())
     }
 
     /// Folds this run trained (1-based numbers).
@@ -245,7 +263,7 @@ impl Predictor {
             readout: self.config.train.readout,
         };
         let mut mean = vec![0f32; self.config.classes.len()];
-        for (_, nets, norm) in &chosen {
+        for (_, nets, norm, heard) in &chosen {
             // Standardised once per fold, whatever its number of members.
             let mut x = Vec::with_capacity(framing.window * N_MFCC);
             let len = norm.example_into(&v, framing, &mut x);
@@ -256,7 +274,9 @@ impl Predictor {
                 lengths: vec![len],
             };
             for net in nets {
-                let p = net.predict(&data, 1)?;
+                // As training scored its test clips: the mean over the
+                // versions the test-time warp hears, if the run has one.
+                let p = predict_heard(net.as_ref(), &data, 1, heard.as_ref())?;
                 for (m, q) in mean.iter_mut().zip(&p[0]) {
                     *m += q / models;
                 }
@@ -315,5 +335,21 @@ impl Predictor {
         let f = &self.config.features;
         let rate = f.sample_rate.unwrap_or(22050) as f64;
         self.config.window.saturating_sub(1) as f64 * f.mfcc.hop_length as f64 / rate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_run;
+
+    #[test]
+    fn a_run_is_named_by_a_prefix_of_its_name_or_of_its_hash() {
+        let run = "si-cnn-emotion8-speakers-d1ecf452";
+        for asked in [run, "si-cnn", "si-cnn-emotion8-sp", "d1ecf452", "d1ec"] {
+            assert!(names_run(run, asked), "{asked}");
+        }
+        for asked in ["", "cnn", "ecf452", "speakers-d1", "d1ecf4520", "emotion8"] {
+            assert!(!names_run(run, asked), "{asked}");
+        }
     }
 }

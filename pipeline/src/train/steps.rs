@@ -1,8 +1,8 @@
 //! The feature-domain training steps a run asks for (babble, the warp, a
-//! gain, other talkers, rooms, microphones), built for its feature path
-//! and its training side's standardisation. They work on standardised
-//! MFCCs through that standardisation, so only `--norm train` gets them
-//! (config validation refuses them under another norm).
+//! gain, other talkers, rooms, microphones), and its test-time warp, built
+//! for its feature path and its training side's standardisation. They work
+//! on standardised MFCCs through that standardisation, so only `--norm
+//! train` gets them (config validation refuses them under another norm).
 
 use models::babble::FeatureBabble;
 use models::envelope::Envelope;
@@ -10,6 +10,7 @@ use models::gain::FeatureGain;
 use models::mic::FeatureMic;
 use models::reverb::FeatureReverb;
 use models::talkers::FrameTalkers;
+use models::test_warp::TestWarp;
 use models::warp::FeatureWarp;
 use models::TrainConfig;
 
@@ -31,6 +32,24 @@ pub fn attach(c: &RunConfig, norm: &Standardizer, tc: &mut TrainConfig) {
     tc.talkers = frame_talkers(c, &r, norm);
     tc.reverb = feature_reverb(c, &r, norm);
     tc.mic = feature_mic(c, &r, norm);
+}
+
+/// The test-time warp of a run's answers (factors `1 - r` and `1 + r`, `r`
+/// its `test_warp`), in its feature path and fold's standardisation `norm`
+/// (`--norm train` only; `None` without one): what training's test scores,
+/// `ser predict` and everything on a [`super::Predictor`] hear.
+pub fn test_warp(c: &RunConfig, norm: &Standardizer) -> Option<TestWarp> {
+    let r = c.resolved();
+    let usable = r.norm == Norm::Train && c.features.mfcc.n_mfcc == N_MFCC;
+    (usable && r.test_warp > 0.0).then(|| {
+        TestWarp::new(
+            &crate::dsp::mfcc::dct_ortho(N_MFCC, c.features.mfcc.n_mels),
+            &mel_centres(c),
+            r.test_warp,
+            norm.mean.clone(),
+            norm.std.clone(),
+        )
+    })
 }
 
 /// The babble of training batches a run asks for, in its feature path and

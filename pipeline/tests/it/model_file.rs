@@ -68,6 +68,7 @@ fn a_model_file_classifies_in_an_empty_folder_and_shows_its_card() {
         "classes    neutral, calm",
         "2 speaker folds",
         "confidence temperature",
+        "answers    the mean over each clip as it is and warped by 0.9 and 1.1",
         "licence    ",
         "model format 1",
     ] {

@@ -1,7 +1,7 @@
 //! `ser export --onnx`: onnxruntime (PyPI, run by `python3`) on the
 //! exported graph gives `ser`'s probabilities for real clips' MFCCs to
 //! 1e-4, through both crops, an odd window, a temperature of 1 and two
-//! others, padding and batching; models the graph cannot express are
+//! others, with and without the test-time warp, padding and batching; models the graph cannot express are
 //! refused naming the file. Needs `onnxruntime` (`make test-deps`): the
 //! test fails, not skips, without it.
 
@@ -160,6 +160,17 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
         c.run.window = 71;
         c.temperature = 0.4;
     });
+    // si-cnn answers with the mean over a clip as it is and warped (a
+    // test-time warp, in the graph too); without it, the clip alone.
+    assert!(
+        card.run.resolved().test_warp > 0.0,
+        "the recipe's test-time warp"
+    );
+    let unwarped = with_card(file, dir.path().join("unwarped.ser"), |c| {
+        let mut r = c.run.resolved();
+        r.test_warp = 0.0;
+        c.run.optimisation = Some(r);
+    });
     // si-cnn pools every frame alike; with `--attention H` it weighs
     // them: the same weights and 8 attention units of fixed values.
     assert_eq!(card.run.resolved().attention, 0, "statistics pooling");
@@ -188,7 +199,7 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
         },
     );
     let mut worst = 0f32;
-    for model in [file.clone(), centre, sharp, attentive] {
+    for model in [file.clone(), centre, sharp, unwarped, attentive] {
         let onnx = model.with_extension("onnx");
         let out = ok(&t.ser(&[
             "export",
@@ -225,7 +236,7 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
         );
     }
     println!(
-        "onnx parity: {} clips x 4 models, max |diff| {worst:e}",
+        "onnx parity: {} clips x 5 models, max |diff| {worst:e}",
         clips.len()
     );
 }

@@ -88,8 +88,6 @@ fn robustness_rows(t: &TestDir, run: &str, conditions: &str) -> Vec<RobustnessRo
     run_robustness(&t.store(), run, &cfg, false).unwrap().rows
 }
 
-/// si-cnn on two speaker folds of `t`'s clean and noisy copies, with
-/// `extra` flags; the run's name.
 /// `ser train` of a two-fold si-cnn on 8 emotions, on `variants`.
 fn si_cnn_args(variants: &'static str) -> Vec<&'static str> {
     vec![
@@ -107,6 +105,8 @@ fn si_cnn_args(variants: &'static str) -> Vec<&'static str> {
     ]
 }
 
+/// si-cnn on two speaker folds of `t`'s clean and noisy copies, with
+/// `extra` flags; the run's name.
 fn train_si_cnn(t: &TestDir, extra: &[&str]) -> String {
     let mut args = si_cnn_args("clean,noisy");
     args.extend(extra);
@@ -188,6 +188,10 @@ fn the_command_prints_the_fold_means_and_refuses_unknown_conditions() {
         "select condition, fold from robustness where fold is null",
     ]));
     assert_eq!(q.lines().count(), 1 + 3, "{q}");
+    // The run's hash alone names it too.
+    let hash = run.rsplit('-').next().unwrap();
+    let by_hash = ok(&t.ser(&["robustness", "--run", hash, "--conditions", "clean"]));
+    assert!(by_hash.contains(&run), "{by_hash}");
     let bad = t.ser(&["robustness", "--run", &run, "--conditions", "clean,loud"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert!(
@@ -465,4 +469,76 @@ fn other_voices_remake_the_training_copies_and_need_the_clips_files() {
     let err = stderr(&out);
     assert!(err.contains(".wav") && err.contains("--voices"), "{err}");
     assert_eq!(probabilities(&t, &voiced), before);
+}
+
+#[test]
+fn the_test_time_warp_changes_the_answers_not_the_training() {
+    use pipeline::features::clean_mfcc_of;
+    use pipeline::train::Predictor;
+
+    let t = demo_store(4);
+    let warped = train_si_cnn(&t, &["--epochs", "2"]);
+    let plain = train_si_cnn(&t, &["--epochs", "2", "--test-warp", "0"]);
+    assert_ne!(warped, plain, "the test-time warp is part of the run");
+    let dir = |run: &str| t.store().run_dir(run);
+    let weights = |run: &str| {
+        let bytes = std::fs::read(dir(run).join("model.safetensors")).unwrap();
+        models::zoo::read_tensors(&bytes).unwrap()
+    };
+    let (a, b) = (weights(&warped), weights(&plain));
+    assert!(!a.is_empty() && a.len() == b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.name, y.name);
+        assert!(
+            x.shape == y.shape && x.data == y.data,
+            "it trains nothing: {} differs",
+            x.name
+        );
+    }
+    // Each run's clean test clips score in `ser robustness` as in training.
+    for run in [&warped, &plain] {
+        assert_clean_as_trained(&t, run, &robustness_rows(&t, run, "clean"));
+    }
+    // The warped run answers with the mean of the plain model's answers for
+    // the clip as it is and warped by 0.9 and 1.1 (raw coefficients times
+    // each factor's matrix, which the plain run standardises itself).
+    let (w, p) = (
+        Predictor::load(&dir(&warped)).unwrap(),
+        Predictor::load(&dir(&plain)).unwrap(),
+    );
+    let heard = w.test_warp(0).expect("the recipe's test-time warp");
+    assert_eq!(heard.factors(), &[0.9, 1.1]);
+    assert!(p.test_warp(0).is_none());
+    let y: Vec<f32> = (0..33_075)
+        .map(|i| {
+            let s = i as f32 / 22_050.0;
+            0.2 * (2.0 * std::f32::consts::PI * (140.0 + 60.0 * s) * s).sin()
+                * (1.0 + (7.0 * s).sin())
+        })
+        .collect();
+    let (frames, c) = clean_mfcc_of(&y, 22_050, &w.config.features).unwrap();
+    let fold = Some(w.folds()[0]);
+    let mut want = p.predict_mfcc(frames, &c, fold).unwrap();
+    for m in heard.row_matrices() {
+        let cw: Vec<f32> = c
+            .chunks_exact(40)
+            .flat_map(|row| (0..40).map(move |k| (0..40).map(|j| row[j] * m[j * 40 + k]).sum()))
+            .collect();
+        let q = p.predict_mfcc(frames, &cw, fold).unwrap();
+        want.iter_mut().zip(&q).for_each(|(a, b)| *a += b);
+    }
+    want.iter_mut().for_each(|a| *a /= 3.0);
+    let got = w.predict_mfcc(frames, &c, fold).unwrap();
+    let alone = p.predict_mfcc(frames, &c, fold).unwrap();
+    let most = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max)
+    };
+    assert!(most(&got, &want) < 1e-5, "{got:?} vs {want:?}");
+    assert!(
+        most(&got, &alone) > 1e-4,
+        "the warped versions count: {got:?}"
+    );
 }

@@ -6,13 +6,17 @@
 //!    frames (`crop start`) or the middle ones (`crop centre`) of a longer
 //!    input, the whole of a shorter one;
 //! 2. **standardisation** with the training statistics, `(x - mean) / std`
-//!    per coefficient, then zero frames after a short input up to the
-//!    window (zero is the training mean once standardised);
+//!    per coefficient; with a test-time warp ([`models::test_warp`]) each
+//!    clip is then heard as it is and warped by each factor (back to raw
+//!    coefficients, times the factor's matrix, standardised again), the
+//!    versions stacked along the batch; then zero frames after a short
+//!    input up to the window (zero is the training mean once standardised);
 //! 3. **the network** ([`models::si_cnn`]): three blocks of Conv1D
 //!    ("same" zero padding, the odd pad after), ReLU, max-pool (2, 2, 1;
 //!    "valid") and batch norm (running statistics); mean and standard
 //!    deviation over time; Dense 64 ReLU; Dense N (logits);
-//! 4. **softmax**, then the model file's temperature as
+//! 4. **softmax**, the mean over a clip's versions (with a test-time
+//!    warp), then the model file's temperature as
 //!    [`models::calibration::Temperature::apply`] does it: `p` floored at
 //!    1e-12, `softmax(ln p / T)` (skipped when `T` is 1).
 //!
@@ -44,6 +48,10 @@ pub struct Spec {
     pub crop: Crop,
     /// Temperature applied to the probabilities (1: none).
     pub temperature: f64,
+    /// The test-time warp's matrices in raw coefficients, `[40, 40]`
+    /// row-major each (a frame `c` becomes `c W`); none: each clip is
+    /// heard as it is only.
+    pub heard: Vec<Vec<f32>>,
 }
 
 /// One model's tensors by field path (`conv1.weight`, `norm.mean`).
@@ -127,7 +135,9 @@ impl Builder {
 pub fn si_cnn(w: &Weights, spec: &Spec, classes: usize) -> Result<Graph, String> {
     let mut g = Builder::default();
     let x = window(&mut g, spec); // [batch, min(frames, window), 40]
-    let x = standardise_and_pad(&mut g, w, &x, spec.window)?; // [batch, window, 40]
+    let (x, mean, std) = standardise(&mut g, w, &x)?; // [batch, kept, 40]
+    let x = heard_versions(&mut g, &x, &mean, &std, &spec.heard); // [versions * batch, kept, 40]
+    let x = pad(&mut g, &x, spec.window); // [versions * batch, window, 40]
     let x = g.op(
         "channels_first",
         "Transpose",
@@ -148,7 +158,7 @@ pub fn si_cnn(w: &Weights, spec: &Spec, classes: usize) -> Result<Graph, String>
     let (x, d1) = dense(&mut g, w, &x, "dense1", 2 * c3, None)?; // [batch, 64]
     let x = g.op("dense1.relu", "Relu", &[&x], vec![]);
     let (logits, _) = dense(&mut g, w, &x, "dense2", d1, Some(classes))?; // [batch, classes]
-    probabilities(&mut g, &logits, spec.temperature); // [batch, classes]
+    probabilities(&mut g, &logits, spec, classes); // [batch, classes]
     Ok(Graph {
         name: "si-cnn".into(),
         nodes: g.nodes,
@@ -214,21 +224,43 @@ fn frames_of(g: &mut Builder, x: &str, name: &str) -> String {
     )
 }
 
-/// `(x - mean) / std` per coefficient, then zero frames after a short
-/// input: `[batch, kept, 40]` -> `[batch, window, 40]`.
-fn standardise_and_pad(
-    g: &mut Builder,
-    w: &Weights,
-    x: &str,
-    window: usize,
-) -> Result<String, String> {
+/// `(x - mean) / std` per coefficient: `[batch, kept, 40]`, with the
+/// names of the mean and std constants.
+fn standardise(g: &mut Builder, w: &Weights, x: &str) -> Result<(String, String, String), String> {
     let mean = w.values("norm.mean", &[N_MFCC])?.to_vec();
     let mean = g.floats("norm.mean", &[N_MFCC], mean);
     let std = w.values("norm.std", &[N_MFCC])?.to_vec();
     let std = g.floats("norm.std", &[N_MFCC], std);
     let x = g.op("norm.centred", "Sub", &[x, &mean], vec![]);
     let x = g.op("norm.scaled", "Div", &[&x, &std], vec![]);
-    let frames = frames_of(g, &x, "pad"); // [1]
+    Ok((x, mean, std))
+}
+
+/// The versions of standardised `x` (`[batch, kept, 40]`) a test-time warp
+/// hears, as `TestWarp::warped` computes them: `x` itself, then for each
+/// matrix `W` `((x * std + mean) W - mean) / std`, stacked along the batch
+/// (`[versions * batch, kept, 40]`, version by version). No matrices: `x`.
+fn heard_versions(g: &mut Builder, x: &str, mean: &str, std: &str, heard: &[Vec<f32>]) -> String {
+    if heard.is_empty() {
+        return x.to_string();
+    }
+    let raw = g.op("heard.raw_scaled", "Mul", &[x, std], vec![]);
+    let raw = g.op("heard.raw", "Add", &[&raw, mean], vec![]);
+    let mut versions = vec![x.to_string()];
+    for (i, m) in heard.iter().enumerate() {
+        let m = g.floats(&format!("heard{i}.matrix"), &[N_MFCC, N_MFCC], m.clone());
+        let y = g.op(&format!("heard{i}.warped"), "MatMul", &[&raw, &m], vec![]);
+        let y = g.op(&format!("heard{i}.centred"), "Sub", &[&y, mean], vec![]);
+        versions.push(g.op(&format!("heard{i}.scaled"), "Div", &[&y, std], vec![]));
+    }
+    let inputs: Vec<&str> = versions.iter().map(String::as_str).collect();
+    g.op("heard", "Concat", &inputs, vec![Attr::int("axis", 0)])
+}
+
+/// Zero frames after a short input: `[batch, kept, 40]` -> `[batch,
+/// window, 40]`.
+fn pad(g: &mut Builder, x: &str, window: usize) -> String {
+    let frames = frames_of(g, x, "pad"); // [1]
     let size = g.ints("pad.window", &[window as i64]);
     let missing = g.op("pad.missing", "Sub", &[&size, &frames], vec![]); // [1]
     let before = g.ints("pad.before", &[0, 0, 0, 0]);
@@ -240,7 +272,7 @@ fn standardise_and_pad(
         &[&before, &missing, &after],
         vec![Attr::int("axis", 0)],
     );
-    Ok(g.op("padded", "Pad", &[&x, &pads], vec![]))
+    g.op("padded", "Pad", &[x, &pads], vec![])
 }
 
 /// Mean and standard deviation over time, `sqrt(mean((x - mean)^2) +
@@ -322,19 +354,44 @@ fn attentive_pool(g: &mut Builder, w: &Weights, x: &str, c: usize) -> Result<Str
     Ok(mean_and_std(g, &mean, &var, &time))
 }
 
-/// Softmax of the logits into [`OUTPUT`]; with a temperature other than
-/// 1, as `Temperature::apply`: `softmax(ln max(p, FLOOR) / T)`.
-fn probabilities(g: &mut Builder, logits: &str, temperature: f64) {
+/// Softmax of the logits (`[versions * batch, classes]`) into
+/// [`OUTPUT`] (`[batch, classes]`): with a test-time warp, the mean over
+/// each clip's versions (as `predict_heard`); with a temperature other
+/// than 1, as `Temperature::apply`: `softmax(ln max(p, FLOOR) / T)`.
+fn probabilities(g: &mut Builder, logits: &str, spec: &Spec, classes: usize) {
     let last = || vec![Attr::int("axis", -1)];
-    if temperature == 1.0 {
-        g.op(OUTPUT, "Softmax", &[logits], last());
+    let calibrated = spec.temperature != 1.0;
+    let heard = !spec.heard.is_empty();
+    // Each step's output is named OUTPUT when no step follows it.
+    let name = |last_step: bool, n: &'static str| if last_step { OUTPUT } else { n };
+    let mut p = g.op(
+        name(!calibrated && !heard, "softmax"),
+        "Softmax",
+        &[logits],
+        last(),
+    );
+    if heard {
+        let versions = 1 + spec.heard.len() as i64;
+        let shape = g.ints("heard.shape", &[versions, -1, classes as i64]);
+        let p3 = g.op("heard.by_version", "Reshape", &[&p, &shape], vec![]); // [versions, batch, classes]
+        p = g.op(
+            name(!calibrated, "heard.mean"),
+            "ReduceMean",
+            &[&p3],
+            vec![Attr::ints("axes", &[0]), Attr::int("keepdims", 0)],
+        ); // [batch, classes]
+    }
+    if !calibrated {
         return;
     }
-    let p = g.op("softmax", "Softmax", &[logits], last());
     let floor = g.floats("calibration.floor", &[], vec![FLOOR as f32]);
     let p = g.op("calibration.floored", "Max", &[&p, &floor], vec![]);
     let logp = g.op("calibration.log", "Log", &[&p], vec![]);
-    let t = g.floats("calibration.temperature", &[], vec![temperature as f32]);
+    let t = g.floats(
+        "calibration.temperature",
+        &[],
+        vec![spec.temperature as f32],
+    );
     let z = g.op("calibration.scaled", "Div", &[&logp, &t], vec![]);
     g.op(OUTPUT, "Softmax", &[&z], last());
 }
@@ -481,14 +538,25 @@ mod tests {
             window: 64,
             crop,
             temperature,
+            heard: Vec::new(),
         }
     }
 
     #[test]
     fn every_node_reads_what_exists_before_it_and_ends_in_the_output() {
-        for (crop, t) in [(Crop::Start, 1.0), (Crop::Centre, 1.7)] {
+        let cases = [
+            (Crop::Start, 1.0, 0),
+            (Crop::Centre, 1.7, 0),
+            (Crop::Start, 1.0, 2),
+            (Crop::Centre, 1.7, 2),
+        ];
+        for (crop, t, warps) in cases {
             let w = Weights::with_prefix(si_cnn_tensors(5, 8), "fold1/");
-            let g = si_cnn(&w, &spec(crop, t), 8).unwrap();
+            let spec = Spec {
+                heard: vec![vec![0.5; N_MFCC * N_MFCC]; warps],
+                ..spec(crop, t)
+            };
+            let g = si_cnn(&w, &spec, 8).unwrap();
             let mut known: Vec<String> = g.initializers.iter().map(|t| t.name.clone()).collect();
             known.push(INPUT.into());
             for n in &g.nodes {
@@ -506,6 +574,13 @@ mod tests {
                 if t == 1.0 { 1 } else { 2 }
             );
             assert!(ops.contains(&"Shape"));
+            // A test-time warp: one matrix product per factor, the
+            // versions stacked, and their mean taken after the softmax.
+            assert_eq!(ops.iter().filter(|o| **o == "MatMul").count(), warps);
+            assert_eq!(ops.contains(&"Reshape"), warps > 0);
+            let softmax = ops.iter().position(|o| *o == "Softmax").unwrap();
+            let last_mean = ops.iter().rposition(|o| *o == "ReduceMean").unwrap();
+            assert_eq!(last_mean > softmax, warps > 0, "{crop:?} {t} {warps}");
         }
     }
 

@@ -3,8 +3,8 @@
 //! classify with it. Raw MFCC frames `[batch, frames, 40]` go in; out
 //! come the probabilities `ser` gives for the same frames
 //! ([`crate::train::Predictor::predict_mfcc`]): the window, the
-//! standardisation, the network, the softmax and the temperature are all
-//! in the graph ([`graph`]). Computing the MFCCs stays outside: the
+//! standardisation, the test-time warp, the network, the softmax and the
+//! temperature are all in the graph ([`graph`]). Computing the MFCCs stays outside: the
 //! model's metadata says how (`feature_config`, with the `classes` in
 //! output order and the whole card under `ser.card`).
 //!
@@ -89,7 +89,7 @@ impl Exported {
              features: mono, {rate}, centred STFT n_fft {} hop {}, {} Slaney mel bands {} Hz \
              to {fmax}, power_to_db (ref 1, amin {:e}, top_db {top_db}), {} MFCCs (DCT-II, \
              ortho), frames x coefficients\n\
-             {} nodes, {} bytes, ONNX IR {IR_VERSION}, opset {OPSET}, temperature {:.3}",
+             {} nodes, {} bytes, ONNX IR {IR_VERSION}, opset {OPSET}, temperature {:.3}{}",
             m.n_mfcc,
             r.window,
             r.classes.len(),
@@ -103,6 +103,15 @@ impl Exported {
             self.nodes,
             self.bytes.len(),
             self.card.temperature,
+            match r.resolved().test_warp {
+                w if w > 0.0 => format!(
+                    "\ntest-time warp: each clip is heard as it is and warped by {} and {}, \
+                     the mean of the three (in the graph)",
+                    1.0 - w,
+                    1.0 + w
+                ),
+                _ => String::new(),
+            },
         )
     }
 }
@@ -153,7 +162,7 @@ pub fn onnx_of(path: &Path) -> Result<Exported, OnnxError> {
         });
     }
     // Loads as `ser predict --model` would: the same errors for a damaged file.
-    Predictor::from_model_card(path, &bytes, card.clone())?;
+    let predictor = Predictor::from_model_card(path, &bytes, card.clone())?;
     let damaged = |why: String| {
         PipelineError::damaged_run(
             path,
@@ -169,6 +178,9 @@ pub fn onnx_of(path: &Path) -> Result<Exported, OnnxError> {
         window: r.window,
         crop: r.train.crop,
         temperature: card.temperature,
+        heard: predictor
+            .test_warp(0)
+            .map_or_else(Vec::new, |t| t.row_matrices().to_vec()),
     };
     let graph = graph::si_cnn(
         &Weights::with_prefix(tensors, &prefix),

@@ -10,7 +10,8 @@ use crate::flags::{Env, StoreFlags};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Runs (names, unique prefixes or folders) [default: every run].
+    /// Runs (names, unique prefixes of names or of their hashes, or folders)
+    /// [default: every run].
     pub runs: Vec<String>,
     /// Only the table, no figures.
     #[arg(long)]

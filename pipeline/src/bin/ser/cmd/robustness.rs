@@ -11,7 +11,7 @@ use crate::flags::{Env, StoreFlags};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The run (name, unique prefix or folder).
+    /// The run (name, unique prefix of a name or of its hash, or folder).
     #[arg(long)]
     pub run: String,
     /// Comma-separated conditions: `clean`, `level:DB` (RMS in dBFS),

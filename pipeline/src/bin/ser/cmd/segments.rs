@@ -63,7 +63,8 @@ pub struct AnswerFlags {
 #[derive(clap::Args)]
 #[group(required = true, multiple = false)]
 pub struct ModelFlags {
-    /// Run name, unique prefix of one, or run folder.
+    /// Run name, unique prefix of a name or of its hash (`d1ecf452`), or run
+    /// folder.
     #[arg(long)]
     pub run: Option<String>,
     /// A model file (`ser model build`); no store needed.

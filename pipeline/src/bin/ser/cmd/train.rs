@@ -34,7 +34,8 @@ pub struct Args {
     /// microphone's high-pass and AdamW one-cycle
     /// ending in weight averaging, trained on each clip's clean and noisy
     /// copies and its two training copies, the feature set made with augment
-    /// 2) [default: cnn].
+    /// 2; it answers with the mean over a clip as it is and warped by 0.9
+    /// and 1.1) [default: cnn].
     #[arg(long)]
     pub model: Option<ModelKind>,
     /// Label set [default: gender-emotion14]: `gender-emotion14` = the paper's 14
@@ -168,6 +169,13 @@ pub struct Args {
     /// model's: 0].
     #[arg(long, value_name = "H", value_parser = within(bounds::ATTENTION))]
     pub attention: Option<usize>,
+    /// A test-time warp, 0..=0.3: the run answers for each clip with the
+    /// mean of its probabilities as it is and with its spectral envelope
+    /// stretched by 1-R and 1+R (three forward passes, no training cost;
+    /// needs `--norm train`); 0: the clip as it is only [default: the
+    /// model's: 0 for the paper's, 0.1 for si-cnn with `--norm train`].
+    #[arg(long, value_name = "R", value_parser = within(bounds::TEST_WARP))]
+    pub test_warp: Option<f64>,
     /// Models per fold, 1..=16, each from its own seed; the fold answers
     /// with their mean probabilities (a seed ensemble: K times the
     /// training time, and K models in the run and its model file) [default: 1].
@@ -306,6 +314,7 @@ impl Args {
         cfg.reverb = self.reverb.or(cfg.reverb);
         cfg.mic = self.mic.or(cfg.mic);
         cfg.attention = self.attention.or(cfg.attention);
+        cfg.test_warp = self.test_warp.or(cfg.test_warp);
         cfg.members = self.members.or(cfg.members);
         cfg.schedule = self.schedule.or(cfg.schedule);
         cfg.augment = self.augment.or(cfg.augment);

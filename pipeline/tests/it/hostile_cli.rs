@@ -275,6 +275,12 @@ fn regression_numeric_flags_out_of_range_exit_2_naming_the_range() {
         (vec!["train", "--gain-share", "0.5"], "this run has none"),
         (vec!["train", "--voices", "2"], "0..=1"),
         (vec!["train", "--warp-range", "0.5"], "0.01..=0.3"),
+        (vec!["train", "--test-warp", "0.5"], "0..=0.3"),
+        (vec!["train", "--test-warp", "nan"], "0..=0.3"),
+        (
+            vec!["train", "--test-warp", "0.1", "--norm", "clip"],
+            "test_warp goes through the training side's standardisation",
+        ),
         (
             vec!["train", "--warp-range", "0.15", "--warp", "0"],
             "this run has none",

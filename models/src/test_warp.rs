@@ -44,11 +44,6 @@ impl TestWarp {
         &self.warp.factors
     }
 
-    /// Versions a clip is heard in: as it is, then each factor.
-    pub fn versions(&self) -> usize {
-        1 + self.warp.factors.len()
-    }
-
     /// Each factor's matrix `W` in raw coefficients, `[40, 40]` row-major,
     /// so that a frame `c` (`[40]`, a row) becomes `c W`: what an exported
     /// graph multiplies by.
@@ -64,29 +59,38 @@ impl TestWarp {
             .apply_factor(i, &mut out.x, data.frames, &data.lengths);
         out
     }
+
+    /// `data` warped by each factor in turn: the versions a model hears
+    /// besides `data` itself. Computed once per set of examples, whatever
+    /// the number of models that answer for them.
+    pub fn warped_versions(&self, data: &Dataset) -> Vec<Dataset> {
+        (0..self.factors().len())
+            .map(|i| self.warped(data, i))
+            .collect()
+    }
 }
 
 /// Class probabilities of every example of `data` (one row each): `net`'s
-/// own, or with `warp` the mean over the versions it hears (the example
-/// first, then each factor, summed in that order and divided by their
-/// number).
+/// own, or the mean over `data` and its `warped` versions
+/// ([`TestWarp::warped_versions`]; none: `net`'s own), summed in that
+/// order and divided by their number.
 pub fn predict_heard(
     net: &dyn Net,
     data: &Dataset,
+    warped: &[Dataset],
     batch_size: usize,
-    warp: Option<&TestWarp>,
 ) -> Result<Vec<Vec<f32>>, ModelError> {
     let mut probs = net.predict(data, batch_size)?;
-    let Some(warp) = warp else {
+    if warped.is_empty() {
         return Ok(probs);
-    };
-    for i in 0..warp.factors().len() {
-        let p = net.predict(&warp.warped(data, i), batch_size)?;
+    }
+    for version in warped {
+        let p = net.predict(version, batch_size)?;
         for (acc, row) in probs.iter_mut().zip(&p) {
             acc.iter_mut().zip(row).for_each(|(a, q)| *a += q);
         }
     }
-    let n = warp.versions() as f32;
+    let n = (1 + warped.len()) as f32;
     for row in &mut probs {
         row.iter_mut().for_each(|a| *a /= n);
     }
@@ -134,7 +138,7 @@ mod tests {
     fn the_factors_are_one_minus_and_one_plus_the_range() {
         let w = warp();
         assert_eq!(w.factors(), &[0.9, 1.1]);
-        assert_eq!(w.versions(), 3);
+        assert_eq!(w.warped_versions(&data(4, vec![4])).len() + 1, 3);
         assert_eq!(w.row_matrices().len(), 2);
         assert!(w.row_matrices().iter().all(|m| m.len() == N_MFCC * N_MFCC));
     }
@@ -166,9 +170,9 @@ mod tests {
     fn heard_probabilities_are_the_mean_over_the_versions() {
         let net = build(ModelKind::SiCnn, 4, 5, 0, 7, Init::default()).unwrap();
         let (w, d) = (warp(), data(16, vec![16, 9, 12]));
-        let alone = predict_heard(net.as_ref(), &d, 2, None).unwrap();
+        let alone = predict_heard(net.as_ref(), &d, &[], 2).unwrap();
         assert_eq!(alone, net.predict(&d, 2).unwrap(), "no warp: the net's own");
-        let heard = predict_heard(net.as_ref(), &d, 2, Some(&w)).unwrap();
+        let heard = predict_heard(net.as_ref(), &d, &w.warped_versions(&d), 2).unwrap();
         let versions = [
             alone.clone(),
             net.predict(&w.warped(&d, 0), 2).unwrap(),

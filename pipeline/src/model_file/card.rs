@@ -83,6 +83,20 @@ pub fn licence_of(corpus: &str) -> String {
     format!("{l}; weights trained on it are derived from it and follow its terms")
 }
 
+/// How a test-time warp of range `w` hears a clip, in words ("each clip
+/// as it is and warped by 0.9 and 1.1"); `None` for 0, no warp.
+pub(crate) fn heard_as(w: f64) -> Option<String> {
+    // Factors to a thousandth: 1 - 0.07 prints 0.93, not 0.9299999999999999.
+    let factor = |x: f64| (x * 1000.0).round() / 1000.0;
+    (w > 0.0).then(|| {
+        format!(
+            "each clip as it is and warped by {} and {}",
+            factor(1.0 - w),
+            factor(1.0 + w)
+        )
+    })
+}
+
 impl ModelCard {
     /// The card as `ser model show` prints it.
     pub fn render(&self) -> String {
@@ -106,14 +120,8 @@ impl ModelCard {
             r.features.mfcc.hop_length,
             r.resolved().norm
         );
-        let w = r.resolved().test_warp;
-        if w > 0.0 {
-            let _ = writeln!(
-                s,
-                "answers    the mean over each clip as it is and warped by {} and {} (test-time warp)",
-                1.0 - w,
-                1.0 + w
-            );
+        if let Some(heard) = heard_as(r.resolved().test_warp) {
+            let _ = writeln!(s, "answers    the mean over {heard} (test-time warp)");
         }
         let _ = writeln!(
             s,
@@ -147,5 +155,24 @@ impl ModelCard {
             self.ser_version, self.format
         );
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::heard_as;
+
+    #[test]
+    fn a_test_time_warp_is_named_by_its_factors_to_a_thousandth() {
+        assert_eq!(heard_as(0.0), None);
+        assert_eq!(
+            heard_as(0.1).unwrap(),
+            "each clip as it is and warped by 0.9 and 1.1"
+        );
+        // 1 - 0.07 is 0.9299999999999999 in f64.
+        assert_eq!(
+            heard_as(0.07).unwrap(),
+            "each clip as it is and warped by 0.93 and 1.07"
+        );
     }
 }

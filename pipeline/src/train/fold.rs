@@ -162,12 +162,15 @@ struct Member {
     weights: Vec<NamedTensor>,
 }
 
-/// Trains member `j` of fold `k` on `data`.
+/// Trains member `j` of fold `k` on `data`; its test probabilities are the
+/// mean over the test side and its `warped` versions (the run's test-time
+/// warp; none: the test side alone).
 fn train_member(
     plan: &TrainPlan,
     k: usize,
     j: usize,
     data: &super::plan::FoldData,
+    warped: &[models::Dataset],
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> Result<Member> {
     let cfg = &plan.config.train;
@@ -188,13 +191,7 @@ fn train_member(
             other => PipelineError::Model(other),
         })?;
     let (_, train_m) = net.evaluate(&data.train, &tc)?;
-    let heard = super::steps::test_warp(&plan.config, &data.norm);
-    let probs = predict_heard(
-        net.as_ref(),
-        &data.test,
-        plan.config.batch_size,
-        heard.as_ref(),
-    )?;
+    let probs = predict_heard(net.as_ref(), &data.test, warped, plan.config.batch_size)?;
     Ok(Member {
         history,
         train_accuracy: train_m.accuracy,
@@ -218,10 +215,15 @@ pub fn train_fold(
         .fold(k)
         .ok_or_else(|| PipelineError::Config(format!("run {} has no fold {k}", plan.run())))?;
     let data = plan.fold_data(fold)?;
+    // The test side as the run's test-time warp hears it, warped once for
+    // every member.
+    let warped = super::steps::test_warp(&plan.config, &data.norm)
+        .map(|w| w.warped_versions(&data.test))
+        .unwrap_or_default();
     let n = plan.config.resolved().members.max(1);
     let mut members = Vec::with_capacity(n);
     for j in 0..n {
-        members.push(train_member(plan, k, j, &data, on_event)?);
+        members.push(train_member(plan, k, j, &data, &warped, on_event)?);
     }
     let probs = mean_probabilities(&members);
     let predictions = data

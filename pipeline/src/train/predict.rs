@@ -273,10 +273,15 @@ impl Predictor {
                 labels: vec![0],
                 lengths: vec![len],
             };
+            // As training scored its test clips: the mean over the versions
+            // the test-time warp hears, if the run has one (warped once for
+            // every member).
+            let warped = heard
+                .as_ref()
+                .map(|w| w.warped_versions(&data))
+                .unwrap_or_default();
             for net in nets {
-                // As training scored its test clips: the mean over the
-                // versions the test-time warp hears, if the run has one.
-                let p = predict_heard(net.as_ref(), &data, 1, heard.as_ref())?;
+                let p = predict_heard(net.as_ref(), &data, &warped, 1)?;
                 for (m, q) in mean.iter_mut().zip(&p[0]) {
                     *m += q / models;
                 }

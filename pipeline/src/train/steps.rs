@@ -17,13 +17,11 @@ use models::TrainConfig;
 use super::config::{Norm, Resolved, RunConfig};
 use super::data::{Standardizer, N_MFCC};
 
-/// Sets the steps `c` asks for on `tc`, with the fold's `norm`. Only the
-/// training side's standardisation inverts (validation refuses an asked
-/// step under another norm, and the recipe's give way), and the steps
-/// work on the 40 coefficients the data is checked to hold.
+/// Sets the steps `c` asks for on `tc`, with the fold's `norm` (none
+/// where [`feature_domain`] says they cannot work).
 pub fn attach(c: &RunConfig, norm: &Standardizer, tc: &mut TrainConfig) {
     let r = c.resolved();
-    if r.norm != Norm::Train || c.features.mfcc.n_mfcc != N_MFCC {
+    if !feature_domain(c, &r) {
         return;
     }
     tc.babble = feature_babble(c, &r, norm);
@@ -34,14 +32,21 @@ pub fn attach(c: &RunConfig, norm: &Standardizer, tc: &mut TrainConfig) {
     tc.mic = feature_mic(c, &r, norm);
 }
 
+/// Whether the steps can work on the run's features: only the training
+/// side's standardisation inverts (validation refuses an asked step under
+/// another norm, and the recipe's give way), and only on the 40
+/// coefficients the data is checked to hold.
+fn feature_domain(c: &RunConfig, r: &Resolved) -> bool {
+    r.norm == Norm::Train && c.features.mfcc.n_mfcc == N_MFCC
+}
+
 /// The test-time warp of a run's answers (factors `1 - r` and `1 + r`, `r`
 /// its `test_warp`), in its feature path and fold's standardisation `norm`
 /// (`--norm train` only; `None` without one): what training's test scores,
 /// `ser predict` and everything on a [`super::Predictor`] hear.
 pub fn test_warp(c: &RunConfig, norm: &Standardizer) -> Option<TestWarp> {
     let r = c.resolved();
-    let usable = r.norm == Norm::Train && c.features.mfcc.n_mfcc == N_MFCC;
-    (usable && r.test_warp > 0.0).then(|| {
+    (feature_domain(c, &r) && r.test_warp > 0.0).then(|| {
         TestWarp::new(
             &crate::dsp::mfcc::dct_ortho(N_MFCC, c.features.mfcc.n_mels),
             &mel_centres(c),

@@ -103,15 +103,10 @@ impl Exported {
             self.nodes,
             self.bytes.len(),
             self.card.temperature,
-            match r.resolved().test_warp {
-                w if w > 0.0 => format!(
-                    "\ntest-time warp: each clip is heard as it is and warped by {} and {}, \
-                     the mean of the three (in the graph)",
-                    1.0 - w,
-                    1.0 + w
-                ),
-                _ => String::new(),
-            },
+            super::card::heard_as(r.resolved().test_warp)
+                .map_or_else(String::new, |heard| format!(
+                    "\ntest-time warp: the mean over {heard} (in the graph)"
+                )),
         )
     }
 }

@@ -25,8 +25,8 @@ import numpy as np
 import soundfile as sf
 
 from babble_where import babble
-from fold_scoring import (EMOTIONS, actor_clips, load, other_clips, parsed_run, predictions,
-                          print_table, run_parser, uar)
+from fold_scoring import (EMOTIONS, actor_clips, load, other_clips, parsed_run, print_table,
+                          run_parser, score_variants)
 
 POOLS = {"any": range(1, 9), "calm": (1, 2), "aroused": (3, 5, 6, 8)}
 SNRS = (10, 5)
@@ -60,10 +60,7 @@ def main():
                     out = os.path.join(tmp, f"{k}-{v.replace(':', '')}-{os.path.basename(f)}")
                     sf.write(out, z, sr, subtype="FLOAT")
                     files[v].append(out)
-            for v in VARIANTS:
-                actual, got = predictions(a.ser, a.store, a.run, k, classes, files[v])
-                table[(k, v)] = 100 * uar(actual, got)
-                predicted[v].extend(classes[i] for i in got)
+            score_variants(a, classes, k, files, table, predicted)
     print_table(table, chosen, VARIANTS)
     print("aroused" + "".join(
         f"  {100 * np.mean([p in AROUSED for p in predicted[v]]):9.1f}" for v in VARIANTS)

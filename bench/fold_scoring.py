@@ -91,6 +91,16 @@ def predictions(ser, store, run, fold, classes, files):
     return actual, predicted
 
 
+def score_variants(a, classes, fold, files, table, predicted):
+    """Classifies each variant's `files[v]` with fold `fold`'s model: its UAR
+    (%) into `table[(fold, v)]`, its predicted class names onto
+    `predicted[v]`."""
+    for v, paths in files.items():
+        actual, got = predictions(a.ser, a.store, a.run, fold, classes, paths)
+        table[(fold, v)] = 100 * uar(actual, got)
+        predicted[v].extend(classes[i] for i in got)
+
+
 def print_table(table, folds, variants):
     print("fold  " + "  ".join(f"{v:>9s}" for v in variants))
     for k in folds:

@@ -71,6 +71,10 @@ pub struct Recipe {
     /// Share of training examples given a microphone's high-pass
     /// ([`crate::mic`]; 0: none).
     pub mic: f64,
+    /// The largest spectral tilt those microphones also have, dB per
+    /// octave about 1 kHz, drawn from `-t` to `+t` ([`crate::mic`]; 0:
+    /// none).
+    pub tilt: f64,
     /// Hidden units of si-cnn's attentive pooling
     /// ([`crate::layers::FrameAttention`]; 0: statistics pooling).
     pub attention: usize,
@@ -138,7 +142,8 @@ impl ModelKind {
     /// mixup with alpha 0.4, every example's spectral envelope warped by
     /// 0.8-1.2, 30 % moved by a random gain of up to ±30 dB, half of them
     /// with other talkers in their quiet frames, 40 % heard through a
-    /// microphone's high-pass; 60 epochs of 32; each answer the mean over
+    /// microphone's high-pass and a tilt of up to ±4 dB per octave; 60
+    /// epochs of 32; each answer the mean over
     /// the clip as it is and warped by 0.9 and 1.1; the
     /// training side's
     /// standardisation, which measured better than per-clip normalisation:
@@ -160,6 +165,7 @@ impl ModelKind {
             talkers: 0.0,
             reverb: 0.0,
             mic: 0.0,
+            tilt: 0.0,
             attention: 0,
             talkers_louder: 0.0,
             voices: 0.0,
@@ -185,6 +191,7 @@ impl ModelKind {
                 talkers: 0.5,
                 reverb: 0.0,
                 mic: 0.4,
+                tilt: SI_CNN_TILT,
                 attention: 0,
                 talkers_louder: 0.0,
                 voices: 0.0,
@@ -217,6 +224,12 @@ pub const SI_CNN_GAIN_SHARE: f64 = 0.3;
 /// range, 0.1, and than 0.15; 0.25 measured lower: README, *A wider
 /// warp* and *Wider still*).
 pub const SI_CNN_WARP_RANGE: f64 = 0.2;
+
+/// The largest spectral tilt of si-cnn's microphones, dB per octave: ±4
+/// holds the feature-domain filter to the high-pass's accuracy, and
+/// takes in ±3, the tilts `ser robustness` measures inside it (README, *A
+/// microphone's tilt*).
+pub const SI_CNN_TILT: f64 = 4.0;
 
 /// si-cnn's test-time warp: it answers for a clip as it is and warped by
 /// 0.9 and 1.1, the mean of the three (README, *A test-time warp*).

@@ -152,6 +152,9 @@ pub const TALKERS: Bound<f64> = Bound::closed("talkers", 0.0, 1.0, "");
 pub const REVERB: Bound<f64> = Bound::closed("reverb", 0.0, 1.0, "");
 /// Share of training examples given a microphone's high-pass (`--mic`).
 pub const MIC: Bound<f64> = Bound::closed("mic", 0.0, 1.0, "");
+/// The largest spectral tilt of those microphones, dB per octave
+/// (`--tilt`).
+pub const TILT: Bound<f64> = Bound::closed("tilt", 0.0, 12.0, " dB per octave");
 /// How far above an example its other talkers may be, dB
 /// (`--talkers-louder`).
 pub const TALKERS_LOUDER: Bound<f64> = Bound::closed("talkers_louder", 0.0, 30.0, " dB");

@@ -40,6 +40,11 @@ pub enum Condition {
     /// A 4th-order Butterworth high-pass at this cut-off, Hz (the
     /// roll-off of a phone's microphone or a telephone line; zero phase).
     HighPass(f64),
+    /// A spectral tilt of this many dB per octave about 1 kHz
+    /// ([`models::mic::tilt_db`]; above 0 brighter, below 0 duller; zero
+    /// phase), the RMS kept: a microphone or phone whose response is not
+    /// the studio's.
+    Tilt(f64),
     /// G.711 μ-law at 8 kHz (the telephone codec).
     MuLaw,
     /// Additive noise at this SNR, dB, over the whole clip.
@@ -58,7 +63,7 @@ speed:0.9,speed:1.1";
 impl FromStr for Condition {
     type Err = String;
 
-    /// `clean`, `level:DB`, `band:HZ`, `highpass:HZ`, `mulaw`, `white:SNR`,
+    /// `clean`, `level:DB`, `band:HZ`, `highpass:HZ`, `tilt:DB`, `mulaw`, `white:SNR`,
     /// `babble:SNR`, `reverb:RT60`, `speed:FACTOR`.
     fn from_str(s: &str) -> Result<Condition, String> {
         let (kind, value) = s.split_once(':').map_or((s, None), |(k, v)| (k, Some(v)));
@@ -79,13 +84,14 @@ impl FromStr for Condition {
             "level" => Condition::Level(num(-120.0, 0.0)?),
             "band" => Condition::Band(num(1000.0, 192000.0)? as u32),
             "highpass" => Condition::HighPass(num(1.0, 20000.0)?),
+            "tilt" => Condition::Tilt(num(-24.0, 24.0)?),
             "white" => Condition::Noise(NoiseKind::White, num(-20.0, 80.0)?),
             "babble" => Condition::Noise(NoiseKind::Babble, num(-20.0, 80.0)?),
             "reverb" => Condition::Reverb(num(0.05, 5.0)?),
             "speed" => Condition::Speed(num(0.5, 2.0)?),
             _ => {
                 return Err(format!(
-                    "unknown condition `{s}`: use clean, level:DB, band:HZ, highpass:HZ, mulaw, \
+                    "unknown condition `{s}`: use clean, level:DB, band:HZ, highpass:HZ, tilt:DB, mulaw, \
                      white:SNR, babble:SNR, reverb:RT60 or speed:FACTOR"
                 ))
             }
@@ -102,6 +108,7 @@ impl fmt::Display for Condition {
             Condition::Level(db) => write!(f, "level:{db}"),
             Condition::Band(hz) => write!(f, "band:{hz}"),
             Condition::HighPass(hz) => write!(f, "highpass:{hz}"),
+            Condition::Tilt(db) => write!(f, "tilt:{db}"),
             Condition::MuLaw => f.write_str("mulaw"),
             Condition::Noise(NoiseKind::White, snr) => write!(f, "white:{snr}"),
             Condition::Noise(NoiseKind::Babble, snr) => write!(f, "babble:{snr}"),
@@ -154,6 +161,7 @@ impl Condition {
             Condition::Level(db) => (set_level(y, db), rate),
             Condition::Band(to) => (band_limit(y, rate, to)?, to.min(rate)),
             Condition::HighPass(hz) => (high_pass(y, rate, hz, 4), rate),
+            Condition::Tilt(db) => (tilt(y, rate, db), rate),
             Condition::MuLaw => {
                 let narrow = band_limit(y, rate, 8000)?;
                 (
@@ -296,6 +304,24 @@ pub fn reverberate(y: &[f32], rate: u32, rt60: f64, rng: &mut Rng) -> Vec<f32> {
 /// `cutoff` Hz ([`models::mic::high_pass_db`], the response training's
 /// microphones use), with zero phase (one FFT of the whole clip).
 pub fn high_pass(y: &[f32], rate: u32, cutoff: f64, order: usize) -> Vec<f32> {
+    filter_db(y, rate, |f| models::mic::high_pass_db(f, cutoff, order))
+}
+
+/// `y` through a spectral tilt of `db_per_octave` about 1 kHz
+/// ([`models::mic::tilt_db`], the response training's microphones use),
+/// zero phase, set back to its RMS.
+pub fn tilt(y: &[f32], rate: u32, db_per_octave: f64) -> Vec<f32> {
+    let out = filter_db(y, rate, |f| models::mic::tilt_db(f, db_per_octave));
+    let (a, b) = (rms(y), rms(&out));
+    match b > 0.0 {
+        true => out.iter().map(|&v| v * (a / b) as f32).collect(),
+        false => out,
+    }
+}
+
+/// `y` through a zero-phase filter of gain `db(f)` dB at `f` Hz (one FFT
+/// of the whole clip).
+pub(crate) fn filter_db(y: &[f32], rate: u32, db: impl Fn(f64) -> f64) -> Vec<f32> {
     let n = y.len();
     if n == 0 {
         return Vec::new();
@@ -304,7 +330,7 @@ pub fn high_pass(y: &[f32], rate: u32, cutoff: f64, order: usize) -> Vec<f32> {
     let mut spectrum = fft.spectrum(y);
     for (i, v) in spectrum.iter_mut().enumerate() {
         let f = i as f64 * f64::from(rate) / n as f64;
-        let gain = 10f64.powf(models::mic::high_pass_db(f, cutoff, order) / 20.0);
+        let gain = 10f64.powf(db(f) / 20.0);
         *v *= (gain / n as f64) as f32;
     }
     fft.inverse(&mut spectrum)
@@ -396,6 +422,8 @@ mod tests {
             "speed:9",
             "clean:1",
             "highpass:0",
+            "tilt:30",
+            "tilt",
         ] {
             assert!(bad.parse::<Condition>().is_err(), "{bad}");
         }
@@ -441,6 +469,28 @@ mod tests {
                 "{hz} Hz: {got} dB vs {want_db}"
             );
         }
+    }
+
+    #[test]
+    fn a_tilt_moves_tones_by_its_octaves_from_1_khz_and_keeps_the_rms() {
+        let rate = 16000;
+        let (lo, hi) = (tone(rate, 1.0, 250.0, 0.3), tone(rate, 1.0, 4000.0, 0.3));
+        let both: Vec<f32> = lo.iter().zip(&hi).map(|(a, b)| a + b).collect();
+        let (out, r) = Condition::Tilt(3.0).apply(&both, rate, &NONE).unwrap();
+        assert_eq!(r, rate);
+        assert!((db(rms(&out) / rms(&both))).abs() < 0.01);
+        // Alone, 250 Hz goes down 6 dB and 4 kHz up 6 (two octaves each way).
+        for (y, want) in [(&lo, -6.0), (&hi, 6.0)] {
+            let wet = tilt(y, rate, 3.0);
+            let filtered = filter_db(y, rate, |f| models::mic::tilt_db(f, 3.0));
+            assert!((db(rms(&filtered) / rms(y)) - want).abs() < 0.05);
+            assert!((db(rms(&wet) / rms(y))).abs() < 0.01, "the RMS is kept");
+        }
+        let named: Condition = "tilt:-3".parse().unwrap();
+        assert_eq!(
+            (named, named.to_string()),
+            (Condition::Tilt(-3.0), "tilt:-3".into())
+        );
     }
 
     #[test]

@@ -271,6 +271,10 @@ pub struct Resolved {
     /// none). Left out of the JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub mic: f64,
+    /// The largest spectral tilt of those microphones, dB per octave (0:
+    /// none). Left out of the JSON when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tilt: f64,
     /// Hidden units of si-cnn's attentive pooling (0: statistics
     /// pooling). Left out of the JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -299,7 +303,7 @@ impl Resolved {
     fn shapers(
         &self,
         asked: &TrainStageConfig,
-    ) -> [(&'static str, Option<f64>, &'static str, f64, f64); 3] {
+    ) -> [(&'static str, Option<f64>, &'static str, f64, f64); 4] {
         [
             (
                 "warp_range",
@@ -316,6 +320,7 @@ impl Resolved {
                 self.talkers,
                 0.0,
             ),
+            ("tilt", asked.tilt, "mic", self.mic, 0.0),
         ]
     }
 
@@ -476,6 +481,12 @@ pub struct TrainStageConfig {
     /// model's. Left out of the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mic: Option<f64>,
+    /// The largest spectral tilt those microphones also have: each tilts
+    /// by a slope drawn from `-t` to `+t` dB per octave about 1 kHz
+    /// ([`models::mic`]); `None`: the model's. Left out of the JSON when
+    /// `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tilt: Option<f64>,
     /// Hidden units of si-cnn's attentive statistics pooling (0: plain
     /// statistics pooling; [`models::layers::FrameAttention`]); `None`:
     /// the model's. Left out of the JSON when `None`.
@@ -553,6 +564,7 @@ impl Default for TrainStageConfig {
             talkers: None,
             reverb: None,
             mic: None,
+            tilt: None,
             attention: None,
             talkers_louder: None,
             voices: None,
@@ -646,6 +658,9 @@ impl TrainStageConfig {
         if let Some(p) = self.mic {
             b::MIC.check(p)?;
         }
+        if let Some(t) = self.tilt {
+            b::TILT.check(t)?;
+        }
         if let Some(db) = self.talkers_louder {
             b::TALKERS_LOUDER.check(db)?;
         }
@@ -733,6 +748,7 @@ impl TrainStageConfig {
         let warp = self.warp.unwrap_or(recipe_step(r.warp));
         let gain = self.gain.unwrap_or(recipe_step(r.gain));
         let talkers = self.talkers.unwrap_or(recipe_step(r.talkers));
+        let mic = self.mic.unwrap_or(recipe_step(r.mic));
         Resolved {
             epochs: self.epochs.unwrap_or(r.epochs),
             batch_size: self.batch_size.unwrap_or(r.batch_size),
@@ -750,7 +766,8 @@ impl TrainStageConfig {
             gain_share: shaping(gain, self.gain_share, r.gain_share, 1.0),
             talkers,
             reverb: self.reverb.unwrap_or(recipe_step(r.reverb)),
-            mic: self.mic.unwrap_or(recipe_step(r.mic)),
+            mic,
+            tilt: shaping(mic, self.tilt, r.tilt, 0.0),
             attention: self.attention.unwrap_or(r.attention),
             talkers_louder: shaping(talkers, self.talkers_louder, r.talkers_louder, 0.0),
             voices: self.voices.unwrap_or(r.voices),
@@ -1048,6 +1065,18 @@ mod tests {
                 with(&|x| x.mic = Some(f64::NAN)),
             ),
             (
+                "tilt",
+                with(&|x| {
+                    x.mic = Some(0.4);
+                    x.tilt = Some(4.0)
+                }),
+                serde_json::json!(4.0),
+                with(&|x| {
+                    x.mic = Some(0.4);
+                    x.tilt = Some(13.0)
+                }),
+            ),
+            (
                 "talkers_louder",
                 with(&|x| {
                     x.talkers = Some(0.5);
@@ -1182,7 +1211,7 @@ mod tests {
             model: ModelKind::SiCnn,
             ..Default::default()
         };
-        let cases: [(&str, Ask, Ask, Ask); 3] = [
+        let cases: [(&str, Ask, Ask, Ask); 4] = [
             (
                 "warp",
                 |x| x.warp = Some(0.0),
@@ -1200,6 +1229,12 @@ mod tests {
                 |x| x.talkers = Some(0.0),
                 |x| x.talkers_louder = Some(0.0),
                 |x| x.talkers_louder = Some(5.0),
+            ),
+            (
+                "mic",
+                |x| x.mic = Some(0.0),
+                |x| x.tilt = Some(0.0),
+                |x| x.tilt = Some(4.0),
             ),
         ];
         for (step, off, neutral, shaped) in cases {
@@ -1301,7 +1336,7 @@ mod tests {
         let recipe = ModelKind::SiCnn.recipe();
         let steps = |c: &TrainStageConfig| {
             let r = c.resolved();
-            (r.warp, r.gain, r.talkers, r.mic, r.test_warp)
+            (r.warp, r.gain, r.talkers, r.mic, r.tilt, r.test_warp)
         };
         assert_eq!(
             steps(&si),
@@ -1310,16 +1345,17 @@ mod tests {
                 recipe.gain,
                 recipe.talkers,
                 recipe.mic,
+                recipe.tilt,
                 recipe.test_warp
             )
         );
-        assert!(recipe.mic > 0.0 && recipe.test_warp > 0.0);
+        assert!(recipe.mic > 0.0 && recipe.tilt > 0.0 && recipe.test_warp > 0.0);
         let clip = TrainStageConfig {
             norm: Some(Norm::Clip),
             ..si.clone()
         };
         clip.validate().unwrap();
-        assert_eq!(steps(&clip), (0.0, 0.0, 0.0, 0.0, 0.0));
+        assert_eq!(steps(&clip), (0.0, 0.0, 0.0, 0.0, 0.0, 0.0));
         type Ask = fn(&mut TrainStageConfig);
         let asked: [(&str, Ask); 6] = [
             ("test_warp", |x| x.test_warp = Some(0.1)),

@@ -277,6 +277,12 @@ fn regression_numeric_flags_out_of_range_exit_2_naming_the_range() {
         (vec!["train", "--warp-range", "0.5"], "0.01..=0.3"),
         (vec!["train", "--test-warp", "0.5"], "0..=0.3"),
         (vec!["train", "--test-warp", "nan"], "0..=0.3"),
+        (vec!["train", "--tilt", "13"], "0..=12"),
+        (vec!["train", "--tilt=-1"], "0..=12"),
+        (
+            vec!["train", "--model", "si-cnn", "--tilt", "4", "--mic", "0"],
+            "tilt 4 shapes the mic, and this run has none",
+        ),
         (
             vec!["train", "--test-warp", "0.1", "--norm", "clip"],
             "test_warp goes through the training side's standardisation",

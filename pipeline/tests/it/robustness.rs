@@ -377,6 +377,8 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
         "0.5",
         "--mic",
         "1",
+        "--tilt",
+        "4",
         "--attention",
         "8",
     ];
@@ -397,6 +399,7 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
             recipe["talkers_louder"].as_f64(),
             recipe["reverb"].as_f64(),
             recipe["mic"].as_f64(),
+            recipe["tilt"].as_f64(),
             recipe["attention"].as_u64()
         ),
         (
@@ -409,6 +412,7 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
             Some(5.0),
             Some(0.5),
             Some(1.0),
+            Some(4.0),
             Some(8)
         ),
         "{recipe}"
@@ -423,6 +427,7 @@ fn a_model_trained_with_every_feature_step_is_saved_as_it_scored() {
         "talkers",
         "reverb",
         "mic",
+        "tilt",
         "attention",
     ] {
         assert!(plain_recipe.get(step).is_none(), "{step}: {plain_recipe}");
@@ -469,6 +474,26 @@ fn other_voices_remake_the_training_copies_and_need_the_clips_files() {
     let err = stderr(&out);
     assert!(err.contains(".wav") && err.contains("--voices"), "{err}");
     assert_eq!(probabilities(&t, &voiced), before);
+}
+
+#[test]
+fn a_microphones_tilt_is_part_of_the_run_and_changes_what_it_learns() {
+    let t = demo_store(4);
+    let base = ["--epochs", "2", "--window", "64", "--mic", "1"];
+    let flat = train_si_cnn(&t, &[&base[..], &["--tilt", "0"]].concat());
+    let tilted = train_si_cnn(&t, &[&base[..], &["--tilt", "6"]].concat());
+    assert_ne!(flat, tilted, "the tilt is part of the run");
+    assert_eq!(
+        config_of(&t, &tilted)["optimisation"]["tilt"].as_f64(),
+        Some(6.0)
+    );
+    assert!(config_of(&t, &flat)["optimisation"].get("tilt").is_none());
+    // The same seed, the same high-passes: only the slopes drawn on top
+    // of them differ, and the model learns something else.
+    assert_ne!(probabilities(&t, &flat), probabilities(&t, &tilted));
+    let rows = robustness_rows(&t, &tilted, "clean,tilt:3");
+    assert!(rows.iter().any(|r| r.condition == "tilt:3" && r.clips > 0));
+    assert_clean_as_trained(&t, &tilted, &rows);
 }
 
 #[test]

@@ -16,7 +16,8 @@ pub struct Args {
     pub run: String,
     /// Comma-separated conditions: `clean`, `level:DB` (RMS in dBFS),
     /// `band:HZ` (resampled to HZ: 8000 telephone, 16000 wideband),
-    /// `highpass:HZ` (a phone microphone's 4-pole roll-off), `mulaw`
+    /// `highpass:HZ` (a phone microphone's 4-pole roll-off), `tilt:DB`
+    /// (dB per octave about 1 kHz: above 0 brighter), `mulaw`
     /// (G.711 at 8 kHz), `white:SNR` or `babble:SNR` (dB; babble from other
     /// speakers' clips), `reverb:RT60` (seconds), `speed:FACTOR`
     /// [default: clean, level:-20,-60, band:8000,16000, mulaw, white and

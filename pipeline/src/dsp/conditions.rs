@@ -1,6 +1,6 @@
 //! Recording conditions applied to a waveform: level, band limit, a
-//! microphone's high-pass, a telephone codec, additive noise, room
-//! reverberation and speed. Each is
+//! microphone's high-pass or spectral tilt, a telephone codec, additive
+//! noise, room reverberation and speed. Each is
 //! seeded by (seed, clip id), so a clip meets the same condition in every
 //! run and on every machine. `ser robustness` measures models under them
 //! (before the run's own feature path); [`super::augment`] draws training

@@ -278,6 +278,34 @@ mod tests {
     }
 
     #[test]
+    fn an_untilted_microphone_draws_and_filters_as_the_high_pass_alone() {
+        // Runs trained before the tilt keep their draws: replayed by hand,
+        // each chosen example gets a cut-off and an order and nothing more.
+        let m = mic(0.6);
+        assert_eq!(m.tilts, (0.0, 0.0));
+        let speech: Vec<f32> = (0..40).map(|b| -30.0 - (b % 5) as f32).collect();
+        let x1 = features(&m.envelope, &speech, 1);
+        let x: Vec<f32> = (0..6).flat_map(|_| x1.clone()).collect();
+        let (mut got, mut want) = (x.clone(), x);
+        let (mut rng, mut replay) = (SplitMix(11), SplitMix(11));
+        m.apply(&mut got, 1, &[1; 6], &mut rng);
+        let log_cutoffs = (m.cutoff_hz.0.ln(), m.cutoff_hz.1.ln());
+        for ex in want.chunks_exact_mut(N_MFCC) {
+            if replay.unit() < m.p {
+                let cutoff = replay.uniform(log_cutoffs).exp();
+                let order = m.orders.0 + replay.below(m.orders.1 - m.orders.0 + 1);
+                m.filter(ex, 1, &m.response_db(cutoff, order, 0.0));
+            }
+        }
+        assert_eq!(got, want);
+        assert_eq!(rng.unit(), replay.unit(), "no draw more");
+        let alone: Vec<f32> = (m.centres_hz.iter())
+            .map(|&f| high_pass_db(f, 300.0, 2) as f32)
+            .collect();
+        assert_eq!(m.response_db(300.0, 2, 0.0), alone);
+    }
+
+    #[test]
     fn off_or_padding_stay_as_they_are() {
         let frames = 4;
         let env = square();

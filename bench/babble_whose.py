@@ -25,17 +25,13 @@ import numpy as np
 import soundfile as sf
 
 from babble_where import babble
-from fold_scoring import (EMOTIONS, actor_clips, load, other_clips, parsed_run, print_table,
-                          run_parser, score_variants)
+from fold_scoring import (EMOTIONS, actor_clips, emotion_of, load, other_clips, parsed_run,
+                          print_table, run_parser, score_variants)
 
 POOLS = {"any": range(1, 9), "calm": (1, 2), "aroused": (3, 5, 6, 8)}
 SNRS = (10, 5)
 VARIANTS = ["clean"] + [f"{p}:{s}" for s in SNRS for p in POOLS]
 AROUSED = [EMOTIONS[e] for e in POOLS["aroused"]]
-
-
-def emotion_of(path):
-    return int(os.path.basename(path).split("-")[2])
 
 
 def main():

@@ -68,6 +68,13 @@ def other_clips(data, actors):
             if int(f.split("-")[-1][:2]) not in actors]
 
 
+def emotion_of(path):
+    """The emotion code (1-8) of a RAVDESS file name, also when the name
+    carries a prefix of its own (`3-clean-03-01-05-...wav`): the fifth
+    field from the end."""
+    return int(os.path.basename(path).split("-")[-5])
+
+
 def uar(actual, predicted):
     return np.mean([np.mean(predicted[actual == c] == c) for c in np.unique(actual)])
 
@@ -85,8 +92,7 @@ def predictions(ser, store, run, fold, classes, files):
         [ser, "-q", "--store", store, "predict", "--run", run, "--fold", str(fold), "--json",
          *files], capture_output=True, text=True, check=True).stdout
     rows = [json.loads(line) for line in got.splitlines() if line.strip()]
-    emotion = lambda r: EMOTIONS[int(os.path.basename(r["file"]).split("-")[-5])]
-    actual = np.array([classes.index(emotion(r)) for r in rows])
+    actual = np.array([classes.index(EMOTIONS[emotion_of(r["file"])]) for r in rows])
     predicted = np.array([classes.index(r["label"]) for r in rows])
     return actual, predicted
 

@@ -18,6 +18,7 @@ and soundfile (bench/requirements.txt).
         --run RUN --data RAVDESS
     python3 bench/tilt_answers.py --slopes --data RAVDESS [more.wav ...]
 """
+import argparse
 import glob
 import os
 import sys
@@ -26,8 +27,8 @@ import tempfile
 import numpy as np
 import soundfile as sf
 
-from fold_scoring import (EMOTIONS, actor_clips, load, parsed_run, print_table, run_parser,
-                          score_variants)
+from fold_scoring import (EMOTIONS, actor_clips, emotion_of, load, parsed_run, print_table,
+                          run_parser, score_variants)
 
 TILTS = (-6, -3, 0, 3, 6)
 
@@ -60,8 +61,7 @@ def slope(path):
 def print_slopes(data, extra):
     by = {}
     for path in sorted(glob.glob(f"{data}/Actor_*/*.wav")):
-        emotion = EMOTIONS[int(os.path.basename(path).split("-")[2])]
-        by.setdefault(emotion, []).append(slope(path))
+        by.setdefault(EMOTIONS[emotion_of(path)], []).append(slope(path))
     if extra:
         by["(given files)"] = [slope(p) for p in extra]
     for name, values in by.items():
@@ -71,9 +71,12 @@ def print_slopes(data, extra):
 
 def main():
     if "--slopes" in sys.argv:
-        args = [a for a in sys.argv[1:] if a != "--slopes"]
-        data = args[args.index("--data") + 1]
-        print_slopes(data, [a for a in args if a.endswith(".wav")])
+        ap = argparse.ArgumentParser(description="Long-term spectral slopes")
+        ap.add_argument("--slopes", action="store_true")
+        ap.add_argument("--data", required=True, help="RAVDESS folder (Actor_NN/*.wav)")
+        ap.add_argument("files", nargs="*", help="more audio files to measure")
+        a = ap.parse_args()
+        print_slopes(a.data, a.files)
         return
     a, classes, folds, chosen = parsed_run(run_parser(__doc__.splitlines()[0]))
     variants = [f"tilt:{t:+d}" if t else "clean" for t in TILTS]

@@ -11,6 +11,7 @@
 //! nothing in training: no weights, no draws, no files.
 
 use crate::dataset::Dataset;
+use crate::envelope::Envelope;
 use crate::warp::FeatureWarp;
 use crate::zoo::{ModelError, Net};
 
@@ -22,20 +23,20 @@ pub struct TestWarp {
 }
 
 impl TestWarp {
-    /// The warp by `1 - range` and `1 + range` for the feature path whose
-    /// DCT rows are `dct` (`[40, n_mels]`, orthonormal) over mel bands
-    /// centred at `centres_hz`, on examples standardised by `mean` and
-    /// `std` (`[40]` each).
-    pub fn new(
-        dct: &[f32],
-        centres_hz: &[f64],
-        range: f64,
-        mean: Vec<f32>,
-        std: Vec<f32>,
-    ) -> TestWarp {
+    /// The warp by `1 - range` and `1 + range` in the feature path and
+    /// standardisation `env` (its DCT, `[40, n_mels]`, over mel bands
+    /// centred at `centres_hz`).
+    pub fn new(env: &Envelope, centres_hz: &[f64], range: f64) -> TestWarp {
         let factors = vec![1.0 - range, 1.0 + range];
         TestWarp {
-            warp: FeatureWarp::new(dct, centres_hz, factors, mean, std, 1.0),
+            warp: FeatureWarp::new(
+                &env.dct,
+                centres_hz,
+                factors,
+                env.mean.clone(),
+                env.std.clone(),
+                1.0,
+            ),
         }
     }
 
@@ -112,13 +113,13 @@ mod tests {
     }
 
     fn warp() -> TestWarp {
-        TestWarp::new(
-            &dct_rows(MELS),
-            &centres(),
-            0.1,
-            vec![0.3; N_MFCC],
-            vec![1.5; N_MFCC],
-        )
+        let env = Envelope {
+            dct: dct_rows(MELS),
+            n_mels: MELS,
+            mean: vec![0.3; N_MFCC],
+            std: vec![1.5; N_MFCC],
+        };
+        TestWarp::new(&env, &centres(), 0.1)
     }
 
     fn data(frames: usize, lengths: Vec<usize>) -> Dataset {

@@ -225,10 +225,10 @@ pub const SI_CNN_GAIN_SHARE: f64 = 0.3;
 /// warp* and *Wider still*).
 pub const SI_CNN_WARP_RANGE: f64 = 0.2;
 
-/// The largest spectral tilt of si-cnn's microphones, dB per octave: ±4
-/// holds the feature-domain filter to the high-pass's accuracy, and
-/// takes in ±3, the tilts `ser robustness` measures inside it (README, *A
-/// microphone's tilt*).
+/// The largest spectral tilt of si-cnn's microphones, dB per octave:
+/// within ±4 the feature-domain filter is as accurate as the high-pass,
+/// and the range holds the ±3 tilts the README measures with `ser
+/// robustness --conditions` (README, *A microphone's tilt*).
 pub const SI_CNN_TILT: f64 = 4.0;
 
 /// si-cnn's test-time warp: it answers for a clip as it is and warped by

@@ -46,15 +46,8 @@ fn feature_domain(c: &RunConfig, r: &Resolved) -> bool {
 /// `ser predict` and everything on a [`super::Predictor`] hear.
 pub fn test_warp(c: &RunConfig, norm: &Standardizer) -> Option<TestWarp> {
     let r = c.resolved();
-    (feature_domain(c, &r) && r.test_warp > 0.0).then(|| {
-        TestWarp::new(
-            &crate::dsp::mfcc::dct_ortho(N_MFCC, c.features.mfcc.n_mels),
-            &mel_centres(c),
-            r.test_warp,
-            norm.mean.clone(),
-            norm.std.clone(),
-        )
-    })
+    (feature_domain(c, &r) && r.test_warp > 0.0)
+        .then(|| TestWarp::new(&envelope(c, norm), &mel_centres(c), r.test_warp))
 }
 
 /// The babble of training batches a run asks for, in its feature path and

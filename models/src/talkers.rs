@@ -43,7 +43,7 @@ impl FrameTalkers {
     /// Why louder at all: a clip's mean log-energy counts its pauses, a
     /// continuous babble's does not, so babble at 5 dB SNR (power, over the
     /// clip) sits at about the clip's own mean log-energy and at 10 dB SNR
-    /// about 5 dB below it (RAVDESS, four-talker babble; README): a range
+    /// about 5 dB below it (RAVDESS, four-talker babble; docs/robustness-rounds.md): a range
     /// that stops at 0 dB below trains for 10 dB SNR rarely and 5 dB hardly.
     pub fn new(p: f64, louder: f64, n_mels: usize, std0: f32) -> FrameTalkers {
         FrameTalkers {

@@ -212,8 +212,9 @@ impl ModelKind {
 }
 
 /// si-cnn's random microphone gain: up to ±30 dB, on a share
-/// [`SI_CNN_GAIN_SHARE`] of the training examples (README, *Wider
-/// still, and a gain for some examples*).
+/// [`SI_CNN_GAIN_SHARE`] of the training examples
+/// (docs/robustness-rounds.md, *Wider still, and a gain for some
+/// examples*).
 pub const SI_CNN_GAIN_DB: f64 = 30.0;
 
 /// The share of si-cnn's training examples its gain moves; the rest keep
@@ -221,18 +222,20 @@ pub const SI_CNN_GAIN_DB: f64 = 30.0;
 pub const SI_CNN_GAIN_SHARE: f64 = 0.3;
 
 /// si-cnn's warp range: factors 0.8 to 1.2 (wider than the first
-/// range, 0.1, and than 0.15; 0.25 measured lower: README, *A wider
-/// warp* and *Wider still*).
+/// range, 0.1, and than 0.15; 0.25 measured lower:
+/// docs/robustness-rounds.md, *A wider warp* and *Wider still*).
 pub const SI_CNN_WARP_RANGE: f64 = 0.2;
 
 /// The largest spectral tilt of si-cnn's microphones, dB per octave:
 /// within ±4 the feature-domain filter is as accurate as the high-pass,
 /// and the range holds the ±3 tilts the README measures with `ser
-/// robustness --conditions` (README, *A microphone's tilt*).
+/// robustness --conditions` (docs/robustness-rounds.md, *A microphone's
+/// tilt*).
 pub const SI_CNN_TILT: f64 = 4.0;
 
 /// si-cnn's test-time warp: it answers for a clip as it is and warped by
-/// 0.9 and 1.1, the mean of the three (README, *A test-time warp*).
+/// 0.9 and 1.1, the mean of the three (docs/robustness-rounds.md, *A
+/// test-time warp*).
 pub const SI_CNN_TEST_WARP: f64 = 0.1;
 
 /// Kernel widths `ser train` offers (any width builds; these are the

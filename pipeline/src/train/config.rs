@@ -380,8 +380,8 @@ fn is_one<T: From<u8> + PartialEq>(x: &T) -> bool {
 /// noisy copies for the paper's models (their recipe); for si-cnn also two
 /// training copies of `ser features --augment 2` (random speed, room, band
 /// limit, codec, noise and level), which is what makes it hold at a normal
-/// microphone level, on a telephone band and through a codec (README,
-/// "Under recording conditions").
+/// microphone level, on a telephone band and through a codec
+/// (docs/robustness-rounds.md, *Training copies and mixup*).
 pub fn default_train_variants(model: ModelKind) -> Vec<String> {
     let mut v = vec!["clean".to_string(), "noisy".to_string()];
     if model == ModelKind::SiCnn {

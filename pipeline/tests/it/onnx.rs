@@ -1,7 +1,8 @@
 //! `ser export --onnx`: onnxruntime (PyPI, run by `python3`) on the
 //! exported graph gives `ser`'s probabilities for real clips' MFCCs to
 //! 1e-4, through both crops, an odd window, a temperature of 1 and two
-//! others, with and without the test-time warp, padding and batching; models the graph cannot express are
+//! others, with and without the test-time warp, a seed ensemble of two,
+//! padding and batching; models the graph cannot express are
 //! refused naming the file. Needs `onnxruntime` (`make test-deps`): the
 //! test fails, not skips, without it.
 
@@ -198,8 +199,50 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
             }
         },
     );
+    // A seed ensemble (`--members 2`): a second member under `fold{k}/m1/`,
+    // the first's network with its last layer changed, so the two answer
+    // apart; its answers are the mean of both members' probabilities.
+    let ensemble = with_card_and_tensors(
+        file,
+        dir.path().join("ensemble.ser"),
+        |c| {
+            let mut r = c.run.resolved();
+            r.members = 2;
+            c.run.optimisation = Some(r);
+        },
+        |t| {
+            let second: Vec<NamedTensor> = t
+                .iter()
+                .filter(|w| w.name.starts_with(&prefix) && !w.name.contains("norm."))
+                .map(|w| NamedTensor {
+                    name: w.name.replacen(&prefix, &format!("{prefix}m1/"), 1),
+                    data: if w.name.ends_with("dense2.weight") {
+                        w.data.iter().rev().map(|v| 0.8 * v).collect()
+                    } else {
+                        w.data.clone()
+                    },
+                    shape: w.shape.clone(),
+                })
+                .collect();
+            t.extend(second);
+        },
+    );
+    let ensemble_ser = Predictor::from_model_file(&ensemble).unwrap();
+    let single_ser = Predictor::from_model_file(file).unwrap();
+    let (a, b) = (
+        ensemble_ser
+            .predict_mfcc(clips[0].frames, &clips[0].mfcc, None)
+            .unwrap(),
+        single_ser
+            .predict_mfcc(clips[0].frames, &clips[0].mfcc, None)
+            .unwrap(),
+    );
+    assert!(
+        a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-3),
+        "the second member changes the answers: {a:?} {b:?}"
+    );
     let mut worst = 0f32;
-    for model in [file.clone(), centre, sharp, unwarped, attentive] {
+    for model in [file.clone(), centre, sharp, unwarped, attentive, ensemble] {
         let onnx = model.with_extension("onnx");
         let out = ok(&t.ser(&[
             "export",
@@ -236,7 +279,7 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
         );
     }
     println!(
-        "onnx parity: {} clips x 5 models, max |diff| {worst:e}",
+        "onnx parity: {} clips x 6 models, max |diff| {worst:e}",
         clips.len()
     );
 }
@@ -265,16 +308,10 @@ fn onnx_export_refuses_what_it_cannot_express_naming_the_file() {
     let folds = with_card(file, dir.path().join("folds.ser"), |c| {
         c.run.folds = vec![1, 2]
     });
-    let ensemble = with_card(file, dir.path().join("ensemble.ser"), |c| {
-        let mut r = c.run.resolved();
-        r.members = 2;
-        c.run.optimisation = Some(r);
-    });
     for (model, why) in [
         (&cnn, "only si-cnn"),
         (&clip, "only `norm train`"),
         (&folds, "2 models"),
-        (&ensemble, "a seed ensemble of 2 models"),
     ] {
         let out = export(model);
         assert_eq!(out.status.code(), Some(1), "{}", model.display());

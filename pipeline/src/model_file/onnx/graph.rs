@@ -16,7 +16,9 @@
 //!    "valid") and batch norm (running statistics); mean and standard
 //!    deviation over time; Dense 64 ReLU; Dense N (logits);
 //! 4. **softmax**, the mean over a clip's versions (with a test-time
-//!    warp), then the model file's temperature as
+//!    warp); with a seed ensemble (`--members K`), steps 3 and 4 for each
+//!    member (its nodes and weights named `m<j>/…` after the first) and the
+//!    mean of their probabilities; then the model file's temperature as
 //!    [`models::calibration::Temperature::apply`] does it: `p` floored at
 //!    1e-12, `softmax(ln p / T)` (skipped when `T` is 1).
 //!
@@ -94,48 +96,69 @@ impl Weights {
 struct Builder {
     nodes: Vec<Node>,
     constants: Vec<Tensor>,
+    /// Put before every name added (`m1/`: a second member's nodes and
+    /// weights); empty for the first member and the shared steps, so a
+    /// one-model graph names everything as it always did. [`OUTPUT`] is
+    /// never scoped.
+    scope: String,
 }
 
 impl Builder {
-    /// Adds `op` reading `inputs`; its output (and the node) is named `out`.
+    /// `name` in the current scope.
+    fn scoped(&self, name: &str) -> String {
+        if name == OUTPUT {
+            name.to_string()
+        } else {
+            format!("{}{name}", self.scope)
+        }
+    }
+
+    /// Adds `op` reading `inputs`; its output (and the node) is named `out`
+    /// (in the current scope).
     fn op(&mut self, out: &str, op: &'static str, inputs: &[&str], attrs: Vec<Attr>) -> String {
+        let out = self.scoped(out);
         self.nodes.push(Node {
             op,
             inputs: inputs.iter().map(|s| s.to_string()).collect(),
-            outputs: vec![out.to_string()],
-            name: out.to_string(),
+            outputs: vec![out.clone()],
+            name: out.clone(),
             attrs,
         });
-        out.to_string()
+        out
     }
 
     /// A float constant of shape `dims` (empty: a scalar).
     fn floats(&mut self, name: &str, dims: &[usize], data: Vec<f32>) -> String {
+        let name = self.scoped(name);
         self.constants.push(Tensor {
-            name: name.to_string(),
+            name: name.clone(),
             dims: dims.iter().map(|&d| d as i64).collect(),
             data: Data::F32(data),
         });
-        name.to_string()
+        name
     }
 
     /// A one-dimensional int64 constant.
     fn ints(&mut self, name: &str, data: &[i64]) -> String {
+        let name = self.scoped(name);
         self.constants.push(Tensor {
-            name: name.to_string(),
+            name: name.clone(),
             dims: vec![data.len() as i64],
             data: Data::I64(data.to_vec()),
         });
-        name.to_string()
+        name
     }
 }
 
-/// The graph of the si-cnn whose tensors are `w` (`classes` outputs).
-/// `Err` names a tensor that is missing or has the wrong shape.
-pub fn si_cnn(w: &Weights, spec: &Spec, classes: usize) -> Result<Graph, String> {
+/// The graph of the si-cnn whose members' tensors are `members` (one
+/// model: one; a seed ensemble: each member's, the first also holding the
+/// standardisation they share), `classes` outputs. `Err` names a tensor
+/// that is missing or has the wrong shape.
+pub fn si_cnn(members: &[Weights], spec: &Spec, classes: usize) -> Result<Graph, String> {
+    let first = members.first().ok_or("the model file holds no model")?;
     let mut g = Builder::default();
     let x = window(&mut g, spec); // [batch, min(frames, window), 40]
-    let (x, mean, std) = standardise(&mut g, w, &x)?; // [batch, kept, 40]
+    let (x, mean, std) = standardise(&mut g, first, &x)?; // [batch, kept, 40]
     let x = heard_versions(&mut g, &x, &mean, &std, &spec.heard); // [versions * batch, kept, 40]
     let x = pad(&mut g, &x, spec.window); // [versions * batch, window, 40]
     let x = g.op(
@@ -143,22 +166,31 @@ pub fn si_cnn(w: &Weights, spec: &Spec, classes: usize) -> Result<Graph, String>
         "Transpose",
         &[&x],
         vec![Attr::ints("perm", &[0, 2, 1])],
-    ); // [batch, 40, window]
-    let (x, c1) = conv_block(&mut g, w, &x, 1, N_MFCC, 2)?; // [batch, 64, window / 2]
-    let (x, c2) = conv_block(&mut g, w, &x, 2, c1, 2)?; // [batch, 128, window / 4]
-    let (x, c3) = conv_block(&mut g, w, &x, 3, c2, 1)?; // [batch, 128, window / 4]
-
-    // Attentive pooling where the model has its tensors (a si-cnn trained
-    // with `attention 0` has none), plain statistics otherwise.
-    let x = if w.0.contains_key("pool.weight") {
-        attentive_pool(&mut g, w, &x, c3)?
+    ); // [versions * batch, 40, window]
+    let calibrated = spec.temperature != 1.0;
+    let ensemble = members.len() > 1;
+    let mut each = Vec::with_capacity(members.len());
+    for (j, w) in members.iter().enumerate() {
+        g.scope = if j == 0 {
+            String::new()
+        } else {
+            format!("m{j}/")
+        };
+        let logits = network(&mut g, w, &x, classes)?; // [versions * batch, classes]
+        let last = !calibrated && !ensemble;
+        each.push(member_probabilities(&mut g, &logits, spec, classes, last)); // [batch, classes]
+    }
+    g.scope.clear();
+    let p = if ensemble {
+        let inputs: Vec<&str> = each.iter().map(String::as_str).collect();
+        let name = if calibrated { "members.mean" } else { OUTPUT };
+        g.op(name, "Mean", &inputs, vec![])
     } else {
-        stats_pool(&mut g, &x)
-    }; // [batch, 256]
-    let (x, d1) = dense(&mut g, w, &x, "dense1", 2 * c3, None)?; // [batch, 64]
-    let x = g.op("dense1.relu", "Relu", &[&x], vec![]);
-    let (logits, _) = dense(&mut g, w, &x, "dense2", d1, Some(classes))?; // [batch, classes]
-    probabilities(&mut g, &logits, spec, classes); // [batch, classes]
+        each.swap_remove(0)
+    };
+    if calibrated {
+        calibrate(&mut g, &p, spec.temperature);
+    }
     Ok(Graph {
         name: "si-cnn".into(),
         nodes: g.nodes,
@@ -354,46 +386,69 @@ fn attentive_pool(g: &mut Builder, w: &Weights, x: &str, c: usize) -> Result<Str
     Ok(mean_and_std(g, &mean, &var, &time))
 }
 
-/// Softmax of the logits (`[versions * batch, classes]`) into
-/// [`OUTPUT`] (`[batch, classes]`): with a test-time warp, the mean over
-/// each clip's versions (as `predict_heard`); with a temperature other
-/// than 1, as `Temperature::apply`: `softmax(ln max(p, FLOOR) / T)`.
-fn probabilities(g: &mut Builder, logits: &str, spec: &Spec, classes: usize) {
-    let last = || vec![Attr::int("axis", -1)];
-    let calibrated = spec.temperature != 1.0;
+/// One member's network (step 3): `[versions * batch, 40, window]` ->
+/// logits `[versions * batch, classes]`.
+fn network(g: &mut Builder, w: &Weights, x: &str, classes: usize) -> Result<String, String> {
+    let (x, c1) = conv_block(g, w, x, 1, N_MFCC, 2)?; // [batch, 64, window / 2]
+    let (x, c2) = conv_block(g, w, &x, 2, c1, 2)?; // [batch, 128, window / 4]
+    let (x, c3) = conv_block(g, w, &x, 3, c2, 1)?; // [batch, 128, window / 4]
+
+    // Attentive pooling where the model has its tensors (a si-cnn trained
+    // with `attention 0` has none), plain statistics otherwise.
+    let x = if w.0.contains_key("pool.weight") {
+        attentive_pool(g, w, &x, c3)?
+    } else {
+        stats_pool(g, &x)
+    }; // [batch, 256]
+    let (x, d1) = dense(g, w, &x, "dense1", 2 * c3, None)?; // [batch, 64]
+    let x = g.op("dense1.relu", "Relu", &[&x], vec![]);
+    let (logits, _) = dense(g, w, &x, "dense2", d1, Some(classes))?; // [batch, classes]
+    Ok(logits)
+}
+
+/// One member's probabilities: softmax of its logits (`[versions * batch,
+/// classes]`), with a test-time warp the mean over each clip's versions
+/// (as `predict_heard`): `[batch, classes]`, named [`OUTPUT`] when `last`
+/// (no step follows).
+fn member_probabilities(
+    g: &mut Builder,
+    logits: &str,
+    spec: &Spec,
+    classes: usize,
+    last: bool,
+) -> String {
     let heard = !spec.heard.is_empty();
     // Each step's output is named OUTPUT when no step follows it.
     let name = |last_step: bool, n: &'static str| if last_step { OUTPUT } else { n };
-    let mut p = g.op(
-        name(!calibrated && !heard, "softmax"),
+    let p = g.op(
+        name(last && !heard, "softmax"),
         "Softmax",
         &[logits],
-        last(),
+        vec![Attr::int("axis", -1)],
     );
-    if heard {
-        let versions = 1 + spec.heard.len() as i64;
-        let shape = g.ints("heard.shape", &[versions, -1, classes as i64]);
-        let p3 = g.op("heard.by_version", "Reshape", &[&p, &shape], vec![]); // [versions, batch, classes]
-        p = g.op(
-            name(!calibrated, "heard.mean"),
-            "ReduceMean",
-            &[&p3],
-            vec![Attr::ints("axes", &[0]), Attr::int("keepdims", 0)],
-        ); // [batch, classes]
+    if !heard {
+        return p;
     }
-    if !calibrated {
-        return;
-    }
+    let versions = 1 + spec.heard.len() as i64;
+    let shape = g.ints("heard.shape", &[versions, -1, classes as i64]);
+    let p3 = g.op("heard.by_version", "Reshape", &[&p, &shape], vec![]); // [versions, batch, classes]
+    g.op(
+        name(last, "heard.mean"),
+        "ReduceMean",
+        &[&p3],
+        vec![Attr::ints("axes", &[0]), Attr::int("keepdims", 0)],
+    ) // [batch, classes]
+}
+
+/// The temperature, as `Temperature::apply`: `softmax(ln max(p, FLOOR) /
+/// T)` of `p` (`[batch, classes]`) into [`OUTPUT`].
+fn calibrate(g: &mut Builder, p: &str, temperature: f64) {
     let floor = g.floats("calibration.floor", &[], vec![FLOOR as f32]);
-    let p = g.op("calibration.floored", "Max", &[&p, &floor], vec![]);
+    let p = g.op("calibration.floored", "Max", &[p, &floor], vec![]);
     let logp = g.op("calibration.log", "Log", &[&p], vec![]);
-    let t = g.floats(
-        "calibration.temperature",
-        &[],
-        vec![spec.temperature as f32],
-    );
+    let t = g.floats("calibration.temperature", &[], vec![temperature as f32]);
     let z = g.op("calibration.scaled", "Div", &[&logp, &t], vec![]);
-    g.op(OUTPUT, "Softmax", &[&z], last());
+    g.op(OUTPUT, "Softmax", &[&z], vec![Attr::int("axis", -1)]);
 }
 
 /// Block `n`: Conv1D (`conv{n}`), ReLU, max-pool `pool` (1: none), batch
@@ -556,7 +611,7 @@ mod tests {
                 heard: vec![vec![0.5; N_MFCC * N_MFCC]; warps],
                 ..spec(crop, t)
             };
-            let g = si_cnn(&w, &spec, 8).unwrap();
+            let g = si_cnn(std::slice::from_ref(&w), &spec, 8).unwrap();
             let mut known: Vec<String> = g.initializers.iter().map(|t| t.name.clone()).collect();
             known.push(INPUT.into());
             for n in &g.nodes {
@@ -585,6 +640,60 @@ mod tests {
     }
 
     #[test]
+    fn a_seed_ensemble_runs_each_member_under_its_own_names_and_averages_them() {
+        // Member 1's tensors under `fold1/m1/`, as `fold::member_prefix` names them.
+        let mut t = si_cnn_tensors(5, 8);
+        let second: Vec<NamedTensor> = si_cnn_tensors(5, 8)
+            .into_iter()
+            .filter(|t| !t.name.contains("norm."))
+            .map(|t| NamedTensor {
+                name: t.name.replace("fold1/", "fold1/m1/"),
+                ..t
+            })
+            .collect();
+        t.extend(second);
+        let members = [
+            Weights::with_prefix(t.clone(), "fold1/"),
+            Weights::with_prefix(t, "fold1/m1/"),
+        ];
+        for temperature in [1.0, 0.6] {
+            let spec = Spec {
+                heard: vec![vec![0.5; N_MFCC * N_MFCC]; 2],
+                ..spec(Crop::Start, temperature)
+            };
+            let g = si_cnn(&members, &spec, 8).unwrap();
+            let mut known: Vec<String> = g.initializers.iter().map(|t| t.name.clone()).collect();
+            known.push(INPUT.into());
+            for n in &g.nodes {
+                for i in &n.inputs {
+                    assert!(known.contains(i), "{} reads {i} before it exists", n.name);
+                }
+                assert!(!known.contains(&n.name), "{} named twice", n.name);
+                known.extend(n.outputs.iter().cloned());
+            }
+            assert_eq!(g.nodes.last().unwrap().outputs, [OUTPUT]);
+            let ops: Vec<&str> = g.nodes.iter().map(|n| n.op).collect();
+            assert_eq!(ops.iter().filter(|o| **o == "Conv").count(), 6);
+            // The window, standardisation and warped versions are shared.
+            assert_eq!(ops.iter().filter(|o| **o == "MatMul").count(), 2);
+            assert!(g.nodes.iter().any(|n| n.name == "m1/conv1"));
+            assert!(g.initializers.iter().any(|t| t.name == "m1/dense2.weight"));
+            assert!(!g.initializers.iter().any(|t| t.name.starts_with("m1/norm")));
+            // Both members' version means, then their mean.
+            let mean = g.nodes.iter().find(|n| n.op == "Mean").unwrap();
+            assert_eq!(mean.inputs, ["heard.mean", "m1/heard.mean"]);
+            let softmaxes = if temperature == 1.0 { 2 } else { 3 };
+            assert_eq!(ops.iter().filter(|o| **o == "Softmax").count(), softmaxes);
+        }
+        // One member: no `Mean`, nothing scoped.
+        let g = si_cnn(&members[..1], &spec(Crop::Start, 1.0), 8).unwrap();
+        assert!(!g
+            .nodes
+            .iter()
+            .any(|n| n.op == "Mean" || n.name.contains('/')));
+    }
+
+    #[test]
     fn attention_tensors_make_attentive_pooling_stored_channels_first() {
         let mut t = si_cnn_tensors(5, 8);
         t.extend([
@@ -593,7 +702,7 @@ mod tests {
             tensor("pool.score", &[6]),
         ]);
         let g = si_cnn(
-            &Weights::with_prefix(t.clone(), "fold1/"),
+            &[Weights::with_prefix(t.clone(), "fold1/")],
             &spec(Crop::Start, 1.0),
             8,
         )
@@ -617,7 +726,7 @@ mod tests {
         assert_eq!(v[c * 6 + h], (h * 128 + c) as f32);
         // Without them: plain statistics; with a misshapen one, its name.
         let g = si_cnn(
-            &Weights::with_prefix(si_cnn_tensors(5, 8), "fold1/"),
+            &[Weights::with_prefix(si_cnn_tensors(5, 8), "fold1/")],
             &spec(Crop::Start, 1.0),
             8,
         )
@@ -627,7 +736,7 @@ mod tests {
         t.retain(|t| t.name != "fold1/pool.score");
         t.push(tensor("pool.score", &[5]));
         let err = si_cnn(
-            &Weights::with_prefix(t, "fold1/"),
+            &[Weights::with_prefix(t, "fold1/")],
             &spec(Crop::Start, 1.0),
             8,
         )
@@ -638,7 +747,7 @@ mod tests {
     #[test]
     fn filters_are_stored_out_in_kernel_and_same_padding_puts_the_odd_pad_after() {
         let w = Weights::with_prefix(si_cnn_tensors(4, 3), "fold1/");
-        let g = si_cnn(&w, &spec(Crop::Start, 1.0), 3).unwrap();
+        let g = si_cnn(std::slice::from_ref(&w), &spec(Crop::Start, 1.0), 3).unwrap();
         let conv1 = g
             .initializers
             .iter()
@@ -660,14 +769,14 @@ mod tests {
         let mut t = si_cnn_tensors(5, 8);
         t.retain(|t| t.name != "fold1/bn2.running_var");
         let err = si_cnn(
-            &Weights::with_prefix(t, "fold1/"),
+            &[Weights::with_prefix(t, "fold1/")],
             &spec(Crop::Start, 1.0),
             8,
         )
         .unwrap_err();
         assert!(err.contains("bn2.running_var"), "{err}");
         let err = si_cnn(
-            &Weights::with_prefix(si_cnn_tensors(5, 8), "fold1/"),
+            &[Weights::with_prefix(si_cnn_tensors(5, 8), "fold1/")],
             &spec(Crop::Start, 1.0),
             6,
         )

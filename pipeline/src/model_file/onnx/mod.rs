@@ -3,15 +3,16 @@
 //! classify with it. Raw MFCC frames `[batch, frames, 40]` go in; out
 //! come the probabilities `ser` gives for the same frames
 //! ([`crate::train::Predictor::predict_mfcc`]): the window, the
-//! standardisation, the test-time warp, the network, the softmax and the
+//! standardisation, the test-time warp, the network (each member's, for a
+//! seed ensemble, and the mean of their probabilities), the softmax and the
 //! temperature are all in the graph ([`graph`]). Computing the MFCCs stays outside: the
 //! model's metadata says how (`feature_config`, with the `classes` in
 //! output order and the whole card under `ser.card`).
 //!
 //! Only what the graph expresses exactly is exported: the si-cnn, with
 //! the training side's standardisation (`norm train`), one trained model
-//! (a model file from `ser model build` is one); anything else is refused
-//! with an error naming the file.
+//! or one seed ensemble (what `ser model build` writes, with `--members K`
+//! or without); anything else is refused with an error naming the file.
 //!
 //! The file is ONNX IR version [`IR_VERSION`], operator set [`OPSET`],
 //! written by [`proto`] (no protobuf dependency).
@@ -30,6 +31,7 @@ use self::proto::Model;
 use super::{card_of, ModelCard};
 use crate::error::PipelineError;
 use crate::output::{OutputError, OutputFile};
+use crate::train::fold::member_prefix;
 use crate::train::{Crop, Norm, Predictor};
 
 /// ONNX IR version written (onnxruntime 1.14 and later read it).
@@ -89,7 +91,7 @@ impl Exported {
              features: mono, {rate}, centred STFT n_fft {} hop {}, {} Slaney mel bands {} Hz \
              to {fmax}, power_to_db (ref 1, amin {:e}, top_db {top_db}), {} MFCCs (DCT-II, \
              ortho), frames x coefficients\n\
-             {} nodes, {} bytes, ONNX IR {IR_VERSION}, opset {OPSET}, temperature {:.3}{}",
+             {} nodes, {} bytes, ONNX IR {IR_VERSION}, opset {OPSET}, temperature {:.3}{}{}",
             m.n_mfcc,
             r.window,
             r.classes.len(),
@@ -107,6 +109,11 @@ impl Exported {
                 .map_or_else(String::new, |heard| format!(
                     "\ntest-time warp: the mean over {heard} (in the graph)"
                 )),
+            match r.resolved().members {
+                0 | 1 => String::new(),
+                k =>
+                    format!("\nseed ensemble: the mean of {k} models' probabilities (in the graph)"),
+            },
         )
     }
 }
@@ -126,13 +133,6 @@ fn unsupported(card: &ModelCard) -> Option<String> {
         return Some(format!(
             "it standardises each clip with that clip's statistics (`norm {name}`); only `norm \
              train` (the training statistics) is exported"
-        ));
-    }
-    let members = r.resolved().members;
-    if members > 1 {
-        return Some(format!(
-            "it holds a seed ensemble of {members} models whose probabilities are averaged; \
-             only a file with one model is exported"
         ));
     }
     if r.folds.len() != 1 {
@@ -166,9 +166,12 @@ pub fn onnx_of(path: &Path) -> Result<Exported, OnnxError> {
         )
     };
     let r = &card.run;
-    // The weights are saved under `fold{k}/`, k as the run lists its folds.
-    let prefix = format!("fold{}/", r.folds[0]);
+    // The weights are saved under `fold{k}/` (a seed ensemble's other
+    // members under `fold{k}/m{j}/`), k as the run lists its folds.
     let tensors = read_tensors(&bytes).map_err(|e| damaged(e.to_string()))?;
+    let members: Vec<Weights> = (0..r.resolved().members.max(1))
+        .map(|j| Weights::with_prefix(tensors.clone(), &member_prefix(r.folds[0], j)))
+        .collect();
     let spec = Spec {
         window: r.window,
         crop: r.train.crop,
@@ -177,12 +180,7 @@ pub fn onnx_of(path: &Path) -> Result<Exported, OnnxError> {
             .test_warp(0)
             .map_or_else(Vec::new, |t| t.row_matrices().to_vec()),
     };
-    let graph = graph::si_cnn(
-        &Weights::with_prefix(tensors, &prefix),
-        &spec,
-        r.classes.len(),
-    )
-    .map_err(damaged)?;
+    let graph = graph::si_cnn(&members, &spec, r.classes.len()).map_err(damaged)?;
     let nodes = graph.nodes.len();
     let file = path.file_name().map_or_else(
         || path.display().to_string(),

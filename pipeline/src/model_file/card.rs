@@ -123,6 +123,12 @@ impl ModelCard {
         if let Some(heard) = heard_as(r.resolved().test_warp) {
             let _ = writeln!(s, "answers    the mean over {heard} (test-time warp)");
         }
+        if let k @ 2.. = r.resolved().members {
+            let _ = writeln!(
+                s,
+                "members    a seed ensemble of {k} models, the mean of their probabilities"
+            );
+        }
         let _ = writeln!(
             s,
             "estimate   UAR {:.1} % ± {:.1} (accuracy {:.1} %), {} speaker folds: {}",

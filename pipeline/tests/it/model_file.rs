@@ -8,7 +8,8 @@ use crate::util::*;
 
 /// A model file built once for these tests: si-cnn on a 2-actor demo
 /// corpus, 15 epochs of 64-frame windows (a check of the machinery, not a
-/// model), with the folder that holds its data.
+/// model), a seed ensemble of three as `ser model build` makes by default,
+/// with the folder that holds its data.
 pub fn built() -> &'static (TestDir, PathBuf) {
     static MODEL: OnceLock<(TestDir, PathBuf)> = OnceLock::new();
     MODEL.get_or_init(|| {
@@ -69,6 +70,7 @@ fn a_model_file_classifies_in_an_empty_folder_and_shows_its_card() {
         "2 speaker folds",
         "confidence temperature",
         "answers    the mean over each clip as it is and warped by 0.9 and 1.1",
+        "members    a seed ensemble of 3 models, the mean of their probabilities",
         "licence    ",
         "model format 1",
     ] {

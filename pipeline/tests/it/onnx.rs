@@ -1,8 +1,9 @@
 //! `ser export --onnx`: onnxruntime (PyPI, run by `python3`) on the
 //! exported graph gives `ser`'s probabilities for real clips' MFCCs to
 //! 1e-4, through both crops, an odd window, a temperature of 1 and two
-//! others, with and without the test-time warp, a seed ensemble of two,
-//! padding and batching; models the graph cannot express are
+//! others, with and without the test-time warp, the seed ensemble `ser
+//! model build` makes and one model, padding and batching; models the
+//! graph cannot express are
 //! refused naming the file. Needs `onnxruntime` (`make test-deps`): the
 //! test fails, not skips, without it.
 
@@ -12,6 +13,7 @@ use models::{ModelKind, NamedTensor};
 use pipeline::features::clean_mfcc_of;
 use pipeline::model_file::{card_of, write_model_file, ModelCard};
 use pipeline::output::OutputFile;
+use pipeline::train::fold::member_prefix;
 use pipeline::train::{Crop, Norm, Predictor};
 
 use crate::model_file::built;
@@ -149,9 +151,9 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
     let card = card_of(file, &std::fs::read(file).unwrap()).unwrap();
     let dir = TestDir::new();
     let clips = clips(&card, &t.path().join("data"));
-    // As built (crop start, window 64, its fitted temperature); crop centre,
-    // an odd window and no temperature; a sharpening temperature; and
-    // attentive pooling.
+    // As built (a seed ensemble of three, crop start, window 64, its fitted
+    // temperature); crop centre, an odd window and no temperature; a
+    // sharpening temperature; attentive pooling; and one model.
     let centre = with_card(file, dir.path().join("centre.ser"), |c| {
         c.run.train.crop = Crop::Centre;
         c.run.window = 67;
@@ -175,7 +177,9 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
     // si-cnn pools every frame alike; with `--attention H` it weighs
     // them: the same weights and 8 attention units of fixed values.
     assert_eq!(card.run.resolved().attention, 0, "statistics pooling");
-    let prefix = format!("fold{}/", card.run.folds[0]);
+    let members = card.run.resolved().members;
+    assert_eq!(members, 3, "ser model build's seed ensemble");
+    let fold = card.run.folds[0];
     let attentive = with_card_and_tensors(
         file,
         dir.path().join("attentive.ser"),
@@ -191,58 +195,37 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
                 ("pool.bias", vec![8], 1.3),
                 ("pool.score", vec![8], 2.1),
             ] {
-                t.push(NamedTensor {
-                    name: format!("{prefix}{name}"),
-                    data: wave(shape.iter().product(), k),
-                    shape,
-                });
+                // Each member its own (fold1/, fold1/m1/, fold1/m2/).
+                for j in 0..members {
+                    t.push(NamedTensor {
+                        name: format!("{}{name}", member_prefix(fold, j)),
+                        data: wave(shape.iter().product(), k * (1.0 + j as f32)),
+                        shape: shape.clone(),
+                    });
+                }
             }
         },
     );
-    // A seed ensemble (`--members 2`): a second member under `fold{k}/m1/`,
-    // the first's network with its last layer changed, so the two answer
-    // apart; its answers are the mean of both members' probabilities.
-    let ensemble = with_card_and_tensors(
-        file,
-        dir.path().join("ensemble.ser"),
-        |c| {
-            let mut r = c.run.resolved();
-            r.members = 2;
-            c.run.optimisation = Some(r);
-        },
-        |t| {
-            let second: Vec<NamedTensor> = t
-                .iter()
-                .filter(|w| w.name.starts_with(&prefix) && !w.name.contains("norm."))
-                .map(|w| NamedTensor {
-                    name: w.name.replacen(&prefix, &format!("{prefix}m1/"), 1),
-                    data: if w.name.ends_with("dense2.weight") {
-                        w.data.iter().rev().map(|v| 0.8 * v).collect()
-                    } else {
-                        w.data.clone()
-                    },
-                    shape: w.shape.clone(),
-                })
-                .collect();
-            t.extend(second);
-        },
-    );
-    let ensemble_ser = Predictor::from_model_file(&ensemble).unwrap();
-    let single_ser = Predictor::from_model_file(file).unwrap();
-    let (a, b) = (
-        ensemble_ser
+    // One model: the file's first member alone (`--members 1`), whose
+    // answers are not the ensemble's.
+    let one = with_card(file, dir.path().join("one.ser"), |c| {
+        let mut r = c.run.resolved();
+        r.members = 1;
+        c.run.optimisation = Some(r);
+    });
+    let answer = |f: &Path| {
+        Predictor::from_model_file(f)
+            .unwrap()
             .predict_mfcc(clips[0].frames, &clips[0].mfcc, None)
-            .unwrap(),
-        single_ser
-            .predict_mfcc(clips[0].frames, &clips[0].mfcc, None)
-            .unwrap(),
-    );
+            .unwrap()
+    };
+    let (three, first) = (answer(file), answer(&one));
     assert!(
-        a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-3),
-        "the second member changes the answers: {a:?} {b:?}"
+        three.iter().zip(&first).any(|(x, y)| (x - y).abs() > 1e-3),
+        "the other members change the answers: {three:?} {first:?}"
     );
     let mut worst = 0f32;
-    for model in [file.clone(), centre, sharp, unwarped, attentive, ensemble] {
+    for model in [file.clone(), centre, sharp, unwarped, attentive, one] {
         let onnx = model.with_extension("onnx");
         let out = ok(&t.ser(&[
             "export",

@@ -56,8 +56,8 @@ pub struct BuildArgs {
     #[arg(long)]
     pub window: Option<Window>,
     /// Models per fold, 1..=16, each from its own seed, averaged (a seed
-    /// ensemble: K times the training time, a file K times the size)
-    /// [default: 1].
+    /// ensemble: K times the training time, the file's size and the work of
+    /// each answer); 1 builds one model, as before [default: 3].
     #[arg(long, value_name = "K", value_parser = within(bounds::MEMBERS))]
     pub members: Option<usize>,
     /// Worker threads, 1..=1024 [default: RAYON_NUM_THREADS, else one per core].

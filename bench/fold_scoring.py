@@ -1,6 +1,6 @@
 """Scoring a speaker-split RAVDESS run's folds on altered copies of their
-own test clips: shared by `babble_where.py`, `babble_whose.py` and
-`held_back.py`.
+own test clips: shared by `babble_where.py`, `babble_whose.py`,
+`held_back.py`, `speed_parts.py` and `tilt_answers.py`.
 
 Each fold's test clips are changed by the caller, written as float WAV,
 and classified with that fold's model (`ser predict --run RUN --fold K
@@ -12,6 +12,8 @@ import glob
 import json
 import os
 import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import soundfile as sf
@@ -39,6 +41,15 @@ def parsed_run(ap):
     a = ap.parse_args()
     classes, folds = run_folds(a.store, a.run)
     return a, classes, folds, chosen_folds(a, folds)
+
+
+def parsed_conditions(description, conditions):
+    """`parsed_run` for a bench of conditions: also `--conditions`
+    (default: `conditions`), returned as a list after the rest."""
+    ap = run_parser(description)
+    ap.add_argument("--conditions", default=",".join(conditions))
+    a, classes, folds, chosen = parsed_run(ap)
+    return a, classes, folds, chosen, a.conditions.split(",")
 
 
 def chosen_folds(a, folds):
@@ -105,6 +116,26 @@ def score_variants(a, classes, fold, files, table, predicted):
         actual, got = predictions(a.ser, a.store, a.run, fold, classes, paths)
         table[(fold, v)] = 100 * uar(actual, got)
         predicted[v].extend(classes[i] for i in got)
+
+
+def score_conditions(a, classes, folds, chosen, conditions, make):
+    """Each chosen fold's own test clips under each condition, scored with
+    that fold's model. `make(k, c, f, tmp)` writes clip `f` under condition
+    `c` for fold `k` into the folder `tmp` and returns the file's path (its
+    name ending in the RAVDESS name); the files are made in parallel and
+    removed once scored. Returns {(fold, condition): UAR (%)} and
+    {condition: the predicted class names}."""
+    table, predicted = {}, {c: [] for c in conditions}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in chosen:
+            jobs = [(c, f) for c in conditions for f in actor_clips(a.data, folds[k])]
+            with ThreadPoolExecutor(os.cpu_count()) as pool:
+                written = list(pool.map(lambda job: make(k, *job, tmp), jobs))
+            files = {c: [w for (cj, _), w in zip(jobs, written) if cj == c] for c in conditions}
+            score_variants(a, classes, k, files, table, predicted)
+            for w in written:
+                os.remove(w)
+    return table, predicted
 
 
 def print_table(table, folds, variants):

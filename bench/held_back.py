@@ -15,15 +15,13 @@ libmp3lame, libopus and libgsm), numpy, scipy and soundfile
 """
 import os
 import subprocess
-import tempfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import soundfile as sf
 from scipy.signal import butter, fftconvolve, sosfilt
 
-from fold_scoring import actor_clips, load, parsed_run, print_table, run_parser, score
+from fold_scoring import load, parsed_conditions, print_table, score_conditions
 
 CONDITIONS = ["clean", "mp3:32", "opus:16", "aac:32", "gsm", "pink:10", "clip:12",
               "highpass:300", "laptop"]
@@ -106,32 +104,19 @@ def apply(condition, y, sr, rng, tmp, tag):
 
 
 def main():
-    ap = run_parser(__doc__.splitlines()[0])
-    ap.add_argument("--conditions", default=",".join(CONDITIONS))
-    a, classes, folds, chosen = parsed_run(ap)
-    conditions = a.conditions.split(",")
-    table = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    a, classes, folds, chosen, conditions = parsed_conditions(__doc__.splitlines()[0],
+                                                              CONDITIONS)
 
-        def one(job):
-            k, c, f = job
-            tag = f"{k}-{c.replace(':', '')}-{os.path.basename(f)[:-4]}"
-            rng = np.random.default_rng([a.seed, zlib.crc32(tag.encode())])
-            y, sr = load(f)
-            z, rate = apply(c, y, sr, rng, tmp, tag)
-            out = os.path.join(tmp, f"{tag}.wav")
-            sf.write(out, z, rate, subtype="FLOAT")
-            return out
+    def make(k, c, f, tmp):
+        tag = f"{k}-{c.replace(':', '')}-{os.path.basename(f)[:-4]}"
+        rng = np.random.default_rng([a.seed, zlib.crc32(tag.encode())])
+        y, sr = load(f)
+        z, rate = apply(c, y, sr, rng, tmp, tag)
+        out = os.path.join(tmp, f"{tag}.wav")
+        sf.write(out, z, rate, subtype="FLOAT")
+        return out
 
-        for k in chosen:
-            jobs = [(k, c, f) for c in conditions for f in actor_clips(a.data, folds[k])]
-            with ThreadPoolExecutor(os.cpu_count()) as pool:
-                written = list(pool.map(one, jobs))
-            for c in conditions:
-                files = [w for (_, cj, _), w in zip(jobs, written) if cj == c]
-                table[(k, c)] = score(a.ser, a.store, a.run, k, classes, files)
-                for w in files:
-                    os.remove(w)
+    table, _ = score_conditions(a, classes, folds, chosen, conditions, make)
     print_table(table, chosen, conditions)
 
 

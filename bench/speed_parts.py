@@ -19,14 +19,11 @@ soundfile (bench/requirements.txt).
 """
 import os
 import subprocess
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import soundfile as sf
 
-from fold_scoring import (EMOTIONS, actor_clips, load, parsed_run, print_table, run_parser,
-                          score_variants)
+from fold_scoring import EMOTIONS, load, parsed_conditions, print_table, score_conditions
 
 CONDITIONS = ["clean", "speed:0.9", "speed:1.1", "tempo:0.9", "tempo:1.1", "pitch:0.9",
               "pitch:1.1", "round:0.9", "round:1.1"]
@@ -69,30 +66,17 @@ def apply(condition, y, sr, path):
 
 
 def main():
-    ap = run_parser(__doc__.splitlines()[0])
-    ap.add_argument("--conditions", default=",".join(CONDITIONS))
-    a, classes, folds, chosen = parsed_run(ap)
-    conditions = a.conditions.split(",")
-    table, predicted = {}, {c: [] for c in conditions}
-    with tempfile.TemporaryDirectory() as tmp:
+    a, classes, folds, chosen, conditions = parsed_conditions(__doc__.splitlines()[0],
+                                                              CONDITIONS)
 
-        def one(job):
-            k, c, f = job
-            out = os.path.join(tmp, f"{k}-{c.replace(':', '')}-{os.path.basename(f)}")
-            y, sr = load(f)
-            z, rate = apply(c, y, sr, out)
-            sf.write(out, z, rate, subtype="FLOAT")
-            return out
+    def make(k, c, f, tmp):
+        out = os.path.join(tmp, f"{k}-{c.replace(':', '')}-{os.path.basename(f)}")
+        y, sr = load(f)
+        z, rate = apply(c, y, sr, out)
+        sf.write(out, z, rate, subtype="FLOAT")
+        return out
 
-        for k in chosen:
-            jobs = [(k, c, f) for c in conditions for f in actor_clips(a.data, folds[k])]
-            with ThreadPoolExecutor(os.cpu_count()) as pool:
-                written = list(pool.map(one, jobs))
-            files = {c: [w for (_, cj, _), w in zip(jobs, written) if cj == c]
-                     for c in conditions}
-            score_variants(a, classes, k, files, table, predicted)
-            for w in written:
-                os.remove(w)
+    table, predicted = score_conditions(a, classes, folds, chosen, conditions, make)
     print_table(table, chosen, conditions)
     print("% of clips predicted as each class:")
     for c in classes:

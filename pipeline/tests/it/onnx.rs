@@ -294,7 +294,7 @@ fn onnx_export_refuses_what_it_cannot_express_naming_the_file() {
     for (model, why) in [
         (&cnn, "only si-cnn"),
         (&clip, "only `norm train`"),
-        (&folds, "2 models"),
+        (&folds, "the models of 2 folds"),
     ] {
         let out = export(model);
         assert_eq!(out.status.code(), Some(1), "{}", model.display());

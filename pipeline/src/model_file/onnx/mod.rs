@@ -137,8 +137,9 @@ fn unsupported(card: &ModelCard) -> Option<String> {
     }
     if r.folds.len() != 1 {
         return Some(format!(
-            "it holds {} models (folds {:?}) whose probabilities are averaged; only a file \
-             with one model (what `ser model build` writes) is exported",
+            "it holds the models of {} folds ({:?}) whose probabilities are averaged; only \
+             one training on every clip (what `ser model build` writes: one model or a seed \
+             ensemble) is exported",
             r.folds.len(),
             r.folds
         ));

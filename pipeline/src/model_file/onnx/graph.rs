@@ -62,11 +62,11 @@ pub struct Weights(BTreeMap<String, NamedTensor>);
 
 impl Weights {
     /// The tensors named `prefix` + path (`fold1/conv1.weight`), by path.
-    pub fn with_prefix(tensors: Vec<NamedTensor>, prefix: &str) -> Weights {
+    pub fn with_prefix(tensors: &[NamedTensor], prefix: &str) -> Weights {
         Weights(
             tensors
-                .into_iter()
-                .filter_map(|t| Some((t.name.strip_prefix(prefix)?.to_string(), t)))
+                .iter()
+                .filter_map(|t| Some((t.name.strip_prefix(prefix)?.to_string(), t.clone())))
                 .collect(),
         )
     }
@@ -389,9 +389,9 @@ fn attentive_pool(g: &mut Builder, w: &Weights, x: &str, c: usize) -> Result<Str
 /// One member's network (step 3): `[versions * batch, 40, window]` ->
 /// logits `[versions * batch, classes]`.
 fn network(g: &mut Builder, w: &Weights, x: &str, classes: usize) -> Result<String, String> {
-    let (x, c1) = conv_block(g, w, x, 1, N_MFCC, 2)?; // [batch, 64, window / 2]
-    let (x, c2) = conv_block(g, w, &x, 2, c1, 2)?; // [batch, 128, window / 4]
-    let (x, c3) = conv_block(g, w, &x, 3, c2, 1)?; // [batch, 128, window / 4]
+    let (x, c1) = conv_block(g, w, x, 1, N_MFCC, 2)?; // [versions * batch, 64, window / 2]
+    let (x, c2) = conv_block(g, w, &x, 2, c1, 2)?; // [versions * batch, 128, window / 4]
+    let (x, c3) = conv_block(g, w, &x, 3, c2, 1)?; // [versions * batch, 128, window / 4]
 
     // Attentive pooling where the model has its tensors (a si-cnn trained
     // with `attention 0` has none), plain statistics otherwise.
@@ -399,10 +399,10 @@ fn network(g: &mut Builder, w: &Weights, x: &str, classes: usize) -> Result<Stri
         attentive_pool(g, w, &x, c3)?
     } else {
         stats_pool(g, &x)
-    }; // [batch, 256]
-    let (x, d1) = dense(g, w, &x, "dense1", 2 * c3, None)?; // [batch, 64]
+    }; // [versions * batch, 256]
+    let (x, d1) = dense(g, w, &x, "dense1", 2 * c3, None)?; // [versions * batch, 64]
     let x = g.op("dense1.relu", "Relu", &[&x], vec![]);
-    let (logits, _) = dense(g, w, &x, "dense2", d1, Some(classes))?; // [batch, classes]
+    let (logits, _) = dense(g, w, &x, "dense2", d1, Some(classes))?; // [versions * batch, classes]
     Ok(logits)
 }
 
@@ -606,7 +606,7 @@ mod tests {
             (Crop::Centre, 1.7, 2),
         ];
         for (crop, t, warps) in cases {
-            let w = Weights::with_prefix(si_cnn_tensors(5, 8), "fold1/");
+            let w = Weights::with_prefix(&si_cnn_tensors(5, 8), "fold1/");
             let spec = Spec {
                 heard: vec![vec![0.5; N_MFCC * N_MFCC]; warps],
                 ..spec(crop, t)
@@ -653,8 +653,8 @@ mod tests {
             .collect();
         t.extend(second);
         let members = [
-            Weights::with_prefix(t.clone(), "fold1/"),
-            Weights::with_prefix(t, "fold1/m1/"),
+            Weights::with_prefix(&t, "fold1/"),
+            Weights::with_prefix(&t, "fold1/m1/"),
         ];
         for temperature in [1.0, 0.6] {
             let spec = Spec {
@@ -702,7 +702,7 @@ mod tests {
             tensor("pool.score", &[6]),
         ]);
         let g = si_cnn(
-            &[Weights::with_prefix(t.clone(), "fold1/")],
+            &[Weights::with_prefix(&t, "fold1/")],
             &spec(Crop::Start, 1.0),
             8,
         )
@@ -726,7 +726,7 @@ mod tests {
         assert_eq!(v[c * 6 + h], (h * 128 + c) as f32);
         // Without them: plain statistics; with a misshapen one, its name.
         let g = si_cnn(
-            &[Weights::with_prefix(si_cnn_tensors(5, 8), "fold1/")],
+            &[Weights::with_prefix(&si_cnn_tensors(5, 8), "fold1/")],
             &spec(Crop::Start, 1.0),
             8,
         )
@@ -736,7 +736,7 @@ mod tests {
         t.retain(|t| t.name != "fold1/pool.score");
         t.push(tensor("pool.score", &[5]));
         let err = si_cnn(
-            &[Weights::with_prefix(t, "fold1/")],
+            &[Weights::with_prefix(&t, "fold1/")],
             &spec(Crop::Start, 1.0),
             8,
         )
@@ -746,7 +746,7 @@ mod tests {
 
     #[test]
     fn filters_are_stored_out_in_kernel_and_same_padding_puts_the_odd_pad_after() {
-        let w = Weights::with_prefix(si_cnn_tensors(4, 3), "fold1/");
+        let w = Weights::with_prefix(&si_cnn_tensors(4, 3), "fold1/");
         let g = si_cnn(std::slice::from_ref(&w), &spec(Crop::Start, 1.0), 3).unwrap();
         let conv1 = g
             .initializers
@@ -769,14 +769,14 @@ mod tests {
         let mut t = si_cnn_tensors(5, 8);
         t.retain(|t| t.name != "fold1/bn2.running_var");
         let err = si_cnn(
-            &[Weights::with_prefix(t, "fold1/")],
+            &[Weights::with_prefix(&t, "fold1/")],
             &spec(Crop::Start, 1.0),
             8,
         )
         .unwrap_err();
         assert!(err.contains("bn2.running_var"), "{err}");
         let err = si_cnn(
-            &[Weights::with_prefix(si_cnn_tensors(5, 8), "fold1/")],
+            &[Weights::with_prefix(&si_cnn_tensors(5, 8), "fold1/")],
             &spec(Crop::Start, 1.0),
             6,
         )

@@ -171,7 +171,7 @@ pub fn onnx_of(path: &Path) -> Result<Exported, OnnxError> {
     // members under `fold{k}/m{j}/`), k as the run lists its folds.
     let tensors = read_tensors(&bytes).map_err(|e| damaged(e.to_string()))?;
     let members: Vec<Weights> = (0..r.resolved().members.max(1))
-        .map(|j| Weights::with_prefix(tensors.clone(), &member_prefix(r.folds[0], j)))
+        .map(|j| Weights::with_prefix(&tensors, &member_prefix(r.folds[0], j)))
         .collect();
     let spec = Spec {
         window: r.window,

@@ -1,6 +1,6 @@
 //! Recording conditions applied to a waveform: level, band limit, a
 //! microphone's high-pass or spectral tilt, a telephone codec, additive
-//! noise, room reverberation and speed. Each is
+//! noise, room reverberation, speed and the quiet before the speech. Each is
 //! seeded by (seed, clip id), so a clip meets the same condition in every
 //! run and on every machine. `ser robustness` measures models under them
 //! (before the run's own feature path); [`super::augment`] draws training
@@ -53,6 +53,11 @@ pub enum Condition {
     Reverb(f64),
     /// Played this many times faster (pitch moves with it, as tape does).
     Speed(f64),
+    /// The quiet before the first speech ([`crate::speech`]) made this many
+    /// seconds long: cut (0: a recording trimmed at its first word) or
+    /// lengthened with the clip's own quiet (a recorder started earlier).
+    /// RAVDESS's clips have about a second of it, every one.
+    Lead(f64),
 }
 
 /// The conditions `ser robustness` measures unless told otherwise.
@@ -64,7 +69,7 @@ impl FromStr for Condition {
     type Err = String;
 
     /// `clean`, `level:DB`, `band:HZ`, `highpass:HZ`, `tilt:DB`, `mulaw`, `white:SNR`,
-    /// `babble:SNR`, `reverb:RT60`, `speed:FACTOR`.
+    /// `babble:SNR`, `reverb:RT60`, `speed:FACTOR`, `lead:SECONDS`.
     fn from_str(s: &str) -> Result<Condition, String> {
         let (kind, value) = s.split_once(':').map_or((s, None), |(k, v)| (k, Some(v)));
         let num = |lo: f64, hi: f64| -> Result<f64, String> {
@@ -89,10 +94,11 @@ impl FromStr for Condition {
             "babble" => Condition::Noise(NoiseKind::Babble, num(-20.0, 80.0)?),
             "reverb" => Condition::Reverb(num(0.05, 5.0)?),
             "speed" => Condition::Speed(num(0.5, 2.0)?),
+            "lead" => Condition::Lead(num(0.0, 30.0)?),
             _ => {
                 return Err(format!(
                     "unknown condition `{s}`: use clean, level:DB, band:HZ, highpass:HZ, tilt:DB, mulaw, \
-                     white:SNR, babble:SNR, reverb:RT60 or speed:FACTOR"
+                     white:SNR, babble:SNR, reverb:RT60, speed:FACTOR or lead:SECONDS"
                 ))
             }
         };
@@ -114,6 +120,7 @@ impl fmt::Display for Condition {
             Condition::Noise(NoiseKind::Babble, snr) => write!(f, "babble:{snr}"),
             Condition::Reverb(rt60) => write!(f, "reverb:{rt60}"),
             Condition::Speed(x) => write!(f, "speed:{x}"),
+            Condition::Lead(x) => write!(f, "lead:{x}"),
         }
     }
 }
@@ -179,8 +186,40 @@ impl Condition {
             Condition::Reverb(rt60) => (reverberate(y, rate, rt60, &mut rng), rate),
             // The same samples said to be at a higher rate play faster.
             Condition::Speed(x) => (y.to_vec(), (rate as f64 * x).round() as u32),
+            Condition::Lead(seconds) => (with_lead(y, rate, seconds), rate),
         })
     }
+}
+
+/// `y` with the quiet before its first speech frame
+/// ([`crate::speech::speech_frames`], the default floor) cut or lengthened
+/// to `seconds`: lengthened with that quiet itself, played forwards and
+/// backwards in turn so that no seam clicks (digital silence if there is
+/// none). A clip without speech is kept as it is.
+pub fn with_lead(y: &[f32], rate: u32, seconds: f64) -> Vec<f32> {
+    use crate::speech::{speech_frames, FLOOR_DB, FRAME_S};
+    let Some(first) = speech_frames(y, rate, FLOOR_DB).iter().position(|&s| s) else {
+        return y.to_vec();
+    };
+    let onset = ((first as f64 * FRAME_S * rate as f64).round() as usize).min(y.len());
+    let want = (seconds * rate as f64).round() as usize;
+    if want <= onset {
+        return y[onset - want..].to_vec();
+    }
+    let quiet = &y[..onset];
+    let mut out = Vec::with_capacity(want + y.len() - onset);
+    let mut forwards = true;
+    while out.len() < want - onset {
+        let left = want - onset - out.len();
+        match (quiet.is_empty(), forwards) {
+            (true, _) => out.resize(want - onset, 0.0),
+            (false, true) => out.extend(quiet.iter().take(left)),
+            (false, false) => out.extend(quiet.iter().rev().take(left)),
+        }
+        forwards = !forwards;
+    }
+    out.extend_from_slice(y);
+    out
 }
 
 /// Root mean square.
@@ -424,6 +463,8 @@ mod tests {
             "highpass:0",
             "tilt:30",
             "tilt",
+            "lead",
+            "lead:-1",
         ] {
             assert!(bad.parse::<Condition>().is_err(), "{bad}");
         }
@@ -548,6 +589,37 @@ mod tests {
             .iter()
             .zip([1.0, 3.0, 2.0])
             .all(|(a, b)| (a - b).abs() < 1e-5));
+    }
+
+    #[test]
+    fn lead_cuts_or_lengthens_the_quiet_before_the_speech_and_keeps_the_speech() {
+        let rate = 1000;
+        // 0.5 s of quiet (-80 dBFS), then 1 s of a loud tone.
+        let quiet: Vec<f32> = (0..500).map(|i| 1e-4 * ((i % 7) as f32 - 3.0)).collect();
+        let tone: Vec<f32> = (0..1000).map(|i| 0.3 * (i as f32 * 0.7).sin()).collect();
+        let y = [&quiet[..], &tone[..]].concat();
+        let lead = |s: f64| Condition::Lead(s).apply(&y, rate, &NONE).unwrap();
+        let (cut, r) = lead(0.0);
+        assert!(cut == tone && r == rate, "trimmed at the speech");
+        assert!(
+            lead(0.2).0 == [&quiet[300..], &tone[..]].concat(),
+            "0.2 s left"
+        );
+        let (long, _) = lead(1.2);
+        assert_eq!(long.len(), 1200 + 1000);
+        assert!(long[700..] == y[..], "the clip as it was, after more quiet");
+        assert!(long[..500] == quiet[..], "its own quiet first,");
+        let back: Vec<f32> = quiet.iter().rev().take(200).copied().collect();
+        assert!(long[500..700] == back[..], "then played backwards");
+        let silent = vec![0f32; 300];
+        assert!(with_lead(&silent, rate, 1.0) == silent, "no speech: kept");
+        // Speech from the first sample (the quiet after it sets the floor).
+        let early = [&tone[..], &quiet[..]].concat();
+        let (padded, _) = Condition::Lead(0.1).apply(&early, rate, &NONE).unwrap();
+        assert!(
+            padded == [&[0f32; 100][..], &early[..]].concat(),
+            "no quiet: silence"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::train::RunConfig;
+use crate::train::{Crop, RunConfig};
 
 /// Version of the model-file layout this code writes and reads.
 pub const MODEL_FORMAT: u32 = 1;
@@ -120,6 +120,13 @@ impl ModelCard {
             r.features.mfcc.hop_length,
             r.resolved().norm
         );
+        if r.answer_crop() == Crop::Speech {
+            let _ = writeln!(
+                s,
+                "window     from {} frames before each clip's first speech frame (crop speech)",
+                r.window / 3
+            );
+        }
         if let Some(heard) = heard_as(r.resolved().test_warp) {
             let _ = writeln!(s, "answers    the mean over {heard} (test-time warp)");
         }

@@ -116,17 +116,25 @@ pub enum Crop {
     Start,
     /// The middle `window` frames.
     Centre,
+    /// `window` frames from a third of a window before the clip's speech
+    /// begins ([`super::data::speech_onset`]; a 3-s window keeps a second
+    /// of quiet, as RAVDESS's clips have), or from its start if less quiet
+    /// comes first, or its last `window` frames if fewer follow, in
+    /// training and prediction alike: more quiet before a recording's first
+    /// word does not push its speech out of the window.
+    Speech,
 }
 
 impl FromStr for Crop {
     type Err = String;
 
-    /// Parses `start` or `centre` (`center` too).
+    /// Parses `start`, `centre` (`center` too) or `speech`.
     fn from_str(s: &str) -> Result<Crop, String> {
         match s {
             "start" => Ok(Crop::Start),
             "centre" | "center" => Ok(Crop::Centre),
-            _ => Err(format!("unknown crop `{s}`: use start or centre")),
+            "speech" => Ok(Crop::Speech),
+            _ => Err(format!("unknown crop `{s}`: use start, centre or speech")),
         }
     }
 }
@@ -143,6 +151,7 @@ impl Crop {
         match self {
             Crop::Start => "start",
             Crop::Centre => "centre",
+            Crop::Speech => "speech",
         }
     }
 }
@@ -293,6 +302,12 @@ pub struct Resolved {
     /// the clip as it is only). Left out of the JSON when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub test_warp: f64,
+    /// Which frames a test clip and every answer keep, when not the
+    /// training examples' (`crop`): si-cnn's recipe answers with `speech`
+    /// ([`Crop::Speech`]) after training on `start`. Left out of the JSON
+    /// when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_crop: Option<Crop>,
 }
 
 impl Resolved {
@@ -509,6 +524,11 @@ pub struct TrainStageConfig {
     /// Left out of the JSON when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_warp: Option<f64>,
+    /// Which frames a test clip and every answer keep (`crop` for the
+    /// training examples); `None`: the model's (si-cnn after `crop start`:
+    /// `speech`; else `crop`). Left out of the JSON when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_crop: Option<Crop>,
     /// Standardisation; `None`: the model's (`train` for the paper's).
     pub norm: Option<Norm>,
     /// Training-time augmentation of the models that have it (si-cnn's
@@ -569,6 +589,7 @@ impl Default for TrainStageConfig {
             talkers_louder: None,
             voices: None,
             test_warp: None,
+            test_crop: None,
             gain_share: None,
             norm: None,
             augment: None,
@@ -731,6 +752,14 @@ impl TrainStageConfig {
         Ok(())
     }
 
+    /// si-cnn's recipe answers from a third of a window before the speech
+    /// after training on the clips' first frames (RAVDESS's clips have
+    /// about that much quiet first, so the two windows see alike): a
+    /// recording with more quiet before its first word keeps its speech.
+    fn recipe_test_crop(&self) -> Option<Crop> {
+        (self.model == ModelKind::SiCnn && self.crop == Crop::Start).then_some(Crop::Speech)
+    }
+
     /// Epochs and batch size after the model's defaults.
     pub fn schedule(&self) -> (usize, usize) {
         let r = self.resolved();
@@ -772,6 +801,7 @@ impl TrainStageConfig {
             talkers_louder: shaping(talkers, self.talkers_louder, r.talkers_louder, 0.0),
             voices: self.voices.unwrap_or(r.voices),
             test_warp: self.test_warp.unwrap_or(recipe_step(r.test_warp)),
+            test_crop: self.test_crop.or(self.recipe_test_crop()),
             norm: self.norm.unwrap_or(Norm::Train),
             augment: self.augment.unwrap_or(true),
         }
@@ -825,6 +855,13 @@ impl RunConfig {
     /// The optimisation settings the run trained with.
     pub fn resolved(&self) -> Resolved {
         self.optimisation.unwrap_or_else(|| self.train.resolved())
+    }
+
+    /// Which frames a test clip and every answer keep: the run's test crop
+    /// if it has one, else its training examples' crop (runs trained
+    /// before test crops had none).
+    pub fn answer_crop(&self) -> Crop {
+        self.resolved().test_crop.unwrap_or(self.train.crop)
     }
 
     /// Parses a run's `config.json`, filling what older code versions did
@@ -1406,6 +1443,55 @@ mod tests {
         body_without_recipe["recipe"] = serde_json::json!(asked.resolved());
         let new_style = short_id(body_without_recipe.to_string().as_bytes());
         assert!(name(&asked).ends_with(&new_style[..8]));
+    }
+
+    #[test]
+    fn si_cnn_answers_with_the_speech_crop_after_training_on_first_frames_only() {
+        let si = TrainStageConfig {
+            model: ModelKind::SiCnn,
+            ..Default::default()
+        };
+        let resolved = |c: &TrainStageConfig| c.resolved().test_crop;
+        assert_eq!(resolved(&si), Some(Crop::Speech), "the recipe");
+        let centre = TrainStageConfig {
+            crop: Crop::Centre,
+            ..si.clone()
+        };
+        assert_eq!(resolved(&centre), None, "another training crop: its own");
+        let cnn = TrainStageConfig::default();
+        assert_eq!(resolved(&cnn), None, "the paper's models: as trained");
+        let asked = TrainStageConfig {
+            test_crop: Some(Crop::Start),
+            ..si.clone()
+        };
+        assert_eq!(resolved(&asked), Some(Crop::Start));
+        let name = |c: &TrainStageConfig| RunConfig::name_for(c, 128, "set", "data");
+        assert_ne!(name(&si), name(&asked), "the test crop names the run");
+        // A run's answers follow what it recorded: one trained before test
+        // crops recorded none and answers with its training crop.
+        let run = |optimisation: Resolved| RunConfig {
+            run: "r".into(),
+            code: TRAIN_CODE_VERSION,
+            train: si.clone(),
+            epochs: 60,
+            batch_size: 32,
+            optimisation: Some(optimisation),
+            window: 130,
+            classes: vec![],
+            feature_set: "set".into(),
+            features: FeatureConfig::default(),
+            data_fingerprint: "data".into(),
+            clips: 0,
+            folds: vec![1],
+            test_actors: vec![vec![1]],
+            corpora: vec![],
+            emotions: vec![],
+        };
+        assert_eq!(run(si.resolved()).answer_crop(), Crop::Speech);
+        let mut before = serde_json::to_value(si.resolved()).unwrap();
+        before.as_object_mut().unwrap().remove("test_crop");
+        let before: Resolved = serde_json::from_value(before).unwrap();
+        assert_eq!(run(before).answer_crop(), Crop::Start);
     }
 }
 

@@ -8,8 +8,10 @@
 //! (133-216 frames) with the speech in the first 3 s, so nothing is padded
 //! and the recurrent models read their state right after the speech, not
 //! after a second of trailing silence. A longer clip keeps its first
-//! `window` frames (`crop start`) or its middle ones (`crop centre`); a
-//! shorter one is padded at the end with the training mean (0 after
+//! `window` frames (`crop start`), its middle ones (`crop centre`), or
+//! those from a third of a window before its speech begins (`crop
+//! speech`: more quiet before the first word than RAVDESS's second does
+//! not push the speech out of the window); a shorter one is padded at the end with the training mean (0 after
 //! standardisation), and its real length travels with it, so the recurrent
 //! models read their state at its last real frame, not after the padding.
 
@@ -155,13 +157,42 @@ pub struct Framing {
     /// Where the recurrent models read their state: at an example's last
     /// real frame, or (`last-frame`) after the padding, at the window's end.
     pub readout: Readout,
+    /// Mel bands behind the cepstra (`c0` is `sqrt(n_mels)` times a
+    /// frame's mean log-mel level, dB): where `crop speech` finds speech.
+    pub n_mels: usize,
+}
+
+/// `crop speech`: a frame is speech once its mean log-mel level is within
+/// this many dB of the clip's loudest frame's. RAVDESS's studio floor lies
+/// about 42 dB below its speech.
+pub const SPEECH_WITHIN_DB: f32 = 25.0;
+
+/// The first frame of `mfcc` (`[frames, 40]`, raw) whose mean log-mel level
+/// is within [`SPEECH_WITHIN_DB`] of the loudest frame's; 0 for an empty
+/// clip.
+pub fn speech_onset(mfcc: &[f32], n_mels: usize) -> usize {
+    let c0 = || mfcc.chunks_exact(N_MFCC).map(|f| f[0]);
+    let loudest = c0().fold(f32::NEG_INFINITY, f32::max);
+    let floor = loudest - SPEECH_WITHIN_DB * (n_mels.max(1) as f32).sqrt();
+    c0().position(|c| c >= floor).unwrap_or(0)
 }
 
 impl Framing {
-    /// Frames `[start, start + n)` of a clip of `frames` that the window
-    /// keeps (`n < window`: the whole clip, padded after).
-    pub fn span(&self, frames: usize) -> (usize, usize) {
+    /// Frames `[start, start + n)` of clip `v` that the window keeps (`n <
+    /// window`: the rest of the clip, padded after).
+    pub fn span(&self, v: &Variant) -> (usize, usize) {
+        let frames = v.frames;
         match self.crop {
+            // A third of a window of quiet before the speech (RAVDESS's
+            // second before its first word in a 3-s window), as far as
+            // the clip allows.
+            Crop::Speech => {
+                let onset = speech_onset(&v.mfcc[..frames * N_MFCC], self.n_mels);
+                let start = onset
+                    .saturating_sub(self.window / 3)
+                    .min(frames.saturating_sub(self.window));
+                (start, (frames - start).min(self.window))
+            }
             _ if frames <= self.window => (0, frames),
             Crop::Start => (0, self.window),
             Crop::Centre => ((frames - self.window) / 2, self.window),
@@ -234,7 +265,7 @@ impl Standardizer {
         let mut sq = [0f64; N_MFCC];
         let mut n = 0usize;
         for v in copies {
-            let (start, len) = framing.span(v.frames);
+            let (start, len) = framing.span(v);
             let kept = &v.mfcc[start * N_MFCC..(start + len) * N_MFCC];
             let shift = if level { c0_mean(kept) } else { 0.0 };
             for frame in kept.chunks_exact(N_MFCC) {
@@ -265,7 +296,7 @@ impl Standardizer {
     /// then zeros), standardised, appended to `out`. Returns the length the
     /// model reads it at ([`Framing::read_length`] of its real length).
     pub fn example_into(&self, v: &Variant, framing: Framing, out: &mut Vec<f32>) -> usize {
-        let (start, len) = framing.span(v.frames);
+        let (start, len) = framing.span(v);
         let kept = &v.mfcc[start * N_MFCC..(start + len) * N_MFCC];
         let own;
         let (mean, std) = if self.per_clip {
@@ -351,11 +382,13 @@ mod tests {
         window: 4,
         crop: Crop::Centre,
         readout: Readout::LastReal,
+        n_mels: 128,
     };
     const START4: Framing = Framing {
         window: 4,
         crop: Crop::Start,
         readout: Readout::LastReal,
+        n_mels: 128,
     };
 
     #[test]
@@ -396,11 +429,12 @@ mod tests {
 
     #[test]
     fn windows_crop_and_pad_with_the_mean_and_report_real_lengths() {
-        assert_eq!(CENTRE4.span(10), (3, 4));
-        assert_eq!(CENTRE4.span(3), (0, 3));
-        assert_eq!(START4.span(10), (0, 4), "start: the first frames");
-        assert_eq!(START4.span(3), (0, 3));
         let long = variant(10, |t, _| t as f32);
+        let short3 = variant(3, |_, _| 0.0);
+        assert_eq!(CENTRE4.span(&long), (3, 4));
+        assert_eq!(CENTRE4.span(&short3), (0, 3));
+        assert_eq!(START4.span(&long), (0, 4), "start: the first frames");
+        assert_eq!(START4.span(&short3), (0, 3));
         let norm = Standardizer {
             mean: vec![1.0; N_MFCC],
             std: vec![2.0; N_MFCC],
@@ -431,6 +465,48 @@ mod tests {
     }
 
     #[test]
+    fn the_speech_crop_keeps_a_third_of_a_window_of_quiet_before_the_speech() {
+        let quiet = -42.0 * 128f32.sqrt(); // 42 dB below the speech
+        let speech9 = Framing {
+            window: 9,
+            crop: Crop::Speech,
+            ..START4
+        };
+        // Speech from frame `at` of `frames`; c0 marks its time from `at`.
+        let clip = |frames: usize, at: usize| {
+            variant(frames, move |t, k| match k {
+                0 if t < at => quiet,
+                0 => -((t - at) as f32) * 0.01,
+                _ => 0.0,
+            })
+        };
+        assert_eq!(speech9.span(&clip(30, 10)), (7, 9), "3 frames before it");
+        assert_eq!(
+            speech9.span(&clip(30, 2)),
+            (0, 9),
+            "less quiet than that: from the start"
+        );
+        assert_eq!(speech9.span(&clip(14, 10)), (5, 9), "a full window first");
+        assert_eq!(speech9.span(&clip(6, 5)), (0, 6), "a short clip: all of it");
+        // The same speech after 3, 10 or 20 frames of quiet: the same window.
+        let kept = |at: usize| {
+            let v = clip(at + 20, at);
+            let (start, len) = speech9.span(&v);
+            v.mfcc[start * N_MFCC..(start + len) * N_MFCC].to_vec()
+        };
+        assert_eq!(kept(3), kept(10));
+        assert_eq!(kept(10), kept(20));
+        assert_eq!(speech_onset(&[], 128), 0, "an empty clip");
+        // Within 25 dB of the loudest is speech, 26 dB below is not.
+        let step = variant(10, |t, k| match (k, t) {
+            (0, 0..=4) => -26.0 * 128f32.sqrt(),
+            (0, 5) => -24.0 * 128f32.sqrt(),
+            _ => 0.0,
+        });
+        assert_eq!(speech_onset(&step.mfcc, 128), 5);
+    }
+
+    #[test]
     fn statistics_come_from_the_given_copies_only() {
         let a = variant(4, |t, k| (t + k) as f32);
         let b = variant(4, |t, k| (t + k) as f32 + 100.0);
@@ -438,6 +514,7 @@ mod tests {
             window: 16,
             crop: Crop::Start,
             readout: Readout::LastReal,
+            n_mels: 128,
         };
         let s = Standardizer::fit([&a].into_iter(), w16, false);
         assert!((s.mean[0] - 1.5).abs() < 1e-6, "{}", s.mean[0]);

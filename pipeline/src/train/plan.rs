@@ -31,8 +31,11 @@ pub struct TrainPlan {
     pub classes: Vec<usize>,
     /// Folds to train (each with clips on both sides).
     pub folds: Vec<Fold>,
-    /// How clips become examples.
+    /// How clips become training examples.
     pub framing: Framing,
+    /// How test clips become examples: as every answer of the run frames
+    /// them ([`RunConfig::answer_crop`]).
+    pub test_framing: Framing,
     /// `metadata.parquet`, where the clips' files are listed.
     metadata: PathBuf,
     /// The clips' audio, decoded by the first fold that mixes other voices
@@ -114,15 +117,23 @@ impl TrainPlan {
             },
             emotions,
         };
+        let n_mels = config.features.mfcc.n_mels;
+        let test_crop = config.answer_crop();
+        let framing = Framing {
+            window,
+            crop: cfg.crop,
+            readout: cfg.readout,
+            n_mels,
+        };
         Ok(TrainPlan {
             config,
             clips,
             classes,
             folds,
-            framing: Framing {
-                window,
-                crop: cfg.crop,
-                readout: cfg.readout,
+            framing,
+            test_framing: Framing {
+                crop: test_crop,
+                ..framing
             },
             metadata: store.metadata_path(),
             audio: OnceLock::new(),
@@ -195,7 +206,7 @@ impl TrainPlan {
             &self.classes,
             &test_variants,
             &norm,
-            self.framing,
+            self.test_framing,
         );
         Ok(FoldData {
             norm,

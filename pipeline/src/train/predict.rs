@@ -259,8 +259,9 @@ impl Predictor {
         };
         let framing = Framing {
             window: self.config.window,
-            crop: self.config.train.crop,
+            crop: self.config.answer_crop(),
             readout: self.config.train.readout,
+            n_mels: self.config.features.mfcc.n_mels,
         };
         let mut mean = vec![0f32; self.config.classes.len()];
         for (_, nets, norm, heard) in &chosen {

@@ -1,6 +1,6 @@
 //! `ser export --onnx`: onnxruntime (PyPI, run by `python3`) on the
 //! exported graph gives `ser`'s probabilities for real clips' MFCCs to
-//! 1e-4, through both crops, an odd window, a temperature of 1 and two
+//! 1e-4, through the three crops, an odd window, a temperature of 1 and two
 //! others, with and without the test-time warp, the seed ensemble `ser
 //! model build` makes and one model, padding and batching; models the
 //! graph cannot express are
@@ -30,6 +30,25 @@ struct Clip {
 }
 
 impl Clip {
+    /// `quiet` frames 45 dB below its loudest (c0 is `sqrt(128)` times a
+    /// frame's mean log-mel level), then its frames, `frames` in all: a
+    /// recording with more quiet before the speech.
+    fn after_quiet(&self, quiet: usize, frames: usize) -> Clip {
+        let loudest = self.mfcc.chunks(40).map(|f| f[0]).fold(f32::MIN, f32::max);
+        let mut hush = [0f32; 40];
+        hush[0] = loudest - 45.0 * 128f32.sqrt();
+        let mut mfcc: Vec<f32> = hush.repeat(quiet);
+        mfcc.extend_from_slice(&self.mfcc[..(frames - quiet) * 40]);
+        Clip {
+            name: format!(
+                "{} ({quiet} quiet frames first, {frames} in all)",
+                self.name
+            ),
+            frames,
+            mfcc,
+        }
+    }
+
     /// Its first `n` frames.
     fn first(&self, n: usize) -> Clip {
         Clip {
@@ -78,6 +97,9 @@ fn clips(card: &ModelCard, demo: &Path) -> Vec<Clip> {
         out[1].first(window - 1),
         out[2].first(window),
         out[3].first(window + 1),
+        // One batch whose clips' speech starts at different frames.
+        out[1].after_quiet(30, 2 * window),
+        out[2].after_quiet(70, 2 * window),
     ];
     out.extend(cuts);
     out
@@ -119,6 +141,13 @@ fn onnxruntime(onnx: &Path, clips: &[Clip], dir: &Path) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// `c`'s run answering with `crop` (its test crop).
+fn answering_with(c: &mut ModelCard, crop: Crop) {
+    let mut r = c.run.resolved();
+    r.test_crop = Some(crop);
+    c.run.optimisation = Some(r);
+}
+
 /// A copy of the model file at `file` with its card changed by `edit`.
 fn with_card(file: &Path, out: PathBuf, edit: impl FnOnce(&mut ModelCard)) -> PathBuf {
     with_card_and_tensors(file, out, edit, |_| ())
@@ -146,18 +175,50 @@ fn with_card_and_tensors(
 }
 
 #[test]
+fn the_speech_crop_answers_alike_however_much_quiet_comes_first() {
+    let (t, file) = built();
+    let card = card_of(file, &std::fs::read(file).unwrap()).unwrap();
+    let dir = TestDir::new();
+    let clips = clips(&card, &t.path().join("data"));
+    let answers = |crop: Crop| {
+        let model = with_card(file, dir.path().join(format!("{crop}.ser")), |c| {
+            answering_with(c, crop)
+        });
+        let ser = Predictor::from_model_file(&model).unwrap();
+        // The same clip after 40, 60 and 90 frames of quiet.
+        [40, 60, 90]
+            .map(|quiet| {
+                let c = clips[0].after_quiet(quiet, quiet + 2 * card.run.window);
+                ser.predict_mfcc(c.frames, &c.mfcc, None).unwrap()
+            })
+            .to_vec()
+    };
+    let speech = answers(Crop::Speech);
+    assert_eq!(speech[0], speech[1]);
+    assert_eq!(speech[1], speech[2]);
+    let start = answers(Crop::Start);
+    assert_ne!(start[0], start[2], "the first frames move with the quiet");
+}
+
+#[test]
 fn onnx_export_matches_ser_probabilities_on_real_clips() {
     let (t, file) = built();
     let card = card_of(file, &std::fs::read(file).unwrap()).unwrap();
     let dir = TestDir::new();
     let clips = clips(&card, &t.path().join("data"));
-    // As built (a seed ensemble of three, crop start, window 64, its fitted
-    // temperature); crop centre, an odd window and no temperature; a
+    // As built (a seed ensemble of three, answering with crop speech,
+    // window 64, its fitted temperature); crop centre, an odd window and
+    // no temperature; crop start and another odd window; a
     // sharpening temperature; attentive pooling; and one model.
+    assert_eq!(card.run.answer_crop(), Crop::Speech, "the recipe's");
     let centre = with_card(file, dir.path().join("centre.ser"), |c| {
-        c.run.train.crop = Crop::Centre;
+        answering_with(c, Crop::Centre);
         c.run.window = 67;
         c.temperature = 1.0;
+    });
+    let start = with_card(file, dir.path().join("start.ser"), |c| {
+        answering_with(c, Crop::Start);
+        c.run.window = 73;
     });
     let sharp = with_card(file, dir.path().join("sharp.ser"), |c| {
         c.run.window = 71;
@@ -225,7 +286,7 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
         "the other members change the answers: {three:?} {first:?}"
     );
     let mut worst = 0f32;
-    for model in [file.clone(), centre, sharp, unwarped, attentive, one] {
+    for model in [file.clone(), centre, start, sharp, unwarped, attentive, one] {
         let onnx = model.with_extension("onnx");
         let out = ok(&t.ser(&[
             "export",

@@ -79,6 +79,25 @@ fn assert_clean_as_trained(t: &TestDir, run: &str, rows: &[RobustnessRow]) {
     }
 }
 
+/// Asserts that runs `a` and `b` saved the same weights (what changed
+/// between them trains nothing).
+fn assert_same_weights(t: &TestDir, a: &str, b: &str) {
+    let weights = |run: &str| {
+        let bytes = std::fs::read(t.store().run_dir(run).join("model.safetensors")).unwrap();
+        models::zoo::read_tensors(&bytes).unwrap()
+    };
+    let (a, b) = (weights(a), weights(b));
+    assert!(!a.is_empty() && a.len() == b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.name, y.name);
+        assert!(
+            x.shape == y.shape && x.data == y.data,
+            "it trains nothing: {} differs",
+            x.name
+        );
+    }
+}
+
 /// `ser robustness`'s rows for `run` under `conditions` (seed 3).
 fn robustness_rows(t: &TestDir, run: &str, conditions: &str) -> Vec<RobustnessRow> {
     let cfg = RobustnessConfig {
@@ -497,6 +516,29 @@ fn a_microphones_tilt_is_part_of_the_run_and_changes_what_it_learns() {
 }
 
 #[test]
+fn the_test_crop_changes_the_answers_not_the_training() {
+    let t = demo_store(4);
+    let speech = train_si_cnn(&t, &["--epochs", "2"]);
+    let start = train_si_cnn(&t, &["--epochs", "2", "--test-crop", "start"]);
+    assert_ne!(speech, start, "the test crop is part of the run");
+    assert_same_weights(&t, &speech, &start);
+    let test_crop = |run: &str| config_of(&t, run)["optimisation"]["test_crop"].clone();
+    assert_eq!(test_crop(&speech), "speech", "the recipe's");
+    assert_eq!(test_crop(&start), "start");
+    // Each run's clean test clips score in `ser robustness` as in training
+    // (the test crop frames both), and the clips with their quiet before
+    // the speech cut or lengthened are all scored.
+    for run in [&speech, &start] {
+        let rows = robustness_rows(&t, run, "clean,lead:0,lead:2.5");
+        assert_clean_as_trained(&t, run, &rows);
+        let mean = |c: &str| rows.iter().find(|r| r.condition == c && r.fold.is_none());
+        for c in ["lead:0", "lead:2.5"] {
+            assert_eq!(mean(c).unwrap().clips, mean("clean").unwrap().clips, "{c}");
+        }
+    }
+}
+
+#[test]
 fn the_test_time_warp_changes_the_answers_not_the_training() {
     use pipeline::features::clean_mfcc_of;
     use pipeline::train::Predictor;
@@ -506,20 +548,7 @@ fn the_test_time_warp_changes_the_answers_not_the_training() {
     let plain = train_si_cnn(&t, &["--epochs", "2", "--test-warp", "0"]);
     assert_ne!(warped, plain, "the test-time warp is part of the run");
     let dir = |run: &str| t.store().run_dir(run);
-    let weights = |run: &str| {
-        let bytes = std::fs::read(dir(run).join("model.safetensors")).unwrap();
-        models::zoo::read_tensors(&bytes).unwrap()
-    };
-    let (a, b) = (weights(&warped), weights(&plain));
-    assert!(!a.is_empty() && a.len() == b.len());
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x.name, y.name);
-        assert!(
-            x.shape == y.shape && x.data == y.data,
-            "it trains nothing: {} differs",
-            x.name
-        );
-    }
+    assert_same_weights(&t, &warped, &plain);
     // Each run's clean test clips score in `ser robustness` as in training.
     for run in [&warped, &plain] {
         assert_clean_as_trained(&t, run, &robustness_rows(&t, run, "clean"));

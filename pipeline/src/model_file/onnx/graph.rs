@@ -4,7 +4,9 @@
 //!
 //! 1. **window** ([`crate::train::data::Framing`]): the first `window`
 //!    frames (`crop start`) or the middle ones (`crop centre`) of a longer
-//!    input, the whole of a shorter one;
+//!    input, or (`crop speech`) each clip's from a third of a window
+//!    before its first frame within 25 dB of its loudest (found on c0),
+//!    as far as a full window allows; the whole of a shorter one;
 //! 2. **standardisation** with the training statistics, `(x - mean) / std`
 //!    per coefficient; with a test-time warp ([`models::test_warp`]) each
 //!    clip is then heard as it is and warped by each factor (back to raw
@@ -33,7 +35,7 @@ use models::layers::{BN_EPSILON, STATS_EPSILON};
 use models::NamedTensor;
 
 use super::proto::{Attr, Data, Dim, Graph, Node, Tensor, ValueInfo};
-use crate::train::data::N_MFCC;
+use crate::train::data::{N_MFCC, SPEECH_WITHIN_DB};
 use crate::train::Crop;
 
 /// Name of the graph's input: raw MFCCs `[batch, frames, 40]`.
@@ -48,6 +50,8 @@ pub struct Spec {
     pub window: usize,
     /// Which frames of a longer input are kept.
     pub crop: Crop,
+    /// Mel bands behind the cepstra (where `crop speech` finds speech).
+    pub n_mels: usize,
     /// Temperature applied to the probabilities (1: none).
     pub temperature: f64,
     /// The test-time warp's matrices in raw coefficients, `[40, 40]`
@@ -134,6 +138,17 @@ impl Builder {
             name: name.clone(),
             dims: dims.iter().map(|&d| d as i64).collect(),
             data: Data::F32(data),
+        });
+        name
+    }
+
+    /// An int64 scalar constant.
+    fn int(&mut self, name: &str, value: i64) -> String {
+        let name = self.scoped(name);
+        self.constants.push(Tensor {
+            name: name.clone(),
+            dims: vec![],
+            data: Data::I64(vec![value]),
         });
         name
     }
@@ -236,7 +251,70 @@ fn window(g: &mut Builder, spec: &Spec) -> String {
             let end = g.op("window.end", "Add", &[&start, &size], vec![]);
             g.op("window", "Slice", &[INPUT, &start, &end, &one], vec![])
         }
+        Crop::Speech => speech_window(g, spec, &size),
     }
+}
+
+/// `crop speech`'s window: for each clip, frames `[start, start + kept)`
+/// with `kept = min(frames, window)` and `start = clamp(onset - window / 3,
+/// 0, max(frames - window, 0))`, `onset` its first frame whose c0 is
+/// within [`SPEECH_WITHIN_DB`] (times `sqrt(n_mels)`) of its loudest
+/// frame's ([`crate::train::data::speech_onset`]). `[batch, frames, 40]`
+/// -> `[batch, kept, 40]`.
+fn speech_window(g: &mut Builder, spec: &Spec, size: &str) -> String {
+    let frames = frames_of(g, INPUT, "window"); // [1]
+    let zero = g.ints("window.zero", &[0]);
+    let (from, to, axis) = (
+        g.ints("window.c0_from", &[0]),
+        g.ints("window.c0_to", &[1]),
+        g.ints("window.c0_axis", &[2]),
+    );
+    let c0 = g.op("window.c0", "Slice", &[INPUT, &from, &to, &axis], vec![]); // [batch, frames, 1]
+    let loudest = g.op(
+        "window.loudest",
+        "ReduceMax",
+        &[&c0],
+        vec![Attr::ints("axes", &[1]), Attr::int("keepdims", 1)],
+    ); // [batch, 1, 1]
+    let within = SPEECH_WITHIN_DB * (spec.n_mels.max(1) as f32).sqrt();
+    let within = g.floats("window.within", &[], vec![within]);
+    let floor = g.op("window.floor", "Sub", &[&loudest, &within], vec![]);
+    let speech = g.op("window.speech", "GreaterOrEqual", &[&c0, &floor], vec![]);
+    let speech = g.op(
+        "window.speech_int",
+        "Cast",
+        &[&speech],
+        vec![Attr::int("to", 6)], // INT32
+    );
+    // The first maximum: the first speech frame.
+    let onset = g.op(
+        "window.onset",
+        "ArgMax",
+        &[&speech],
+        vec![Attr::int("axis", 1), Attr::int("keepdims", 1)],
+    ); // [batch, 1, 1], int64
+    let lead = g.ints("window.lead", &[(spec.window / 3) as i64]);
+    let start = g.op("window.early", "Sub", &[&onset, &lead], vec![]);
+    let start = g.op("window.from_zero", "Max", &[&start, &zero], vec![]);
+    let over = g.op("window.over", "Sub", &[&frames, size], vec![]);
+    let latest = g.op("window.latest", "Max", &[&over, &zero], vec![]); // [1]
+    let start = g.op("window.start", "Min", &[&start, &latest], vec![]); // [batch, 1, 1]
+    let kept = g.op("window.kept", "Min", &[&frames, size], vec![]); // [1]
+    let scalar = g.ints("window.scalar", &[]);
+    let kept = g.op("window.kept_scalar", "Reshape", &[&kept, &scalar], vec![]);
+    let (first, step) = (g.int("window.range_from", 0), g.int("window.range_step", 1));
+    let range = g.op("window.range", "Range", &[&first, &kept, &step], vec![]); // [kept]
+    let column = g.ints("window.column", &[1, -1, 1]);
+    let range = g.op("window.range_column", "Reshape", &[&range, &column], vec![]);
+    let at = g.op("window.at", "Add", &[&start, &range], vec![]); // [batch, kept, 1]
+    let width = g.ints("window.width", &[1, 1, N_MFCC as i64]);
+    let at = g.op("window.at_every", "Expand", &[&at, &width], vec![]); // [batch, kept, 40]
+    g.op(
+        "window",
+        "GatherElements",
+        &[INPUT, &at],
+        vec![Attr::int("axis", 1)],
+    )
 }
 
 /// The number of frames of `x` (`[batch, frames, c]`) as a `[1]` int64
@@ -592,6 +670,7 @@ mod tests {
         Spec {
             window: 64,
             crop,
+            n_mels: 128,
             temperature,
             heard: Vec::new(),
         }
@@ -604,6 +683,8 @@ mod tests {
             (Crop::Centre, 1.7, 0),
             (Crop::Start, 1.0, 2),
             (Crop::Centre, 1.7, 2),
+            (Crop::Speech, 1.0, 0),
+            (Crop::Speech, 1.7, 2),
         ];
         for (crop, t, warps) in cases {
             let w = Weights::with_prefix(&si_cnn_tensors(5, 8), "fold1/");
@@ -632,7 +713,14 @@ mod tests {
             // A test-time warp: one matrix product per factor, the
             // versions stacked, and their mean taken after the softmax.
             assert_eq!(ops.iter().filter(|o| **o == "MatMul").count(), warps);
-            assert_eq!(ops.contains(&"Reshape"), warps > 0);
+            let reshapes_versions = g
+                .nodes
+                .iter()
+                .any(|n| n.op == "Reshape" && !n.name.starts_with("window"));
+            assert_eq!(reshapes_versions, warps > 0);
+            // The speech crop: each clip's own start, its frames gathered.
+            assert_eq!(ops.contains(&"ArgMax"), crop == Crop::Speech);
+            assert_eq!(ops.contains(&"GatherElements"), crop == Crop::Speech);
             let softmax = ops.iter().position(|o| *o == "Softmax").unwrap();
             let last_mean = ops.iter().rposition(|o| *o == "ReduceMean").unwrap();
             assert_eq!(last_mean > softmax, warps > 0, "{crop:?} {t} {warps}");

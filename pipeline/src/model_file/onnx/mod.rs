@@ -31,6 +31,7 @@ use self::proto::Model;
 use super::{card_of, ModelCard};
 use crate::error::PipelineError;
 use crate::output::{OutputError, OutputFile};
+use crate::train::data::SPEECH_WITHIN_DB;
 use crate::train::fold::member_prefix;
 use crate::train::{Crop, Norm, Predictor};
 
@@ -75,9 +76,15 @@ impl Exported {
         let r = &self.card.run;
         let f = &r.features;
         let m = &f.mfcc;
-        let kept = match r.train.crop {
-            Crop::Start => "first",
-            Crop::Centre => "middle",
+        let w = r.window;
+        let kept = match r.answer_crop() {
+            Crop::Start => format!("the first {w} are used"),
+            Crop::Centre => format!("the middle {w} are used"),
+            Crop::Speech => format!(
+                "{w} are used from {} before the first whose c0 is within {SPEECH_WITHIN_DB} dB \
+                 times sqrt(n_mels) of the loudest",
+                w / 3
+            ),
         };
         let rate = f
             .sample_rate
@@ -85,15 +92,14 @@ impl Exported {
         let fmax = m.fmax.map_or("Nyquist".to_string(), |v| format!("{v} Hz"));
         let top_db = m.top_db.map_or("none".to_string(), |t| t.to_string());
         format!(
-            "input  `{INPUT}`: raw MFCCs [batch, frames, {}], any number of frames (the {kept} \
-             {} are used, fewer are padded)\n\
+            "input  `{INPUT}`: raw MFCCs [batch, frames, {}], any number of frames ({kept}, \
+             fewer are padded)\n\
              output `{OUTPUT}`: [batch, {}], in the order {}\n\
              features: mono, {rate}, centred STFT n_fft {} hop {}, {} Slaney mel bands {} Hz \
              to {fmax}, power_to_db (ref 1, amin {:e}, top_db {top_db}), {} MFCCs (DCT-II, \
              ortho), frames x coefficients\n\
              {} nodes, {} bytes, ONNX IR {IR_VERSION}, opset {OPSET}, temperature {:.3}{}{}",
             m.n_mfcc,
-            r.window,
             r.classes.len(),
             r.classes.join(", "),
             m.n_fft,
@@ -175,7 +181,8 @@ pub fn onnx_of(path: &Path) -> Result<Exported, OnnxError> {
         .collect();
     let spec = Spec {
         window: r.window,
-        crop: r.train.crop,
+        crop: r.answer_crop(),
+        n_mels: r.features.mfcc.n_mels,
         temperature: card.temperature,
         heard: predictor
             .test_warp(0)

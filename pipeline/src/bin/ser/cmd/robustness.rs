@@ -19,8 +19,9 @@ pub struct Args {
     /// `highpass:HZ` (a phone microphone's 4-pole roll-off), `tilt:DB`
     /// (dB per octave about 1 kHz: above 0 brighter), `mulaw`
     /// (G.711 at 8 kHz), `white:SNR` or `babble:SNR` (dB; babble from other
-    /// speakers' clips), `reverb:RT60` (seconds), `speed:FACTOR`
-    /// [default: clean, level:-20,-60, band:8000,16000, mulaw, white and
+    /// speakers' clips), `reverb:RT60` (seconds), `speed:FACTOR`,
+    /// `lead:SECONDS` (the quiet before the first word cut or lengthened to
+    /// that) [default: clean, level:-20,-60, band:8000,16000, mulaw, white and
     /// babble at 20/10/5 dB, reverb:0.3,0.6,0.9, speed:0.9,1.1].
     #[arg(long)]
     pub conditions: Option<Conditions>,

@@ -35,7 +35,8 @@ pub struct Args {
     /// ending in weight averaging, trained on each clip's clean and noisy
     /// copies and its two training copies, the feature set made with augment
     /// 2; it answers with the mean over a clip as it is and warped by 0.9
-    /// and 1.1) [default: cnn].
+    /// and 1.1, from a third of a window before the clip's speech)
+    /// [default: cnn].
     #[arg(long)]
     pub model: Option<ModelKind>,
     /// Label set [default: gender-emotion14]: `gender-emotion14` = the paper's 14
@@ -210,10 +211,19 @@ pub struct Args {
     /// the model's minimum) [default: auto].
     #[arg(long)]
     pub window: Option<Window>,
-    /// Which frames of a clip longer than the window to keep: `start` (the
-    /// first ones, as the Keras notebooks) or `centre` [default: start].
+    /// Which frames of a clip to keep: `start` (the first ones, as the Keras
+    /// notebooks), `centre` (the middle ones of a longer clip) or `speech`
+    /// (from a third of a window before its speech begins: more quiet before
+    /// the first word does not push the speech out) [default: start].
     #[arg(long)]
     pub crop: Option<Crop>,
+    /// Which frames of a test clip, and of every clip the run answers for,
+    /// to keep when not `--crop`'s: `start`, `centre` or `speech` [default:
+    /// si-cnn after `--crop start`: `speech` (recordings with more quiet
+    /// before the first word than RAVDESS's keep their speech); else
+    /// `--crop`].
+    #[arg(long)]
+    pub test_crop: Option<Crop>,
     /// Weight init: `keras` (Glorot-uniform, orthogonal recurrent, zero
     /// biases) or `uniform` (U(±1/sqrt(fan_in)), dfdx's) [default: keras].
     #[arg(long)]
@@ -285,6 +295,7 @@ impl Args {
         cfg.loss = self.loss.unwrap_or(cfg.loss);
         cfg.window = self.window.unwrap_or(cfg.window);
         cfg.crop = self.crop.unwrap_or(cfg.crop);
+        cfg.test_crop = self.test_crop.or(cfg.test_crop);
         cfg.init = self.init.unwrap_or(cfg.init);
         cfg.readout = self.readout.unwrap_or(cfg.readout);
         cfg.adam_eps = self.adam_eps.unwrap_or(cfg.adam_eps);

@@ -34,14 +34,19 @@ pub fn frame_levels(y: &[f32], rate: u32) -> Vec<f64> {
 /// below `floor_db` never speech.
 pub fn speech_frames(y: &[f32], rate: u32, floor_db: f64) -> Vec<bool> {
     let levels = frame_levels(y, rate);
+    let threshold = floor_db.max(quiet_level(&levels) + ABOVE_QUIET_DB);
+    levels.iter().map(|&l| l >= threshold).collect()
+}
+
+/// The level of a recording's quiet frames: the 10th percentile of its
+/// frame `levels` (dBFS, finite ones), `-inf` if none.
+pub fn quiet_level(levels: &[f64]) -> f64 {
     let mut sorted: Vec<f64> = levels.iter().copied().filter(|l| l.is_finite()).collect();
     sorted.sort_by(f64::total_cmp);
-    let quiet = sorted
+    sorted
         .get(sorted.len() / 10)
         .copied()
-        .unwrap_or(f64::NEG_INFINITY);
-    let threshold = floor_db.max(quiet + ABOVE_QUIET_DB);
-    levels.iter().map(|&l| l >= threshold).collect()
+        .unwrap_or(f64::NEG_INFINITY)
 }
 
 /// Seconds of speech in `y` (20 ms frames, see [`speech_frames`]).

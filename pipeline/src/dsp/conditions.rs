@@ -56,7 +56,8 @@ pub enum Condition {
     /// The quiet before the first speech ([`crate::speech`]) made this many
     /// seconds long: cut (0: a recording trimmed at its first word) or
     /// lengthened with the clip's own quiet (a recorder started earlier).
-    /// RAVDESS's clips have about a second of it, every one.
+    /// RAVDESS's clips have up to a second of it (0.44 s at the 5th
+    /// percentile, 1.0 s at the median).
     Lead(f64),
 }
 
@@ -193,34 +194,53 @@ impl Condition {
 
 /// `y` with the quiet before its first speech frame
 /// ([`crate::speech::speech_frames`], the default floor) cut or lengthened
-/// to `seconds`: lengthened with that quiet itself, played forwards and
-/// backwards in turn so that no seam clicks (digital silence if there is
-/// none). A clip without speech is kept as it is.
+/// to `seconds`: lengthened with the frames before it that are within
+/// [`QUIET_WITHIN_DB`] of the clip's quiet ([`crate::speech::quiet_level`];
+/// not a breath or a soft first syllable under the floor), mirrored at
+/// each seam (backwards into the clip's first sample, forwards before
+/// that, …) so that no seam clicks (digital silence if there are none). A
+/// clip without speech is kept as it is.
 pub fn with_lead(y: &[f32], rate: u32, seconds: f64) -> Vec<f32> {
-    use crate::speech::{speech_frames, FLOOR_DB, FRAME_S};
+    use crate::speech::{frame_levels, quiet_level, speech_frames, FLOOR_DB, FRAME_S};
     let Some(first) = speech_frames(y, rate, FLOOR_DB).iter().position(|&s| s) else {
         return y.to_vec();
     };
-    let onset = ((first as f64 * FRAME_S * rate as f64).round() as usize).min(y.len());
+    // In the samples `speech_frames` steps by.
+    let frame = ((FRAME_S * rate as f64).round() as usize).max(1);
+    let onset = (first * frame).min(y.len());
     let want = (seconds * rate as f64).round() as usize;
     if want <= onset {
         return y[onset - want..].to_vec();
     }
-    let quiet = &y[..onset];
-    let mut out = Vec::with_capacity(want + y.len() - onset);
+    let extra = want - onset;
+    let levels = frame_levels(y, rate);
+    let hush = quiet_level(&levels) + QUIET_WITHIN_DB;
+    let quiet: Vec<f32> = y[..onset]
+        .chunks(frame)
+        .zip(&levels)
+        .filter(|(_, &l)| l <= hush)
+        .flat_map(|(c, _)| c.iter().copied())
+        .collect();
+    // Built from the clip's first sample leftwards, then turned round.
+    let mut left: Vec<f32> = Vec::with_capacity(extra);
     let mut forwards = true;
-    while out.len() < want - onset {
-        let left = want - onset - out.len();
+    while left.len() < extra {
+        let n = extra - left.len();
         match (quiet.is_empty(), forwards) {
-            (true, _) => out.resize(want - onset, 0.0),
-            (false, true) => out.extend(quiet.iter().take(left)),
-            (false, false) => out.extend(quiet.iter().rev().take(left)),
+            (true, _) => left.resize(extra, 0.0),
+            (false, true) => left.extend(quiet.iter().take(n)),
+            (false, false) => left.extend(quiet.iter().rev().take(n)),
         }
         forwards = !forwards;
     }
-    out.extend_from_slice(y);
-    out
+    left.reverse();
+    left.extend_from_slice(y);
+    left
 }
+
+/// How far above a clip's quiet level (dB) a frame before its speech may
+/// be and still lengthen its quiet ([`with_lead`]).
+pub const QUIET_WITHIN_DB: f64 = 6.0;
 
 /// Root mean square.
 pub fn rms(y: &[f32]) -> f64 {
@@ -608,9 +628,23 @@ mod tests {
         let (long, _) = lead(1.2);
         assert_eq!(long.len(), 1200 + 1000);
         assert!(long[700..] == y[..], "the clip as it was, after more quiet");
-        assert!(long[..500] == quiet[..], "its own quiet first,");
-        let back: Vec<f32> = quiet.iter().rev().take(200).copied().collect();
-        assert!(long[500..700] == back[..], "then played backwards");
+        // Mirrored into the clip's first sample: its quiet backwards just
+        // before it, forwards before that.
+        let back: Vec<f32> = quiet.iter().rev().copied().collect();
+        assert!(long[200..700] == back[..], "backwards into the clip");
+        assert!(long[..200] == quiet[300..], "forwards before that");
+        // A breath 8 dB above the quiet (under the speech floor) is not
+        // copied into the longer quiet.
+        let mut breathy = y.clone();
+        for (i, v) in breathy[400..420].iter_mut().enumerate() {
+            *v = 7e-4 * (i as f32).sin();
+        }
+        let (long, _) = Condition::Lead(1.2).apply(&breathy, rate, &NONE).unwrap();
+        assert!(long[700..] == breathy[..], "the clip itself is kept");
+        assert!(
+            long[..700].iter().all(|v| v.abs() <= 3e-4),
+            "only its quiet frames"
+        );
         let silent = vec![0f32; 300];
         assert!(with_lead(&silent, rate, 1.0) == silent, "no speech: kept");
         // Speech from the first sample (the quiet after it sets the floor).

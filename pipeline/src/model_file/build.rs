@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use models::zoo::read_tensors;
 use models::{LabelSet, ModelKind};
 
-use super::card::{licence_of, ModelCard, TrainingData, MODEL_FORMAT};
+use super::card::{format_for, licence_of, ModelCard, TrainingData};
 use super::estimate::{Calibration, OutOfFold};
 use super::write_model_file;
 use crate::error::{PipelineError, Result};
@@ -77,7 +77,8 @@ fn stage(cfg: &ModelBuildConfig, split: SplitKind) -> Result<TrainStageConfig> {
         seed: cfg.seed,
         epochs: cfg.epochs,
         // One model is asked as nothing, as builds before the ensemble
-        // asked it: `--members 1` names (and so reuses) their runs.
+        // asked it: `--members 1` names its runs as they did (with the
+        // recipe of the time: a recipe change names new runs).
         members: match cfg.members.unwrap_or(MODEL_FILE_MEMBERS) {
             1 => None,
             k => Some(k),
@@ -134,7 +135,7 @@ pub fn build_model(root: &Path, cfg: &ModelBuildConfig, show: bool) -> Result<Mo
 
 fn card(all: &RunConfig, folds: &RunConfig, oof: &OutOfFold, cal: &Calibration) -> ModelCard {
     ModelCard {
-        format: MODEL_FORMAT,
+        format: format_for(all),
         ser_version: env!("CARGO_PKG_VERSION").to_string(),
         run: all.clone(),
         temperature: cal.temperature.0,

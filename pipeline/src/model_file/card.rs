@@ -9,8 +9,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::train::{Crop, RunConfig};
 
-/// Version of the model-file layout this code writes and reads.
-pub const MODEL_FORMAT: u32 = 1;
+/// Newest version of the model-file layout this code reads. It writes
+/// the oldest that holds what a file's answers need ([`format_for`]).
+pub const MODEL_FORMAT: u32 = 2;
+
+/// The model-file format a run needs: 2 when its answers use a test crop
+/// (a `ser` reading format 1 would answer with the training crop, so it
+/// must refuse the file), else 1, which every `ser` since model files
+/// reads.
+pub fn format_for(run: &RunConfig) -> u32 {
+    match run.resolved().test_crop {
+        Some(_) => 2,
+        None => 1,
+    }
+}
 
 /// Everything a model file says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,7 +135,7 @@ impl ModelCard {
         if r.answer_crop() == Crop::Speech {
             let _ = writeln!(
                 s,
-                "window     from {} frames before each clip's first speech frame (crop speech)",
+                "window     from {} frames before each clip's first frame within 25 dB of its loudest (crop speech)",
                 r.window / 3
             );
         }

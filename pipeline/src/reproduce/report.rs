@@ -353,7 +353,7 @@ pub fn write(
 const PROTOCOL_NOTES: &str = "\
 - **Leakage.** The notebooks the paper follows add the noisy copies to the pool and split the pool at random, so a clip's clean copy can be trained on while its noisy copy is tested. Here a clip's copies are always on the same side. The paper protocol still puts every speaker on both sides; the speaker-independent protocol does not, and is the number to expect on new voices.
 - **Loss.** Cross-entropy (the paper says mean squared error; `ser train --loss mse` has it).
-- **Window.** The first 3 s of each clip (130 frames at 22050 Hz, hop 512), as the Keras notebooks take; recurrent models read their state at each clip's last real frame.
+- **Window.** The first 3 s of each clip (130 frames at 22050 Hz, hop 512), as the Keras notebooks take; recurrent models read their state at each clip's last real frame. si-cnn trains on those and answers (its test scores too) from a third of a window before each clip's speech (`--test-crop speech`), which for RAVDESS's clips is nearly always their first 3 s.
 - **Scaling.** MFCCs are standardised per coefficient with statistics of the training side only.
 - **Initialisation and optimiser.** Keras' initialisers and Adam (lr 1e-3, epsilon 1e-7), as the paper's Keras code would have.
 - **CNN+LSTM.** The paper gives no layers; ours is Conv1D 128 x2 (+ max-pool) into LSTM 64/64 (see the README).

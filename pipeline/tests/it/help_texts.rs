@@ -17,6 +17,7 @@ const WORD_FLAGS: &[(&[&str], &str)] = &[
     (&["train"], "--norm"),
     (&["train"], "--loss"),
     (&["train"], "--crop"),
+    (&["train"], "--test-crop"),
     (&["train"], "--init"),
     (&["train"], "--readout"),
     (&["train"], "--kernel"),

@@ -323,7 +323,7 @@ fn onnx_export_matches_ser_probabilities_on_real_clips() {
         );
     }
     println!(
-        "onnx parity: {} clips x 6 models, max |diff| {worst:e}",
+        "onnx parity: {} clips x 7 models, max |diff| {worst:e}",
         clips.len()
     );
 }

@@ -233,14 +233,20 @@ pub fn si_cnn(members: &[Weights], spec: &Spec, classes: usize) -> Result<Graph,
 /// The frames of [`INPUT`] the window keeps: `[batch, frames, 40]` ->
 /// `[batch, min(frames, window), 40]`.
 fn window(g: &mut Builder, spec: &Spec) -> String {
-    let one = g.ints("window.axis", &[1]);
-    let size = g.ints("window.size", &[spec.window as i64]);
+    // The slice's axis and the window's size (in this order, as graphs
+    // before the speech crop named them).
+    let axis_and_size = |g: &mut Builder| {
+        let one = g.ints("window.axis", &[1]);
+        (one, g.ints("window.size", &[spec.window as i64]))
+    };
     match spec.crop {
         Crop::Start => {
+            let (one, size) = axis_and_size(g);
             let start = g.ints("window.start", &[0]);
             g.op("window", "Slice", &[INPUT, &start, &size, &one], vec![])
         }
         Crop::Centre => {
+            let (one, size) = axis_and_size(g);
             // start = max(frames - window, 0) / 2 (integer division).
             let frames = frames_of(g, INPUT, "window"); // [1]
             let over = g.op("window.over", "Sub", &[&frames, &size], vec![]);
@@ -251,7 +257,10 @@ fn window(g: &mut Builder, spec: &Spec) -> String {
             let end = g.op("window.end", "Add", &[&start, &size], vec![]);
             g.op("window", "Slice", &[INPUT, &start, &end, &one], vec![])
         }
-        Crop::Speech => speech_window(g, spec, &size),
+        Crop::Speech => {
+            let size = g.ints("window.size", &[spec.window as i64]);
+            speech_window(g, spec, &size)
+        }
     }
 }
 
@@ -280,18 +289,30 @@ fn speech_window(g: &mut Builder, spec: &Spec, size: &str) -> String {
     let within = g.floats("window.within", &[], vec![within]);
     let floor = g.op("window.floor", "Sub", &[&loudest, &within], vec![]);
     let speech = g.op("window.speech", "GreaterOrEqual", &[&c0, &floor], vec![]);
-    let speech = g.op(
-        "window.speech_int",
-        "Cast",
-        &[&speech],
-        vec![Attr::int("to", 6)], // INT32
+    // The first speech frame: the least index among them (no reliance on
+    // ArgMax's tie-breaking), never more than `frames`.
+    let (first, step) = (g.int("window.range_from", 0), g.int("window.range_step", 1));
+    let scalar = g.ints("window.scalar", &[]);
+    let all = g.op(
+        "window.frames_scalar",
+        "Reshape",
+        &[&frames, &scalar],
+        vec![],
     );
-    // The first maximum: the first speech frame.
+    let every = g.op("window.every", "Range", &[&first, &all, &step], vec![]); // [frames]
+    let column = g.ints("window.column", &[1, -1, 1]);
+    let every = g.op("window.every_column", "Reshape", &[&every, &column], vec![]);
+    let at = g.op(
+        "window.speech_at",
+        "Where",
+        &[&speech, &every, &frames],
+        vec![],
+    );
     let onset = g.op(
         "window.onset",
-        "ArgMax",
-        &[&speech],
-        vec![Attr::int("axis", 1), Attr::int("keepdims", 1)],
+        "ReduceMin",
+        &[&at],
+        vec![Attr::ints("axes", &[1]), Attr::int("keepdims", 1)],
     ); // [batch, 1, 1], int64
     let lead = g.ints("window.lead", &[(spec.window / 3) as i64]);
     let start = g.op("window.early", "Sub", &[&onset, &lead], vec![]);
@@ -300,11 +321,8 @@ fn speech_window(g: &mut Builder, spec: &Spec, size: &str) -> String {
     let latest = g.op("window.latest", "Max", &[&over, &zero], vec![]); // [1]
     let start = g.op("window.start", "Min", &[&start, &latest], vec![]); // [batch, 1, 1]
     let kept = g.op("window.kept", "Min", &[&frames, size], vec![]); // [1]
-    let scalar = g.ints("window.scalar", &[]);
     let kept = g.op("window.kept_scalar", "Reshape", &[&kept, &scalar], vec![]);
-    let (first, step) = (g.int("window.range_from", 0), g.int("window.range_step", 1));
     let range = g.op("window.range", "Range", &[&first, &kept, &step], vec![]); // [kept]
-    let column = g.ints("window.column", &[1, -1, 1]);
     let range = g.op("window.range_column", "Reshape", &[&range, &column], vec![]);
     let at = g.op("window.at", "Add", &[&start, &range], vec![]); // [batch, kept, 1]
     let width = g.ints("window.width", &[1, 1, N_MFCC as i64]);
@@ -719,7 +737,7 @@ mod tests {
                 .any(|n| n.op == "Reshape" && !n.name.starts_with("window"));
             assert_eq!(reshapes_versions, warps > 0);
             // The speech crop: each clip's own start, its frames gathered.
-            assert_eq!(ops.contains(&"ArgMax"), crop == Crop::Speech);
+            assert_eq!(ops.contains(&"ReduceMin"), crop == Crop::Speech);
             assert_eq!(ops.contains(&"GatherElements"), crop == Crop::Speech);
             let softmax = ops.iter().position(|o| *o == "Softmax").unwrap();
             let last_mean = ops.iter().rposition(|o| *o == "ReduceMean").unwrap();

@@ -34,8 +34,15 @@ pub fn frame_levels(y: &[f32], rate: u32) -> Vec<f64> {
 /// below `floor_db` never speech.
 pub fn speech_frames(y: &[f32], rate: u32, floor_db: f64) -> Vec<bool> {
     let levels = frame_levels(y, rate);
-    let threshold = floor_db.max(quiet_level(&levels) + ABOVE_QUIET_DB);
+    let threshold = speech_threshold(&levels, floor_db);
     levels.iter().map(|&l| l >= threshold).collect()
+}
+
+/// The level (dBFS) from which a frame of a recording whose frame levels
+/// are `levels` is speech: `floor_db`, or [`ABOVE_QUIET_DB`] above its
+/// quiet frames if that is higher.
+pub fn speech_threshold(levels: &[f64], floor_db: f64) -> f64 {
+    floor_db.max(quiet_level(levels) + ABOVE_QUIET_DB)
 }
 
 /// The level of a recording's quiet frames: the 10th percentile of its

@@ -192,8 +192,8 @@ impl Condition {
     }
 }
 
-/// `y` with the quiet before its first speech frame
-/// ([`crate::speech::speech_frames`], the default floor) cut or lengthened
+/// `y` with the quiet before its first speech frame (as
+/// [`crate::speech::speech_frames`] finds it, the default floor) cut or lengthened
 /// to `seconds`: lengthened with the frames before it that are within
 /// [`QUIET_WITHIN_DB`] of the clip's quiet ([`crate::speech::quiet_level`];
 /// not a breath or a soft first syllable under the floor), mirrored at
@@ -201,8 +201,10 @@ impl Condition {
 /// that, …) so that no seam clicks (digital silence if there are none). A
 /// clip without speech is kept as it is.
 pub fn with_lead(y: &[f32], rate: u32, seconds: f64) -> Vec<f32> {
-    use crate::speech::{frame_levels, quiet_level, speech_frames, FLOOR_DB, FRAME_S};
-    let Some(first) = speech_frames(y, rate, FLOOR_DB).iter().position(|&s| s) else {
+    use crate::speech::{frame_levels, quiet_level, speech_threshold, FLOOR_DB, FRAME_S};
+    let levels = frame_levels(y, rate);
+    let speech = speech_threshold(&levels, FLOOR_DB);
+    let Some(first) = levels.iter().position(|&l| l >= speech) else {
         return y.to_vec();
     };
     // In the samples `speech_frames` steps by.
@@ -213,7 +215,6 @@ pub fn with_lead(y: &[f32], rate: u32, seconds: f64) -> Vec<f32> {
         return y[onset - want..].to_vec();
     }
     let extra = want - onset;
-    let levels = frame_levels(y, rate);
     let hush = quiet_level(&levels) + QUIET_WITHIN_DB;
     let quiet: Vec<f32> = y[..onset]
         .chunks(frame)

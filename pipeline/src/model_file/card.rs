@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::train::data::{speech_lead, SPEECH_WITHIN_DB};
 use crate::train::{Crop, RunConfig};
 
 /// Newest version of the model-file layout this code reads. It writes
@@ -135,8 +136,8 @@ impl ModelCard {
         if r.answer_crop() == Crop::Speech {
             let _ = writeln!(
                 s,
-                "window     from {} frames before each clip's first frame within 25 dB of its loudest (crop speech)",
-                r.window / 3
+                "window     from {} frames before each clip's first frame within {SPEECH_WITHIN_DB} dB of its loudest (crop speech)",
+                speech_lead(r.window)
             );
         }
         if let Some(heard) = heard_as(r.resolved().test_warp) {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use store::fingerprint::short_id;
 
 use crate::features::FeatureConfig;
+use crate::train::data::Framing;
 
 /// Bumped when the training code changes its results for the same config,
 /// so that old runs are not reused for new code.
@@ -862,6 +863,25 @@ impl RunConfig {
     /// before test crops had none).
     pub fn answer_crop(&self) -> Crop {
         self.resolved().test_crop.unwrap_or(self.train.crop)
+    }
+
+    /// How the run makes its training examples of clips.
+    pub fn framing(&self) -> Framing {
+        Framing {
+            window: self.window,
+            crop: self.train.crop,
+            readout: self.train.readout,
+            n_mels: self.features.mfcc.n_mels,
+        }
+    }
+
+    /// How the run frames its test clips and every clip it answers for:
+    /// as its training examples, with [`RunConfig::answer_crop`].
+    pub fn answer_framing(&self) -> Framing {
+        Framing {
+            crop: self.answer_crop(),
+            ..self.framing()
+        }
     }
 
     /// Parses a run's `config.json`, filling what older code versions did

@@ -167,6 +167,12 @@ pub struct Framing {
 /// about 42 dB below its speech.
 pub const SPEECH_WITHIN_DB: f32 = 25.0;
 
+/// `crop speech`'s frames of quiet kept before the speech: a third of the
+/// window (RAVDESS's second before its first word in a 3-s window).
+pub fn speech_lead(window: usize) -> usize {
+    window / 3
+}
+
 /// The first frame of `mfcc` (`[frames, 40]`, raw) whose mean log-mel level
 /// is within [`SPEECH_WITHIN_DB`] of the loudest frame's; 0 for an empty
 /// clip.
@@ -183,13 +189,12 @@ impl Framing {
     pub fn span(&self, v: &Variant) -> (usize, usize) {
         let frames = v.frames;
         match self.crop {
-            // A third of a window of quiet before the speech (RAVDESS's
-            // second before its first word in a 3-s window), as far as
+            // `speech_lead` frames of quiet before the speech, as far as
             // the clip allows.
             Crop::Speech => {
                 let onset = speech_onset(&v.mfcc[..frames * N_MFCC], self.n_mels);
                 let start = onset
-                    .saturating_sub(self.window / 3)
+                    .saturating_sub(speech_lead(self.window))
                     .min(frames.saturating_sub(self.window));
                 (start, (frames - start).min(self.window))
             }

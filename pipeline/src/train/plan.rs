@@ -33,9 +33,6 @@ pub struct TrainPlan {
     pub folds: Vec<Fold>,
     /// How clips become training examples.
     pub framing: Framing,
-    /// How test clips become examples: as every answer of the run frames
-    /// them ([`RunConfig::answer_crop`]).
-    pub test_framing: Framing,
     /// `metadata.parquet`, where the clips' files are listed.
     metadata: PathBuf,
     /// The clips' audio, decoded by the first fold that mixes other voices
@@ -117,24 +114,12 @@ impl TrainPlan {
             },
             emotions,
         };
-        let n_mels = config.features.mfcc.n_mels;
-        let test_crop = config.answer_crop();
-        let framing = Framing {
-            window,
-            crop: cfg.crop,
-            readout: cfg.readout,
-            n_mels,
-        };
         Ok(TrainPlan {
+            framing: config.framing(),
             config,
             clips,
             classes,
             folds,
-            framing,
-            test_framing: Framing {
-                crop: test_crop,
-                ..framing
-            },
             metadata: store.metadata_path(),
             audio: OnceLock::new(),
         })
@@ -206,7 +191,8 @@ impl TrainPlan {
             &self.classes,
             &test_variants,
             &norm,
-            self.test_framing,
+            // As every answer of the run frames a clip.
+            self.config.answer_framing(),
         );
         Ok(FoldData {
             norm,

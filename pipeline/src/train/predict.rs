@@ -11,7 +11,7 @@ use models::Net;
 use store::Store;
 
 use super::config::{Norm, RunConfig};
-use super::data::{Framing, Standardizer, Variant, N_MFCC};
+use super::data::{Standardizer, Variant, N_MFCC};
 use crate::audio::read_audio;
 use crate::error::{FileError, PipelineError, PredictError, Result};
 use crate::features::clean_mfcc_of;
@@ -257,12 +257,7 @@ impl Predictor {
             frames,
             mfcc: mfcc.to_vec(),
         };
-        let framing = Framing {
-            window: self.config.window,
-            crop: self.config.answer_crop(),
-            readout: self.config.train.readout,
-            n_mels: self.config.features.mfcc.n_mels,
-        };
+        let framing = self.config.answer_framing();
         let mut mean = vec![0f32; self.config.classes.len()];
         for (_, nets, norm, heard) in &chosen {
             // Standardised once per fold, whatever its number of members.

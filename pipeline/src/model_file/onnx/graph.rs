@@ -35,7 +35,7 @@ use models::layers::{BN_EPSILON, STATS_EPSILON};
 use models::NamedTensor;
 
 use super::proto::{Attr, Data, Dim, Graph, Node, Tensor, ValueInfo};
-use crate::train::data::{N_MFCC, SPEECH_WITHIN_DB};
+use crate::train::data::{speech_lead, N_MFCC, SPEECH_WITHIN_DB};
 use crate::train::Crop;
 
 /// Name of the graph's input: raw MFCCs `[batch, frames, 40]`.
@@ -265,7 +265,7 @@ fn window(g: &mut Builder, spec: &Spec) -> String {
 }
 
 /// `crop speech`'s window: for each clip, frames `[start, start + kept)`
-/// with `kept = min(frames, window)` and `start = clamp(onset - window / 3,
+/// with `kept = min(frames, window)` and `start = clamp(onset - [`speech_lead`],
 /// 0, max(frames - window, 0))`, `onset` its first frame whose c0 is
 /// within [`SPEECH_WITHIN_DB`] (times `sqrt(n_mels)`) of its loudest
 /// frame's ([`crate::train::data::speech_onset`]). `[batch, frames, 40]`
@@ -314,7 +314,7 @@ fn speech_window(g: &mut Builder, spec: &Spec, size: &str) -> String {
         &[&at],
         vec![Attr::ints("axes", &[1]), Attr::int("keepdims", 1)],
     ); // [batch, 1, 1], int64
-    let lead = g.ints("window.lead", &[(spec.window / 3) as i64]);
+    let lead = g.ints("window.lead", &[speech_lead(spec.window) as i64]);
     let start = g.op("window.early", "Sub", &[&onset, &lead], vec![]);
     let start = g.op("window.from_zero", "Max", &[&start, &zero], vec![]);
     let over = g.op("window.over", "Sub", &[&frames, size], vec![]);

@@ -31,7 +31,7 @@ use self::proto::Model;
 use super::{card_of, ModelCard};
 use crate::error::PipelineError;
 use crate::output::{OutputError, OutputFile};
-use crate::train::data::SPEECH_WITHIN_DB;
+use crate::train::data::{speech_lead, SPEECH_WITHIN_DB};
 use crate::train::fold::member_prefix;
 use crate::train::{Crop, Norm, Predictor};
 
@@ -83,7 +83,7 @@ impl Exported {
             Crop::Speech => format!(
                 "{w} are used from {} before the first whose c0 is within {SPEECH_WITHIN_DB} dB \
                  times sqrt(n_mels) of the loudest",
-                w / 3
+                speech_lead(w)
             ),
         };
         let rate = f

@@ -196,6 +196,8 @@ pub const AUGMENT: Bound<usize> = Bound::closed("augment", 0, 8, "");
 pub const LONGEST_ROOM: Bound<f64> = Bound::closed("longest_room", 0.3, 3.0, "s");
 /// Loudest level of the training copies, RMS (`ser features --loudest-level`).
 pub const LOUDEST_LEVEL: Bound<f64> = Bound::closed("loudest_level", -30.0, 0.0, "dBFS");
+/// Share of the training copies' noise shaped like the clip (`ser features --shaped-noise`).
+pub const SHAPED_NOISE: Bound<f64> = Bound::closed("shaped_noise", 0.0, 1.0, "");
 /// How often `ser features` commits, milliseconds.
 pub const COMMIT_EVERY_MS: Bound<u64> = Bound::closed("commit_every_ms", 0, 86_400_000, "ms");
 /// Timeline segment length.

@@ -279,6 +279,45 @@ impl TableRow for RobustnessRow {
     }
 }
 
+/// One row of `robustness_classes.parquet`: under one recording
+/// condition, how one class fared over every fold's test clips pooled
+/// (each clip judged by its own fold's model).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RobustnessClassRow {
+    /// Run name.
+    pub run: String,
+    /// The condition (`clean`, `babble:10`, …).
+    pub condition: String,
+    /// The class.
+    pub class: String,
+    /// Test clips of the class.
+    pub clips: i64,
+    /// Of those, the share predicted as the class (recall), 0-1.
+    pub recall: f64,
+    /// Of every test clip, the share predicted as this class, 0-1 (the
+    /// class's share of the clips is what an unbiased model would give).
+    pub predicted: f64,
+    /// The seed the conditions were drawn with.
+    pub seed: i64,
+}
+
+impl TableRow for RobustnessClassRow {
+    const FILE: &'static str = "robustness_classes.parquet";
+    const CHECKSUM: bool = false;
+
+    fn columns(rows: &[RobustnessClassRow]) -> Vec<Column> {
+        vec![
+            col!(rows, "run", |r| r.run.clone()),
+            col!(rows, "condition", |r| r.condition.clone()),
+            col!(rows, "class", |r| r.class.clone()),
+            col!(rows, "clips", |r| r.clips),
+            col!(rows, "recall", |r| r.recall),
+            col!(rows, "predicted", |r| r.predicted),
+            col!(rows, "seed", |r| r.seed),
+        ]
+    }
+}
+
 /// Reads a run's `summary.parquet`.
 pub fn read_summary(path: &Path) -> Result<DataFrame> {
     read_frame(path)

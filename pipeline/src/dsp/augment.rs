@@ -26,13 +26,19 @@ pub struct Ranges {
     /// Loudest level, RMS in dBFS (levels are drawn from -60 up to it;
     /// above about -20 a RAVDESS clip's peaks are cut at full scale).
     pub loudest_level: f64,
+    /// Share of the copies' noise that has the clip's own long-term
+    /// spectrum ([`speech_shaped`]: what many voices at once approach)
+    /// instead of white or brown; 0 draws nothing for it.
+    pub shaped_noise: f64,
 }
 
 impl Ranges {
-    /// The first chain's: rooms up to 0.8 s, levels up to -15 dBFS.
+    /// The first chain's: rooms up to 0.8 s, levels up to -15 dBFS, white
+    /// or brown noise.
     pub const FIRST: Ranges = Ranges {
         longest_room: FIRST_LONGEST_ROOM,
         loudest_level: FIRST_LOUDEST_LEVEL,
+        shaped_noise: 0.0,
     };
 }
 
@@ -86,22 +92,64 @@ pub fn augmented(
     }
     if noise {
         let snr = 5.0 + 25.0 * rng.uniform();
-        // White, or brown-ish (a one-pole low-pass of white: more
-        // energy low, as room and traffic noise).
-        let pole = if rng.uniform() < 0.5 { 0.0 } else { 0.95 };
-        let mut last = 0.0f64;
-        let n: Vec<f32> = (0..x.len())
-            .map(|_| {
-                last = pole * last + rng.normal();
-                last as f32
-            })
-            .collect();
+        // Drawn only when asked for, so the first chain's draws stay.
+        let shaped = ranges.shaped_noise > 0.0 && rng.uniform() < ranges.shaped_noise;
+        let n = match shaped {
+            true => speech_shaped(&x, &mut rng),
+            false => coloured(x.len(), &mut rng),
+        };
         x = add_at_snr(&x, &n, snr);
     }
     // Any level a microphone gives: -60 to -15 dBFS, or up to a
     // recorder set too hot (peaks cut at full scale by `set_level`).
     let level = copy_level(rng.uniform(), ranges.loudest_level);
     Ok(set_level(&x, level))
+}
+
+/// `len` samples of white noise, or of brown-ish (a one-pole low-pass of
+/// white: more energy low, as room and traffic noise), at even odds.
+fn coloured(len: usize, rng: &mut Rng) -> Vec<f32> {
+    let pole = if rng.uniform() < 0.5 { 0.0 } else { 0.95 };
+    let mut last = 0.0f64;
+    (0..len)
+        .map(|_| {
+            last = pole * last + rng.normal();
+            last as f32
+        })
+        .collect()
+}
+
+/// Noise with `y`'s long-term power spectrum: `y` with every frequency's
+/// phase drawn at random (the spectrum of many voices talking at once,
+/// stationary, with none of `y`'s own timing). Same length as `y`.
+pub fn speech_shaped(y: &[f32], rng: &mut Rng) -> Vec<f32> {
+    use realfft::num_complex::Complex;
+    let n = y.len();
+    if n < 2 {
+        return vec![0.0; n];
+    }
+    let mut planner = realfft::RealFftPlanner::<f64>::new();
+    let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
+    let mut time: Vec<f64> = y.iter().map(|&v| v as f64).collect();
+    let mut spec = fwd.make_output_vec();
+    // Lengths match the plans, so neither transform can fail.
+    if fwd.process(&mut time, &mut spec).is_err() {
+        return vec![0.0; n];
+    }
+    let last = spec.len() - 1;
+    for (k, c) in spec.iter_mut().enumerate() {
+        // DC, and Nyquist for an even length, stay real.
+        let real_only = k == 0 || (k == last && n.is_multiple_of(2));
+        let phase = match real_only {
+            true => 0.0,
+            false => std::f64::consts::TAU * rng.uniform(),
+        };
+        *c = Complex::from_polar(c.norm(), phase);
+    }
+    if inv.process(&mut spec, &mut time).is_err() {
+        return vec![0.0; n];
+    }
+    time.iter().map(|&v| (v / n as f64) as f32).collect()
 }
 
 /// A copy's level (dBFS) from a uniform draw `u`: -60 up to `loudest`.
@@ -189,6 +237,77 @@ mod tests {
                 ..Ranges::FIRST
             };
             let b = augmented(&y, 22050, 42, "clip", k, &r, &longer).unwrap();
+            match a == b {
+                true => same += 1,
+                false => changed += 1,
+            }
+        }
+        assert!(same > 0 && changed > 0, "same {same}, changed {changed}");
+    }
+
+    #[test]
+    fn shaped_noise_keeps_the_clips_spectrum_and_none_of_its_timing() {
+        // A 300 Hz tone in the first half, a 2 kHz one in the second.
+        let rate = 22050;
+        let y: Vec<f32> = (0..rate as usize)
+            .map(|i| {
+                let (f, t) = (
+                    if i < 11025 { 300.0 } else { 2000.0 },
+                    i as f32 / rate as f32,
+                );
+                0.1 * (2.0 * std::f32::consts::PI * f * t).sin()
+            })
+            .collect();
+        let mut rng = Rng::new(3);
+        let n = speech_shaped(&y, &mut rng);
+        assert_eq!(n.len(), y.len());
+        // The same power (Parseval), and the same power in each band.
+        assert!(
+            (rms(&n) / rms(&y) - 1.0).abs() < 1e-4,
+            "{} {}",
+            rms(&n),
+            rms(&y)
+        );
+        let band = |x: &[f32], f: f32| {
+            // Power at `f` by correlation with its sine and cosine.
+            let (mut s, mut c) = (0.0f64, 0.0f64);
+            for (i, &v) in x.iter().enumerate() {
+                let w = 2.0 * std::f64::consts::PI * f as f64 * i as f64 / rate as f64;
+                s += v as f64 * w.sin();
+                c += v as f64 * w.cos();
+            }
+            s * s + c * c
+        };
+        for f in [300.0, 2000.0] {
+            let (a, b) = (band(&y, f), band(&n, f));
+            assert!((b / a - 1.0).abs() < 1e-3, "{f} Hz: {b} against {a}");
+        }
+        // Each half of the noise holds both tones: the timing is gone.
+        let (first, second) = n.split_at(11025);
+        for half in [first, second] {
+            let ratio = band(half, 2000.0) / band(half, 300.0);
+            assert!((0.05..20.0).contains(&ratio), "{ratio}");
+        }
+        assert!(band(&y[..11025], 2000.0) < 1e-3 * band(&y[..11025], 300.0));
+        // Seeded, and another draw is other noise.
+        assert_eq!(n, speech_shaped(&y, &mut Rng::new(3)));
+        assert_ne!(n, speech_shaped(&y, &mut Rng::new(4)));
+        assert!(speech_shaped(&[0.5], &mut rng) == vec![0.0]);
+    }
+
+    #[test]
+    fn shaped_noise_changes_only_the_copies_that_draw_noise() {
+        let y = tone(22050, 1.0);
+        let r = ResamplerConfig::default();
+        let shaped = Ranges {
+            shaped_noise: 1.0,
+            ..Ranges::FIRST
+        };
+        let (mut same, mut changed) = (0, 0);
+        for k in 1..=12 {
+            let a = augmented(&y, 22050, 42, "clip", k, &r, &Ranges::FIRST).unwrap();
+            let b = augmented(&y, 22050, 42, "clip", k, &r, &shaped).unwrap();
+            assert_eq!(a.len(), b.len(), "the same chain up to the noise");
             match a == b {
                 true => same += 1,
                 false => changed += 1,

@@ -48,6 +48,12 @@ pub struct FeatureConfig {
     /// chain's -15 dBFS, so sets made before it keep their ids.
     #[serde(skip_serializing_if = "is_first_loudest_level")]
     pub loudest_level: f64,
+    /// Share of the training copies' noise with the clip's own long-term
+    /// spectrum instead of white or brown ([`crate::dsp::augment::speech_shaped`]).
+    /// Left out of the JSON at the first chain's 0, so sets made before
+    /// it keep their ids.
+    #[serde(skip_serializing_if = "is_first_shaped_noise")]
+    pub shaped_noise: f64,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -62,6 +68,10 @@ fn is_first_loudest_level(db: &f64) -> bool {
     *db == FIRST_LOUDEST_LEVEL
 }
 
+fn is_first_shaped_noise(p: &f64) -> bool {
+    *p == Ranges::FIRST.shaped_noise
+}
+
 impl Default for FeatureConfig {
     fn default() -> Self {
         FeatureConfig {
@@ -74,6 +84,7 @@ impl Default for FeatureConfig {
             augment: 0,
             longest_room: FIRST_LONGEST_ROOM,
             loudest_level: FIRST_LOUDEST_LEVEL,
+            shaped_noise: Ranges::FIRST.shaped_noise,
         }
     }
 }
@@ -84,6 +95,7 @@ impl FeatureConfig {
         Ranges {
             longest_room: self.longest_room,
             loudest_level: self.loudest_level,
+            shaped_noise: self.shaped_noise,
         }
     }
 
@@ -134,9 +146,15 @@ impl FeatureConfig {
         b::AUGMENT.check(self.augment)?;
         b::LONGEST_ROOM.check(self.longest_room)?;
         b::LOUDEST_LEVEL.check(self.loudest_level)?;
+        b::SHAPED_NOISE.check(self.shaped_noise)?;
         for (name, value, first) in [
             ("longest_room", self.longest_room, FIRST_LONGEST_ROOM),
             ("loudest_level", self.loudest_level, FIRST_LOUDEST_LEVEL),
+            (
+                "shaped_noise",
+                self.shaped_noise,
+                Ranges::FIRST.shaped_noise,
+            ),
         ] {
             if self.augment == 0 && value != first {
                 return Err(format!(
@@ -251,15 +269,15 @@ mod tests {
 
     #[test]
     fn regression_training_copies_keep_their_set_until_their_ranges_change() {
-        // `ser features --augment 2` before `longest_room` and
-        // `loudest_level` existed.
+        // `ser features --augment 2` before `longest_room`,
+        // `loudest_level` and `shaped_noise` existed.
         let two = FeatureConfig {
             augment: 2,
             ..FeatureConfig::default()
         };
         assert_eq!(two.id(), "1231eb1092a8");
         type Set = fn(&mut FeatureConfig, f64);
-        let ranges: [(&str, Set, f64, &str, [f64; 2]); 2] = [
+        let ranges: [(&str, Set, f64, &str, [f64; 2]); 3] = [
             (
                 "longest_room",
                 |c, v| c.longest_room = v,
@@ -273,6 +291,13 @@ mod tests {
                 -5.0,
                 "\"loudest_level\":-5.0",
                 [-31.0, 0.5],
+            ),
+            (
+                "shaped_noise",
+                |c, v| c.shaped_noise = v,
+                0.5,
+                "\"shaped_noise\":0.5",
+                [-0.1, 1.5],
             ),
         ];
         for (name, set, value, in_json, wild) in ranges {

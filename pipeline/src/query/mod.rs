@@ -2,9 +2,10 @@
 //!
 //! Registered tables: `metadata`, `features` (every set's shards, with a
 //! `set` column; the `mfcc` / `mel_db` value lists only when asked),
-//! `history`, `metrics`, `confusion`, `predictions`, `summary`, `robustness` (every
-//! run's file of that name, stacked). Only tables that exist are
-//! registered; a query naming a missing one fails with polars' message.
+//! `history`, `metrics`, `confusion`, `predictions`, `summary`, `robustness`,
+//! `robustness_classes` (every run's file of that name, stacked). Only
+//! tables that exist are registered; a query naming a missing one fails
+//! with polars' message.
 
 use polars::prelude::*;
 use polars::sql::SQLContext;
@@ -16,13 +17,14 @@ mod table;
 pub use table::{to_table, CELL_CHARS, TABLE_ROWS};
 
 /// The run tables, by file stem.
-pub const RUN_TABLES: [&str; 6] = [
+pub const RUN_TABLES: [&str; 7] = [
     "history",
     "metrics",
     "confusion",
     "predictions",
     "summary",
     "robustness",
+    "robustness_classes",
 ];
 
 fn scan(path: &std::path::Path) -> PolarsResult<LazyFrame> {

@@ -10,12 +10,13 @@
 //! Nothing here trains or selects anything; the scores name their protocol.
 
 mod figure;
+mod scores;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use store::runs::RobustnessRow;
+use store::runs::{RobustnessClassRow, RobustnessRow};
 use store::{MetadataRow, Store, TableRow};
 
 use crate::audio::read_audio;
@@ -61,14 +62,17 @@ pub struct RobustnessReport {
     pub split: String,
     /// Scores per fold and condition, then pooled (fold `None`).
     pub rows: Vec<RobustnessRow>,
-    /// `robustness.parquet` and the figure.
+    /// Per condition and class, over every fold's clips pooled.
+    pub classes: Vec<RobustnessClassRow>,
+    /// `robustness.parquet`, `robustness_classes.parquet` and the figure.
     pub written: Vec<PathBuf>,
     /// Clips that could not be read or classified, with the reason.
     pub skipped: Vec<(String, String)>,
 }
 
 /// Measures run `run` of `store` under `cfg`'s conditions and writes
-/// `runs/<run>/robustness.parquet` and `figures/robustness.png`.
+/// `runs/<run>/robustness.parquet`, `robustness_classes.parquet` and
+/// `figures/robustness.png`.
 pub fn run_robustness(
     store: &Store,
     run: &str,
@@ -97,15 +101,19 @@ pub fn run_robustness(
             Err(e) => skipped.push((c.clip_id.clone(), e)),
         }
     }
-    let rows = score(&predictor, cfg, &kept);
+    let rows = scores::score(&predictor, cfg, &kept);
+    let classes = scores::class_rows(&predictor, cfg, &kept);
     let table = dir.join(RobustnessRow::FILE);
     RobustnessRow::write(&table, &rows)?;
+    let class_table = dir.join(RobustnessClassRow::FILE);
+    RobustnessClassRow::write(&class_table, &classes)?;
     let figure = figure::draw(&dir, &predictor.config, &rows).map_err(PipelineError::Config)?;
     Ok(RobustnessReport {
         run: predictor.config.run.clone(),
         split: predictor.config.train.split.name().to_string(),
         rows,
-        written: vec![table, figure],
+        classes,
+        written: vec![table, class_table, figure],
         skipped,
     })
 }
@@ -234,61 +242,4 @@ fn classify_under(
             Ok(models::argmax(&probs))
         })
         .collect()
-}
-
-/// UAR and accuracy per (fold, condition), then their mean over folds
-/// (fold `None`, as `summary.parquet`'s fold-mean row); drops from the
-/// same fold's `clean` score (0 when `clean` was not measured).
-fn score(
-    p: &Predictor,
-    cfg: &RobustnessConfig,
-    kept: &[(&TestClip, Vec<usize>)],
-) -> Vec<RobustnessRow> {
-    let n = p.config.classes.len();
-    let mut folds: Vec<usize> = kept.iter().map(|(c, _)| c.fold).collect();
-    folds.sort_unstable();
-    folds.dedup();
-    let mut rows = Vec::new();
-    for &fold in &folds {
-        let mine: Vec<&(&TestClip, Vec<usize>)> =
-            kept.iter().filter(|(c, _)| c.fold == fold).collect();
-        let actual: Vec<usize> = mine.iter().map(|(c, _)| c.class).collect();
-        for (j, cond) in cfg.conditions.iter().enumerate() {
-            let pred: Vec<usize> = mine.iter().map(|(_, p)| p[j]).collect();
-            let m = models::Metrics::compute(&actual, &pred, n);
-            rows.push(RobustnessRow {
-                run: p.config.run.clone(),
-                fold: Some(fold as i32),
-                condition: cond.to_string(),
-                clips: mine.len() as i64,
-                accuracy: m.accuracy,
-                uar: m.uar,
-                uar_drop: 0.0,
-                seed: cfg.seed as i64,
-            });
-        }
-    }
-    let k = folds.len().max(1) as f64;
-    for (j, cond) in cfg.conditions.iter().enumerate() {
-        let of_cond = || rows.iter().skip(j).step_by(cfg.conditions.len());
-        let mean = RobustnessRow {
-            run: p.config.run.clone(),
-            fold: None,
-            condition: cond.to_string(),
-            clips: of_cond().map(|r| r.clips).sum(),
-            accuracy: of_cond().map(|r| r.accuracy).sum::<f64>() / k,
-            uar: of_cond().map(|r| r.uar).sum::<f64>() / k,
-            uar_drop: 0.0,
-            seed: cfg.seed as i64,
-        };
-        rows.push(mean);
-    }
-    // Drops from the same fold's (or the mean's) clean score.
-    if let Some(c) = cfg.conditions.iter().position(|c| *c == Condition::Clean) {
-        for block in rows.chunks_mut(cfg.conditions.len()) {
-            let clean = block[c].uar;
-            block.iter_mut().for_each(|r| r.uar_drop = clean - r.uar);
-        }
-    }
-    rows
 }

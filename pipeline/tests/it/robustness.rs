@@ -1,8 +1,8 @@
 //! `ser robustness`: each fold's model on its own test clips under
 //! recording conditions; `clean` reproduces the run's own test scores.
 
-use pipeline::robustness::{parse_conditions, run_robustness, RobustnessConfig};
-use store::runs::RobustnessRow;
+use pipeline::robustness::{parse_conditions, run_robustness, RobustnessConfig, RobustnessReport};
+use store::runs::{RobustnessClassRow, RobustnessRow};
 use store::TableRow;
 
 use crate::util::*;
@@ -54,6 +54,16 @@ fn trained_clean_accuracy(t: &TestDir, run: &str) -> Vec<(Option<i64>, f64)> {
 fn config_of(t: &TestDir, run: &str) -> serde_json::Value {
     let path = t.store().run_dir(run).join("config.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A run's class names, in its model's output order.
+fn run_classes(t: &TestDir, run: &str) -> Vec<String> {
+    config_of(t, run)["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
 }
 
 /// A run's test probabilities as written, for comparing runs.
@@ -173,9 +183,83 @@ fn clean_reproduces_training_and_conditions_are_scored_per_fold_and_averaged() {
     assert_eq!(df.height(), r.rows.len());
     let png = std::fs::read(t.store().run_dir(&run).join("figures/robustness.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
+    assert_classes_agree_with_uar(&t, &run, &r);
     // Seeded: the same measurement again gives the same rows.
     let again = run_robustness(&t.store(), &run, &cfg, false).unwrap();
     assert_eq!(again.rows, r.rows);
+    assert_eq!(again.classes, r.classes);
+}
+
+/// The per-class rows of `r`: a row per condition and class in the run's
+/// class order, written and read back; under each condition the answers
+/// add up to every clip and the recalls, weighted by the classes' clips,
+/// to the folds' accuracy; and `clean`'s recall and answer shares are
+/// those of the run's own clean test predictions (what training wrote).
+fn assert_classes_agree_with_uar(t: &TestDir, run: &str, r: &RobustnessReport) {
+    let classes = run_classes(t, run);
+    assert_eq!(classes.len(), 8);
+    let all = r.rows.iter().find(|x| x.fold.is_none()).unwrap().clips;
+    let conditions: Vec<&str> = r
+        .rows
+        .iter()
+        .filter(|x| x.fold.is_none())
+        .map(|x| x.condition.as_str())
+        .collect();
+    assert_eq!(r.classes.len(), conditions.len() * classes.len());
+    for cond in &conditions {
+        let of: Vec<&RobustnessClassRow> =
+            r.classes.iter().filter(|c| c.condition == *cond).collect();
+        let names: Vec<&String> = of.iter().map(|c| &c.class).collect();
+        assert_eq!(names, classes.iter().collect::<Vec<_>>(), "{cond}");
+        assert_eq!(of.iter().map(|c| c.clips).sum::<i64>(), all, "{cond}");
+        let said: f64 = of.iter().map(|c| c.predicted).sum();
+        assert!((said - 1.0).abs() < 1e-9, "{cond}: shares add to {said}");
+        let pooled: f64 = of.iter().map(|c| c.recall * c.clips as f64).sum::<f64>() / all as f64;
+        let acc: f64 = r
+            .rows
+            .iter()
+            .filter(|x| x.fold.is_some() && x.condition == *cond)
+            .map(|x| x.accuracy * x.clips as f64)
+            .sum::<f64>()
+            / all as f64;
+        assert!(
+            (pooled - acc).abs() < 1e-9,
+            "{cond}: {pooled} against {acc}"
+        );
+    }
+    let df = store::table::read_frame(&t.store().run_dir(run).join("predictions.parquet")).unwrap();
+    let text = |name: &str| -> Vec<String> {
+        let c = df.column(name).unwrap().str().unwrap().clone();
+        c.iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect()
+    };
+    let (variant, actual, predicted) = (text("variant"), text("actual"), text("predicted"));
+    let clean: Vec<usize> = (0..variant.len())
+        .filter(|&i| variant[i] == "clean")
+        .collect();
+    assert_eq!(clean.len() as i64, all);
+    for row in r.classes.iter().filter(|c| c.condition == "clean") {
+        let of_class = clean.iter().filter(|&&i| actual[i] == row.class);
+        let right = of_class
+            .clone()
+            .filter(|&&i| predicted[i] == row.class)
+            .count();
+        let said = clean.iter().filter(|&&i| predicted[i] == row.class).count();
+        assert_eq!(row.clips, of_class.count() as i64, "{}", row.class);
+        assert!(
+            (row.recall - right as f64 / row.clips as f64).abs() < 1e-12,
+            "{row:?}"
+        );
+        assert!(
+            (row.predicted - said as f64 / all as f64).abs() < 1e-12,
+            "{row:?}"
+        );
+    }
+    let table = t.store().run_dir(run).join(RobustnessClassRow::FILE);
+    assert!(r.written.contains(&table));
+    let back = store::table::read_frame(&table).unwrap();
+    assert_eq!(back.height(), r.classes.len());
 }
 
 #[test]
@@ -198,9 +282,30 @@ fn the_command_prints_the_fold_means_and_refuses_unknown_conditions() {
         assert!(out.lines().any(|l| l.starts_with(cond)), "{cond}: {out}");
     }
     assert!(
-        out.contains("robustness.parquet") && out.contains("robustness.png"),
+        out.contains("robustness.parquet")
+            && out.contains("robustness_classes.parquet")
+            && out.contains("robustness.png"),
         "{out}"
     );
+    // Each condition's line names the class answered most often, its share
+    // and how many of the clips are that class.
+    let classes = run_classes(&t, &run);
+    assert!(out.contains("most often said"), "{out}");
+    for line in out
+        .lines()
+        .filter(|l| l.starts_with("clean") || l.starts_with("speed"))
+    {
+        let said = line.split("  ").last().unwrap().trim();
+        let class = said.split(' ').next().unwrap();
+        assert!(classes.iter().any(|c| c == class), "{line}");
+        assert!(said.ends_with("%)") && said.contains("% (is "), "{line}");
+    }
+    let per_class = ok(&t.ser(&[
+        "query",
+        "--csv",
+        "select class from robustness_classes where condition = 'level:-20'",
+    ]));
+    assert_eq!(per_class.lines().count(), 1 + classes.len(), "{per_class}");
     let q = ok(&t.ser(&[
         "query",
         "--csv",

@@ -67,14 +67,17 @@ pub enum Command {
     /// paper's figures (PNG).
     Report(report::Args),
     /// Run polars SQL over the store's tables (metadata, features, history,
-    /// metrics, confusion, predictions, summary, robustness).
+    /// metrics, confusion, predictions, summary, robustness,
+    /// robustness_classes).
     Query(query::Args),
     /// The paper's table and the speaker-independent table in one resumable
     /// command: metadata, features, every run, then reports/paper/REPORT.md.
     Reproduce(reproduce::Args),
     /// Each fold's model on its own test clips as recorded and under
     /// recording conditions (level, band limit, telephone codec, noise,
-    /// babble, room, speed): a table, `runs/<run>/robustness.parquet` and a figure.
+    /// babble, room, speed): a table, `runs/<run>/robustness.parquet`, each
+    /// class's recall and share of the answers in `robustness_classes.parquet`,
+    /// and a figure.
     Robustness(robustness::Args),
     /// Check the store for damage (STORE.json, tables, manifests, shards
     /// against their recorded sizes and SHA-256): one line per damaged file

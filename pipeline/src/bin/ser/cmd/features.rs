@@ -66,6 +66,12 @@ pub struct Args {
     /// (measured, not in the recipe: README) [default: -15].
     #[arg(long, value_name = "DB", allow_hyphen_values = true, value_parser = within(bounds::LOUDEST_LEVEL))]
     pub loudest_level: Option<f64>,
+    /// Share of the training copies' noise that has the clip's own
+    /// long-term spectrum (its phases drawn at random: what many voices at
+    /// once approach) instead of white or brown, 0..=1; needs `--augment`
+    /// [default: 0].
+    #[arg(long, value_name = "P", value_parser = within(bounds::SHAPED_NOISE))]
+    pub shaped_noise: Option<f64>,
     /// Compute only slice K of N (1 <= K <= N), e.g. for a job array.
     #[arg(long)]
     pub shard: Option<ShardSpec>,
@@ -112,6 +118,7 @@ impl Args {
         cfg.augment = self.augment.unwrap_or(cfg.augment);
         cfg.longest_room = self.longest_room.unwrap_or(cfg.longest_room);
         cfg.loudest_level = self.loudest_level.unwrap_or(cfg.loudest_level);
+        cfg.shaped_noise = self.shaped_noise.unwrap_or(cfg.shaped_noise);
         cfg.validate()
             .map_err(|e| usage(format!("invalid feature config: {e}")))?;
         Ok(cfg)

@@ -5,6 +5,7 @@
 use anyhow::Result;
 use pipeline::robustness::{run_robustness, Conditions, RobustnessConfig};
 use pipeline::EXIT_SKIPPED;
+use store::runs::RobustnessClassRow;
 use store::Store;
 
 use crate::flags::{Env, StoreFlags};
@@ -46,17 +47,18 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
         r.run, r.split
     );
     println!(
-        "{:<14} {:>6} {:>7} {:>9} {:>6}",
+        "{:<14} {:>6} {:>7} {:>9} {:>6}  most often said",
         "condition", "UAR%", "drop", "accuracy%", "clips"
     );
     for row in r.rows.iter().filter(|x| x.fold.is_none()) {
         println!(
-            "{:<14} {:>6.1} {:>+7.1} {:>9.1} {:>6}",
+            "{:<14} {:>6.1} {:>+7.1} {:>9.1} {:>6}  {}",
             row.condition,
             100.0 * row.uar,
             -100.0 * row.uar_drop,
             100.0 * row.accuracy,
-            row.clips
+            row.clips,
+            most_said(&r.classes, &row.condition)
         );
     }
     for p in &r.written {
@@ -70,4 +72,26 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
     } else {
         EXIT_SKIPPED
     })
+}
+
+/// The class answered most often under `condition`, with its share of the
+/// clips and the share of the clips that are that class (an unbiased
+/// model answers each class about as often as it occurs).
+fn most_said(classes: &[RobustnessClassRow], condition: &str) -> String {
+    let of: Vec<&RobustnessClassRow> = classes
+        .iter()
+        .filter(|c| c.condition == condition)
+        .collect();
+    let all: i64 = of.iter().map(|c| c.clips).sum();
+    of.iter()
+        .max_by(|a, b| a.predicted.total_cmp(&b.predicted))
+        .map(|c| {
+            format!(
+                "{} {:.0}% (is {:.0}%)",
+                c.class,
+                100.0 * c.predicted,
+                100.0 * c.clips as f64 / all.max(1) as f64
+            )
+        })
+        .unwrap_or_default()
 }

@@ -271,6 +271,11 @@ fn regression_numeric_flags_out_of_range_exit_2_naming_the_range() {
             "-30..=0",
         ),
         (vec!["features", "--loudest-level", "-5"], "set augment too"),
+        (
+            vec!["features", "--augment", "2", "--shaped-noise", "1.5"],
+            "0..=1",
+        ),
+        (vec!["features", "--shaped-noise", "0.5"], "set augment too"),
         (vec!["train", "--gain-share", "0"], "(0, 1]"),
         (vec!["train", "--gain-share", "0.5"], "this run has none"),
         (vec!["train", "--voices", "2"], "0..=1"),

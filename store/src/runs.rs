@@ -1,5 +1,6 @@
 //! Training runs: the rows of a run's result tables (`history`, `metrics`,
-//! `confusion`, `predictions`, `summary`, and `robustness` once measured; columns in
+//! `confusion`, `predictions`, `summary`, and `robustness` and
+//! `robustness_classes` once measured; columns in
 //! `docs/store-format.md`), each written by [`TableRow::write`]. How a run
 //! is staged and published is in [`crate::stage`].
 
@@ -292,11 +293,12 @@ pub struct RobustnessClassRow {
     pub class: String,
     /// Test clips of the class.
     pub clips: i64,
-    /// Of those, the share predicted as the class (recall), 0-1.
-    pub recall: f64,
-    /// Of every test clip, the share predicted as this class, 0-1 (the
+    /// Of those, the share answered as the class (recall), 0-1; `None`
+    /// when no test clip is of the class.
+    pub recall: Option<f64>,
+    /// Of every test clip, the share answered as this class, 0-1 (the
     /// class's share of the clips is what an unbiased model would give).
-    pub predicted: f64,
+    pub answered: f64,
     /// The seed the conditions were drawn with.
     pub seed: i64,
 }
@@ -312,7 +314,7 @@ impl TableRow for RobustnessClassRow {
             col!(rows, "class", |r| r.class.clone()),
             col!(rows, "clips", |r| r.clips),
             col!(rows, "recall", |r| r.recall),
-            col!(rows, "predicted", |r| r.predicted),
+            col!(rows, "answered", |r| r.answered),
             col!(rows, "seed", |r| r.seed),
         ]
     }

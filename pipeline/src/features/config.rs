@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use store::fingerprint::short_id;
 
 use crate::audio::ResamplerConfig;
-use crate::dsp::augment::{Ranges, FIRST_LONGEST_ROOM, FIRST_LOUDEST_LEVEL};
+use crate::dsp::augment::{Ranges, FIRST_LONGEST_ROOM, FIRST_LOUDEST_LEVEL, FIRST_SHAPED_NOISE};
 use crate::dsp::noise::NoiseConfig;
 use crate::dsp::MfccConfig;
 
@@ -69,7 +69,7 @@ fn is_first_loudest_level(db: &f64) -> bool {
 }
 
 fn is_first_shaped_noise(p: &f64) -> bool {
-    *p == Ranges::FIRST.shaped_noise
+    *p == FIRST_SHAPED_NOISE
 }
 
 impl Default for FeatureConfig {
@@ -84,7 +84,7 @@ impl Default for FeatureConfig {
             augment: 0,
             longest_room: FIRST_LONGEST_ROOM,
             loudest_level: FIRST_LOUDEST_LEVEL,
-            shaped_noise: Ranges::FIRST.shaped_noise,
+            shaped_noise: FIRST_SHAPED_NOISE,
         }
     }
 }
@@ -150,11 +150,7 @@ impl FeatureConfig {
         for (name, value, first) in [
             ("longest_room", self.longest_room, FIRST_LONGEST_ROOM),
             ("loudest_level", self.loudest_level, FIRST_LOUDEST_LEVEL),
-            (
-                "shaped_noise",
-                self.shaped_noise,
-                Ranges::FIRST.shaped_noise,
-            ),
+            ("shaped_noise", self.shaped_noise, FIRST_SHAPED_NOISE),
         ] {
             if self.augment == 0 && value != first {
                 return Err(format!(
@@ -300,6 +296,12 @@ mod tests {
                 [-0.1, 1.5],
             ),
         ];
+        // The set round 20 measured (`ser features --augment 2 --shaped-noise 0.5`).
+        let shaped = FeatureConfig {
+            shaped_noise: 0.5,
+            ..two.clone()
+        };
+        assert_eq!(shaped.id(), "04a5914c9a68");
         for (name, set, value, in_json, wild) in ranges {
             let with = |base: &FeatureConfig, v: f64| {
                 let mut c = base.clone();

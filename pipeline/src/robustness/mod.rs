@@ -102,7 +102,7 @@ pub fn run_robustness(
         }
     }
     let rows = scores::score(&predictor, cfg, &kept);
-    let classes = scores::class_rows(&predictor, cfg, &kept);
+    let classes = scores::class_rows(&predictor.config.run, &predictor.config.classes, cfg, &kept);
     let table = dir.join(RobustnessRow::FILE);
     RobustnessRow::write(&table, &rows)?;
     let class_table = dir.join(RobustnessClassRow::FILE);
@@ -119,7 +119,8 @@ pub fn run_robustness(
 }
 
 /// Whether run folder `dir` already holds a measurement of `cfg`'s
-/// conditions with its seed (so `ser reproduce` need not measure again).
+/// conditions with its seed, per class too (so `ser reproduce` need not
+/// measure again).
 pub fn measured(dir: &Path, cfg: &RobustnessConfig) -> bool {
     let Ok(df) = frame(&dir.join(RobustnessRow::FILE)) else {
         return false;
@@ -136,7 +137,9 @@ pub fn measured(dir: &Path, cfg: &RobustnessConfig) -> bool {
         .map(|i| &cond[i])
         .collect();
     let want: Vec<String> = cfg.conditions.iter().map(|c| c.to_string()).collect();
-    have.len() == want.len() && have.iter().zip(&want).all(|(a, b)| *a == b)
+    have.len() == want.len()
+        && have.iter().zip(&want).all(|(a, b)| *a == b)
+        && dir.join(RobustnessClassRow::FILE).is_file()
 }
 
 /// Each fold's clean test clips, from the run's `predictions.parquet`,

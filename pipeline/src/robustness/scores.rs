@@ -63,37 +63,95 @@ pub(super) fn score(
     rows
 }
 
-/// Per condition and class, over every fold's clips pooled: the class's
-/// recall, and the share of all clips predicted as it (a condition that
+/// Per condition and class of run `run` (its `classes`, in order), over
+/// every fold's clips pooled: the class's recall (none when no clip is of
+/// the class), and the share of all clips answered as it (a condition that
 /// pulls answers towards one class shows there).
 pub(super) fn class_rows(
-    p: &Predictor,
+    run: &str,
+    classes: &[String],
     cfg: &RobustnessConfig,
     kept: &[(&TestClip, Vec<usize>)],
 ) -> Vec<RobustnessClassRow> {
-    let classes = &p.config.classes;
     let total = kept.len().max(1) as f64;
     let mut rows = Vec::new();
     for (j, cond) in cfg.conditions.iter().enumerate() {
         for (k, class) in classes.iter().enumerate() {
             let of_class = kept.iter().filter(|(c, _)| c.class == k);
             let clips = of_class.clone().count();
-            let right = of_class.filter(|(_, pred)| pred[j] == k).count();
-            let said = kept.iter().filter(|(_, pred)| pred[j] == k).count();
+            let right = of_class.filter(|(_, answers)| answers[j] == k).count();
+            let said = kept.iter().filter(|(_, answers)| answers[j] == k).count();
             rows.push(RobustnessClassRow {
-                run: p.config.run.clone(),
+                run: run.to_string(),
                 condition: cond.to_string(),
                 class: class.clone(),
                 clips: clips as i64,
-                recall: if clips == 0 {
-                    0.0
-                } else {
-                    right as f64 / clips as f64
-                },
-                predicted: said as f64 / total,
+                recall: (clips > 0).then(|| right as f64 / clips as f64),
+                answered: said as f64 / total,
                 seed: cfg.seed as i64,
             });
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::robustness::parse_conditions;
+
+    fn clip(class: usize) -> TestClip {
+        TestClip {
+            fold: 1,
+            clip_id: format!("c{class}"),
+            actor: 1,
+            path: PathBuf::new(),
+            class,
+        }
+    }
+
+    #[test]
+    fn each_condition_counts_its_own_answers() {
+        let classes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let cfg = RobustnessConfig {
+            conditions: parse_conditions("clean,white:5").unwrap(),
+            seed: 1,
+        };
+        // Four clips: two of a, one of b, none of c. As recorded every
+        // answer is right; under white noise every answer is c.
+        let clips = [clip(0), clip(0), clip(1)];
+        let kept: Vec<(&TestClip, Vec<usize>)> = vec![
+            (&clips[0], vec![0, 2]),
+            (&clips[1], vec![0, 2]),
+            (&clips[2], vec![1, 2]),
+            (&clips[0], vec![1, 2]),
+        ];
+        let rows = class_rows("r", &classes, &cfg, &kept);
+        let got: Vec<(&str, &str, i64, Option<f64>, f64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.condition.as_str(),
+                    r.class.as_str(),
+                    r.clips,
+                    r.recall,
+                    r.answered,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("clean", "a", 3, Some(2.0 / 3.0), 0.5),
+                ("clean", "b", 1, Some(1.0), 0.5),
+                ("clean", "c", 0, None, 0.0),
+                ("white:5", "a", 3, Some(0.0), 0.0),
+                ("white:5", "b", 1, Some(0.0), 0.0),
+                ("white:5", "c", 0, None, 1.0),
+            ]
+        );
+        assert!(rows.iter().all(|r| r.run == "r" && r.seed == 1));
+    }
 }

@@ -183,7 +183,7 @@ fn clean_reproduces_training_and_conditions_are_scored_per_fold_and_averaged() {
     assert_eq!(df.height(), r.rows.len());
     let png = std::fs::read(t.store().run_dir(&run).join("figures/robustness.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
-    assert_classes_agree_with_uar(&t, &run, &r);
+    assert_classes_agree_with_accuracy(&t, &run, &r);
     // Seeded: the same measurement again gives the same rows.
     let again = run_robustness(&t.store(), &run, &cfg, false).unwrap();
     assert_eq!(again.rows, r.rows);
@@ -195,7 +195,7 @@ fn clean_reproduces_training_and_conditions_are_scored_per_fold_and_averaged() {
 /// add up to every clip and the recalls, weighted by the classes' clips,
 /// to the folds' accuracy; and `clean`'s recall and answer shares are
 /// those of the run's own clean test predictions (what training wrote).
-fn assert_classes_agree_with_uar(t: &TestDir, run: &str, r: &RobustnessReport) {
+fn assert_classes_agree_with_accuracy(t: &TestDir, run: &str, r: &RobustnessReport) {
     let classes = run_classes(t, run);
     assert_eq!(classes.len(), 8);
     let all = r.rows.iter().find(|x| x.fold.is_none()).unwrap().clips;
@@ -212,9 +212,13 @@ fn assert_classes_agree_with_uar(t: &TestDir, run: &str, r: &RobustnessReport) {
         let names: Vec<&String> = of.iter().map(|c| &c.class).collect();
         assert_eq!(names, classes.iter().collect::<Vec<_>>(), "{cond}");
         assert_eq!(of.iter().map(|c| c.clips).sum::<i64>(), all, "{cond}");
-        let said: f64 = of.iter().map(|c| c.predicted).sum();
+        let said: f64 = of.iter().map(|c| c.answered).sum();
         assert!((said - 1.0).abs() < 1e-9, "{cond}: shares add to {said}");
-        let pooled: f64 = of.iter().map(|c| c.recall * c.clips as f64).sum::<f64>() / all as f64;
+        let pooled: f64 = of
+            .iter()
+            .map(|c| c.recall.unwrap_or(0.0) * c.clips as f64)
+            .sum::<f64>()
+            / all as f64;
         let acc: f64 = r
             .rows
             .iter()
@@ -247,12 +251,13 @@ fn assert_classes_agree_with_uar(t: &TestDir, run: &str, r: &RobustnessReport) {
             .count();
         let said = clean.iter().filter(|&&i| predicted[i] == row.class).count();
         assert_eq!(row.clips, of_class.count() as i64, "{}", row.class);
+        let recall = row.recall.expect("every class has clean test clips");
         assert!(
-            (row.recall - right as f64 / row.clips as f64).abs() < 1e-12,
+            (recall - right as f64 / row.clips as f64).abs() < 1e-12,
             "{row:?}"
         );
         assert!(
-            (row.predicted - said as f64 / all as f64).abs() < 1e-12,
+            (row.answered - said as f64 / all as f64).abs() < 1e-12,
             "{row:?}"
         );
     }
@@ -260,6 +265,23 @@ fn assert_classes_agree_with_uar(t: &TestDir, run: &str, r: &RobustnessReport) {
     assert!(r.written.contains(&table));
     let back = store::table::read_frame(&table).unwrap();
     assert_eq!(back.height(), r.classes.len());
+    let names: Vec<String> = back
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "run",
+            "condition",
+            "class",
+            "clips",
+            "recall",
+            "answered",
+            "seed"
+        ]
+    );
 }
 
 #[test]

@@ -43,7 +43,7 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
     let r = run_robustness(&store, &a.run, &cfg, env.progress)?;
     let folds = r.rows.iter().filter(|x| x.fold.is_some()).count() / cfg.conditions.len().max(1);
     println!(
-        "robustness: {} ({} split; each fold's model on its own clean test clips; UAR and accuracy are the mean over {folds} folds)",
+        "robustness: {} ({} split; each fold's model on its own clean test clips; UAR and accuracy are the mean over {folds} folds, the class most often said is over every fold's clips)",
         r.run, r.split
     );
     println!(
@@ -74,24 +74,29 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
     })
 }
 
-/// The class answered most often under `condition`, with its share of the
-/// clips and the share of the clips that are that class (an unbiased
-/// model answers each class about as often as it occurs).
+/// The class answered most often under `condition` (the first in the
+/// run's class order on a tie), with its share of the answers and the
+/// share of the clips that are that class (an unbiased model answers each
+/// class about as often as it occurs).
 fn most_said(classes: &[RobustnessClassRow], condition: &str) -> String {
     let of: Vec<&RobustnessClassRow> = classes
         .iter()
         .filter(|c| c.condition == condition)
         .collect();
     let all: i64 = of.iter().map(|c| c.clips).sum();
-    of.iter()
-        .max_by(|a, b| a.predicted.total_cmp(&b.predicted))
-        .map(|c| {
-            format!(
-                "{} {:.0}% (is {:.0}%)",
-                c.class,
-                100.0 * c.predicted,
-                100.0 * c.clips as f64 / all.max(1) as f64
-            )
-        })
-        .unwrap_or_default()
+    let top = of
+        .iter()
+        .fold(None::<&&RobustnessClassRow>, |best, c| match best {
+            Some(b) if b.answered >= c.answered => Some(b),
+            _ => Some(c),
+        });
+    top.map(|c| {
+        format!(
+            "{} {:.0}% (is {:.0}%)",
+            c.class,
+            100.0 * c.answered,
+            100.0 * c.clips as f64 / all.max(1) as f64
+        )
+    })
+    .unwrap_or_default()
 }

@@ -11,6 +11,7 @@
 
 mod figure;
 mod scores;
+pub use scores::most_answered;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

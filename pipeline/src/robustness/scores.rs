@@ -95,6 +95,29 @@ pub(super) fn class_rows(
     rows
 }
 
+/// The class answered most often under `condition` in `classes` (the
+/// first in the run's class order on a tie), with the share of the clips
+/// that are of that class (an unbiased model answers each class about as
+/// often as it occurs).
+pub fn most_answered<'a>(
+    classes: &'a [RobustnessClassRow],
+    condition: &str,
+) -> Option<(&'a RobustnessClassRow, f64)> {
+    let of: Vec<&RobustnessClassRow> = classes
+        .iter()
+        .filter(|c| c.condition == condition)
+        .collect();
+    let all: i64 = of.iter().map(|c| c.clips).sum();
+    let top = of
+        .iter()
+        .copied()
+        .fold(None::<&RobustnessClassRow>, |best, c| match best {
+            Some(b) if b.answered >= c.answered => Some(b),
+            _ => Some(c),
+        })?;
+    Some((top, top.clips as f64 / all.max(1) as f64))
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -153,5 +176,10 @@ mod tests {
             ]
         );
         assert!(rows.iter().all(|r| r.run == "r" && r.seed == 1));
+        // a and b tie as recorded: the first in class order is named.
+        let (top, share) = most_answered(&rows, "clean").unwrap();
+        assert_eq!((top.class.as_str(), share), ("a", 0.75));
+        assert_eq!(most_answered(&rows, "white:5").unwrap().0.class, "c");
+        assert!(most_answered(&rows, "speed:2").is_none());
     }
 }

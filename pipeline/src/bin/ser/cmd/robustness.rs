@@ -3,7 +3,7 @@
 //! room, speed).
 
 use anyhow::Result;
-use pipeline::robustness::{run_robustness, Conditions, RobustnessConfig};
+use pipeline::robustness::{most_answered, run_robustness, Conditions, RobustnessConfig};
 use pipeline::EXIT_SKIPPED;
 use store::runs::RobustnessClassRow;
 use store::Store;
@@ -74,29 +74,17 @@ pub fn run(a: &Args, env: &Env) -> Result<i32> {
     })
 }
 
-/// The class answered most often under `condition` (the first in the
-/// run's class order on a tie), with its share of the answers and the
-/// share of the clips that are that class (an unbiased model answers each
-/// class about as often as it occurs).
+/// The class answered most often under `condition`, its share of the
+/// answers and the share of the clips that are that class.
 fn most_said(classes: &[RobustnessClassRow], condition: &str) -> String {
-    let of: Vec<&RobustnessClassRow> = classes
-        .iter()
-        .filter(|c| c.condition == condition)
-        .collect();
-    let all: i64 = of.iter().map(|c| c.clips).sum();
-    let top = of
-        .iter()
-        .fold(None::<&&RobustnessClassRow>, |best, c| match best {
-            Some(b) if b.answered >= c.answered => Some(b),
-            _ => Some(c),
-        });
-    top.map(|c| {
-        format!(
-            "{} {:.0}% (is {:.0}%)",
-            c.class,
-            100.0 * c.answered,
-            100.0 * c.clips as f64 / all.max(1) as f64
-        )
-    })
-    .unwrap_or_default()
+    most_answered(classes, condition)
+        .map(|(c, share)| {
+            format!(
+                "{} {:.0}% (is {:.0}%)",
+                c.class,
+                100.0 * c.answered,
+                100.0 * share
+            )
+        })
+        .unwrap_or_default()
 }
